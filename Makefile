@@ -1,0 +1,52 @@
+# The two commands a user needs are `make run` and `make test`; the rest serve them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_COMPILE_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+
+.PHONY: run test lint format bench lock clean
+
+# The stamp files record which lock the venv was built from, so an edited lock reinstalls.
+$(BIN)/.installed-runtime: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24,<27"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(BIN)/.installed-dev: requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24,<27"
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@ $(BIN)/.installed-runtime
+
+run: $(BIN)/.installed-runtime
+	$(BIN)/python -m app.run
+
+test: $(BIN)/.installed-dev
+	$(BIN)/python tools/validate_phase16_path.py
+	$(BIN)/ruff check server tools
+	$(BIN)/ruff format --check server tools
+	$(BIN)/python -m pytest --cov --cov-report=term
+	$(BIN)/python tools/bench.py --quick
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check server tools
+	$(BIN)/ruff format --check server tools
+
+format: $(BIN)/.installed-dev
+	$(BIN)/ruff check --fix server tools
+	$(BIN)/ruff format server tools
+
+bench: $(BIN)/.installed-dev
+	$(BIN)/python tools/bench.py
+
+# Regenerate the pinned locks after editing dependencies in pyproject.toml.
+lock: $(BIN)/.installed-dev
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.4,<8"
+	$(BIN)/pip-compile $(PIP_COMPILE_FLAGS) -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(PIP_COMPILE_FLAGS) --extra dev --extra postgres -o requirements-dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage .coverage.* htmlcov

@@ -1,0 +1,1 @@
+"""The OpenCV side: pipeline definitions (JSON), analysis steps and the frame loop."""

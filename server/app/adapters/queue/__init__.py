@@ -1,0 +1,1 @@
+"""Job-id queues: in-process for unit tests, Manager-served between API and workers."""

@@ -1,0 +1,165 @@
+"""The queue the API hosts and workers reach over a `multiprocessing` BaseManager.
+
+The server runs inside the API process (threads, no child process), so a killed API
+frees its port at once and a restarted API can bind it again. The client drops the
+connection that BaseProxy caches per address whenever a call fails; without that, a
+worker would retry forever on the dead socket ("Broken pipe") after an API restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from multiprocessing import AuthenticationError
+from multiprocessing.managers import BaseManager, BaseProxy, Server
+
+from app.adapters.queue.in_memory import InProcessQueue, SharedQueue
+from app.domain.errors import QueueUnavailable
+from app.domain.ports import QueueService
+
+log = logging.getLogger(__name__)
+_EXPOSED = ("put", "get", "snapshot", "qsize")
+
+
+class _QueueManager(BaseManager):
+    pass
+
+
+# Client side: the typeid only; the callable lives on the server's registry.
+_QueueManager.register("get_queue", exposed=_EXPOSED)
+
+
+class _StoppableServer(Server):
+    """multiprocessing's Server, with an accept loop that ends when asked to."""
+
+    def start(self) -> None:
+        self.stop_event = threading.Event()
+        self._connections: set = set()
+        self._connections_lock = threading.Lock()
+        self._accepter = threading.Thread(target=self.accepter, name="queue-accept", daemon=True)
+        self._accepter.start()
+
+    def accepter(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                conn = self.listener.accept()
+            except OSError:
+                if self.stop_event.is_set():
+                    return
+                continue
+            # Authentication happens in this per-connection thread (Server.handle_request),
+            # so a slow or wrong-key client never blocks the accept loop.
+            threading.Thread(target=self.handle_request, args=(conn,), daemon=True).start()
+
+    def is_serving(self) -> bool:
+        return not self.stop_event.is_set() and self._accepter.is_alive()
+
+    def handle_request(self, conn) -> None:
+        with self._connections_lock:
+            self._connections.add(conn)
+        try:
+            super().handle_request(conn)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(conn)
+
+    def stop(self) -> None:
+        """Stop accepting and cut every client off, as a real API exit would."""
+        self.stop_event.set()
+        raw = getattr(self.listener, "_listener", None)
+        _shutdown_socket(getattr(raw, "_socket", None))  # wakes the blocked accept()
+        self.listener.close()
+        self._accepter.join(timeout=5)
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                _shutdown_socket(socket.socket(fileno=os.dup(conn.fileno())), close=True)
+
+
+def _shutdown_socket(sock: socket.socket | None, close: bool = False) -> None:
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    if close:
+        sock.close()
+
+
+class ManagerQueueServer(InProcessQueue):
+    """The API's side: a local queue.Queue, also served to workers over TCP."""
+
+    def __init__(self, host: str, port: int, authkey: bytes) -> None:
+        super().__init__(SharedQueue())
+        registry = dict(_QueueManager._registry)
+        registry["get_queue"] = (lambda: self.shared, *registry["get_queue"][1:])
+        self._server = _StoppableServer(registry, (host, port), authkey, "pickle")
+        self.address: tuple[str, int] = self._server.address
+
+    def start(self) -> ManagerQueueServer:
+        self._server.start()
+        log.info("queue served on %s:%d", *self.address)
+        return self
+
+    def is_serving(self) -> bool:
+        return self._server.is_serving()
+
+    def close(self) -> None:
+        self._server.stop()
+
+
+class ManagerQueueClient(QueueService):
+    """A worker's side: calls the API's queue, reconnecting after any failure."""
+
+    def __init__(self, host: str, port: int, authkey: bytes) -> None:
+        self.address = (host, port)
+        self._authkey = authkey
+        self._proxy = None
+
+    def _queue(self):
+        if self._proxy is None:
+            manager = _QueueManager(address=self.address, authkey=self._authkey)
+            manager.connect()
+            self._proxy = manager.get_queue()
+        return self._proxy
+
+    def _call(self, method: str, *args):
+        try:
+            return getattr(self._queue(), method)(*args)
+        except AuthenticationError as exc:
+            self._reset()
+            raise QueueUnavailable(
+                f"queue at {self.address[0]}:{self.address[1]} refused our authkey "
+                "(VIDEO_JOBS_QUEUE_AUTHKEY or <DATA_DIR>/queue.key must match the API's)"
+            ) from exc
+        except (OSError, EOFError) as exc:
+            self._reset()
+            raise QueueUnavailable(
+                f"queue at {self.address[0]}:{self.address[1]} unreachable: {exc!r}"
+            ) from exc
+
+    def _reset(self) -> None:
+        """Forget the dead connection, including the one BaseProxy caches per address."""
+        self._proxy = None
+        with BaseProxy._mutex:
+            BaseProxy._address_to_local.pop(self.address, None)
+
+    def put(self, job_id: uuid.UUID) -> None:
+        self._call("put", str(job_id))
+
+    def get(self, timeout: float) -> uuid.UUID | None:
+        value = self._call("get", timeout)
+        return uuid.UUID(value) if value is not None else None
+
+    def queued_ids(self) -> set[uuid.UUID]:
+        return {uuid.UUID(v) for v in self._call("snapshot")}
+
+    def size(self) -> int:
+        return self._call("qsize")
+
+    def close(self) -> None:
+        self._reset()

@@ -1,0 +1,1 @@
+"""File storage for uploads and results."""

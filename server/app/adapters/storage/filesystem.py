@@ -1,0 +1,88 @@
+"""StorageService on the local filesystem under `<DATA_DIR>/video_jobs`.
+
+Every write goes to a temporary file in the same directory and is renamed into place,
+so a reader never sees half a file and a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.domain.errors import InsufficientStorage, StoragePathError, UploadTooLarge
+from app.domain.ports import StorageService
+
+
+class FilesystemStorage(StorageService):
+    def __init__(self, root: Path, data_dir: Path | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.data_dir = Path(data_dir).resolve() if data_dir else self.root.parent
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if not key or "/" in key or "\\" in key or key in (".", "..") or "\0" in key:
+            raise StoragePathError(f"invalid storage key {key!r}")
+        path = (self.root / key).resolve()
+        if path.parent != self.root:
+            raise StoragePathError(f"storage key {key!r} escapes the storage directory")
+        return path
+
+    def save_file(self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None) -> int:
+        target = self._path(key)
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{target.name}.", suffix=".part")
+        written = 0
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    written += len(chunk)
+                    if max_bytes is not None and written > max_bytes:
+                        raise UploadTooLarge(f"the upload is larger than {max_bytes} bytes")
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, target)
+        except OSError as exc:
+            _unlink_quietly(tmp_name)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("the server's disk is full; try again later") from exc
+            raise
+        except BaseException:
+            _unlink_quietly(tmp_name)
+            raise
+        return written
+
+    def load_file(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete_file(self, key: str) -> bool:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def local_path(self, key: str) -> str:
+        return str(self._path(key))
+
+    def relative_path(self, key: str) -> str:
+        return self._path(key).relative_to(self.data_dir).as_posix()
+
+    def free_bytes(self) -> int:
+        return _free_bytes(self.root)
+
+
+def _free_bytes(path: Path) -> int:
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def _unlink_quietly(name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Routers are thin: they call domain services through Depends."""

@@ -1,0 +1,36 @@
+"""GET /video/status/{job_id}."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from app.api.deps import JobsDep
+from app.api.schemas import ErrorResponse, JobStatusResponse
+from app.domain.model import Job
+from app.domain.services import get_job
+
+router = APIRouter(tags=["jobs"])
+
+
+def status_of(job: Job) -> JobStatusResponse:
+    return JobStatusResponse(
+        job_id=job.job_id,
+        status=job.status.value,
+        progress=job.status.progress,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        pipeline_id=job.pipeline_id,
+        error_message=job.error_message,
+    )
+
+
+@router.get(
+    "/video/status/{job_id}",
+    response_model=JobStatusResponse,
+    responses={404: {"model": ErrorResponse, "description": "no job with this id"}},
+)
+def job_status(job_id: uuid.UUID, jobs: JobsDep) -> JobStatusResponse:
+    """Where a job is: pending, running, completed or failed."""
+    return status_of(get_job(jobs, job_id))

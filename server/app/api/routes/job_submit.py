@@ -1,0 +1,53 @@
+"""POST /video/submit: store the upload, insert the job row, enqueue its id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+
+from app.api.deps import JobsDep, QueueDep, RunnerDep, SettingsDep, StorageDep
+from app.api.schemas import ErrorResponse, SubmitResponse
+from app.domain.services import iter_chunks, submit_video
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.post(
+    "/video/submit",
+    response_model=SubmitResponse,
+    responses={
+        400: {"model": ErrorResponse, "description": "not an MP4, empty, or unknown pipeline"},
+        401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+        413: {"model": ErrorResponse, "description": "the upload is over the size limit"},
+        507: {"model": ErrorResponse, "description": "the server's disk is full"},
+    },
+)
+def submit(
+    file: Annotated[UploadFile, File(description="the MP4 to analyse")],
+    settings: SettingsDep,
+    jobs: JobsDep,
+    queue: QueueDep,
+    storage: StorageDep,
+    runner: RunnerDep,
+    pipeline_form: Annotated[str | None, Form(alias="pipeline_id")] = None,
+    pipeline_query: Annotated[str | None, Query(alias="pipeline_id")] = None,
+) -> SubmitResponse:
+    """Accept an MP4 and return its job id at once; a worker does the analysis."""
+    if pipeline_form and pipeline_query and pipeline_form != pipeline_query:
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            detail=f"pipeline_id given twice and they differ: form {pipeline_form!r}, "
+            f"query {pipeline_query!r}",
+        )
+    pipeline_id = pipeline_form or pipeline_query or settings.default_pipeline
+    job = submit_video(
+        iter_chunks(file.file.read),
+        pipeline_id,
+        jobs=jobs,
+        queue=queue,
+        storage=storage,
+        runner=runner,
+        max_bytes=settings.max_upload_bytes,
+    )
+    return SubmitResponse(job_id=job.job_id, status=job.status.value, pipeline_id=job.pipeline_id)

@@ -1,0 +1,16 @@
+"""GET /video/pipelines."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import RunnerDep
+from app.api.schemas import PipelineResponse
+
+router = APIRouter(tags=["pipelines"])
+
+
+@router.get("/video/pipelines", response_model=list[PipelineResponse])
+def list_pipelines(runner: RunnerDep) -> list[PipelineResponse]:
+    """The pipeline ids a submit may name."""
+    return [PipelineResponse(id=p.id, description=p.description) for p in runner.pipelines()]

@@ -1,0 +1,56 @@
+"""The API's recovery loop: the database is the truth, the queue only a notification.
+
+At start and every `sweep_interval_s` it re-enqueues pending jobs that are not in the
+queue (lost by an API restart, a failed enqueue, or a worker that died holding an id)
+and recovers running jobs whose worker stopped beating.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from app.domain.ports import JobRepository, QueueService
+from app.domain.services import recover_stale_jobs, requeue_pending
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(self, settings: Settings, jobs: JobRepository, queue: QueueService) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.queue = queue
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sweeper", daemon=True)
+
+    def sweep(self, *, requeue_after: timedelta | None = None) -> None:
+        """One pass; errors are logged so the loop survives a database hiccup."""
+        try:
+            recover_stale_jobs(
+                self.jobs,
+                self.queue,
+                lease=timedelta(seconds=self.settings.lease_s),
+                max_attempts=self.settings.max_attempts,
+            )
+            if requeue_after is None:
+                requeue_after = timedelta(seconds=self.settings.requeue_after_s)
+            requeue_pending(self.jobs, self.queue, older_than=requeue_after)
+        except Exception:
+            log.exception("sweep failed; will try again in %.0fs", self.settings.sweep_interval_s)
+
+    def start(self) -> Sweeper:
+        self.sweep(requeue_after=timedelta(0))  # the queue is new: every pending job goes in
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.sweep_interval_s):
+            self.sweep()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)

@@ -1,0 +1,58 @@
+"""One exception base for every error the project raises on purpose."""
+
+from __future__ import annotations
+
+
+class VideoJobsError(Exception):
+    """Base of all domain errors; the API maps each subclass to one HTTP status."""
+
+
+class InvalidUpload(VideoJobsError):
+    """The uploaded bytes are not something we can process (empty, not an MP4)."""
+
+
+class UploadTooLarge(VideoJobsError):
+    """The upload is larger than the configured limit."""
+
+
+class InsufficientStorage(VideoJobsError):
+    """The disk is full (or below the configured free-space floor)."""
+
+
+class UnknownPipeline(VideoJobsError):
+    """The requested pipeline id is not declared."""
+
+    def __init__(self, pipeline_id: str, known: list[str]) -> None:
+        self.pipeline_id = pipeline_id
+        self.known = sorted(known)
+        super().__init__(
+            f"unknown pipeline_id {pipeline_id!r}; valid ids are: {', '.join(self.known)}"
+        )
+
+
+class JobNotFound(VideoJobsError):
+    """No job has this id."""
+
+
+class JobNotCompleted(VideoJobsError):
+    """Results were asked for a job that has none (yet)."""
+
+
+class InvalidTransition(VideoJobsError):
+    """A status change that the job state machine does not allow."""
+
+
+class VideoDecodeError(VideoJobsError):
+    """The stored video could not be opened or decoded."""
+
+
+class PipelineInterrupted(VideoJobsError):
+    """The frame loop stopped early because the worker was asked to stop."""
+
+
+class QueueUnavailable(VideoJobsError):
+    """The queue server could not be reached."""
+
+
+class StoragePathError(VideoJobsError):
+    """A storage key would resolve outside the storage directory."""

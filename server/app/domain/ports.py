@@ -1,0 +1,163 @@
+"""Abstract ports. Adapters implement them; services and tests depend only on these."""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.domain.model import Job, JobStatus
+
+
+class JobRepository(ABC):
+    """Durable job rows: the source of truth for every job's state."""
+
+    @abstractmethod
+    def add(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def get(self, job_id: uuid.UUID) -> Job | None: ...
+
+    @abstractmethod
+    def transition(
+        self,
+        job_id: uuid.UUID,
+        expected: JobStatus,
+        new: JobStatus,
+        *,
+        now: datetime,
+        attempt: int | None = None,
+        heartbeat_before: datetime | None = None,
+        output_path: str | None = None,
+        error_message: str | None = None,
+        attempts_delta: int = 0,
+    ) -> Job | None:
+        """Atomically move a job from `expected` to `new`; None if it was not in `expected`.
+
+        One conditional UPDATE, so two workers can never both claim a job. Entering
+        `running` starts the heartbeat. `attempt` fences a worker to its own claim (the
+        attempts count is the fencing token); `heartbeat_before` lets a sweep take only
+        jobs whose worker has gone silent. Implementations call `check_transition`.
+        """
+
+    @abstractmethod
+    def heartbeat(self, job_id: uuid.UUID, attempt: int, now: datetime) -> bool:
+        """Record that the worker holding claim `attempt` is alive; False if it lost it."""
+
+    @abstractmethod
+    def list_ids(
+        self, status: JobStatus, *, updated_before: datetime | None = None, limit: int = 1000
+    ) -> list[uuid.UUID]: ...
+
+    @abstractmethod
+    def stale_running(self, heartbeat_before: datetime, limit: int = 1000) -> list[Job]:
+        """Running jobs whose worker has not beaten since `heartbeat_before`."""
+
+    @abstractmethod
+    def list_jobs(
+        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Job]:
+        """Jobs newest first."""
+
+    @abstractmethod
+    def count_by_status(self) -> dict[JobStatus, int]: ...
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+
+class QueueService(ABC):
+    """Carries job ids (and nothing else) from the API to the workers.
+
+    The queue is a notification channel, not a store: losing an id strands nothing,
+    because sweeps re-enqueue from the database.
+    """
+
+    @abstractmethod
+    def put(self, job_id: uuid.UUID) -> None: ...
+
+    @abstractmethod
+    def get(self, timeout: float) -> uuid.UUID | None:
+        """Block up to `timeout` seconds for an id; None when none came."""
+
+    @abstractmethod
+    def queued_ids(self) -> set[uuid.UUID]:
+        """A snapshot of the ids waiting in the queue."""
+
+    @abstractmethod
+    def size(self) -> int: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default has none."""
+
+
+class StorageService(ABC):
+    """Files addressed by a key relative to the storage root."""
+
+    @abstractmethod
+    def save_file(self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None) -> int:
+        """Write chunks atomically under key and return the byte count.
+
+        Raises UploadTooLarge past `max_bytes`, InsufficientStorage when the disk is full;
+        either way nothing is left behind.
+        """
+
+    @abstractmethod
+    def load_file(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def delete_file(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def local_path(self, key: str) -> str:
+        """A path a decoder can open; raises StoragePathError for keys that escape."""
+
+    @abstractmethod
+    def relative_path(self, key: str) -> str:
+        """The path to record in the database, relative to DATA_DIR."""
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    id: str
+    description: str
+
+
+@dataclass
+class VideoAnalysis:
+    """What a pipeline run produced: the video's metadata and one result per frame."""
+
+    video: dict[str, Any]
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+StopCheck = Callable[[], bool]
+ProgressCallback = Callable[[int], None]
+
+
+class PipelineRunner(ABC):
+    """Runs a named pipeline over every frame of a video file."""
+
+    @abstractmethod
+    def pipelines(self) -> list[PipelineInfo]: ...
+
+    def has_pipeline(self, pipeline_id: str) -> bool:
+        return any(p.id == pipeline_id for p in self.pipelines())
+
+    @abstractmethod
+    def run(
+        self,
+        video_path: str,
+        pipeline_id: str,
+        *,
+        should_stop: StopCheck = lambda: False,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoAnalysis:
+        """Raise VideoDecodeError for an unreadable video, PipelineInterrupted on stop."""

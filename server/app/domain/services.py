@@ -1,0 +1,273 @@
+"""Application services: plain functions that take the ports they need."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.domain.errors import (
+    InvalidUpload,
+    JobNotCompleted,
+    JobNotFound,
+    PipelineInterrupted,
+    UnknownPipeline,
+    VideoJobsError,
+)
+from app.domain.model import Job, JobStatus, input_key, new_job_id, results_key, utcnow
+from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1 << 20
+MP4_MAGIC = b"ftyp"
+_HEADER_LEN = 8
+
+
+def iter_chunks(read: Callable[[int], bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Read a file-like object in bounded chunks (never one unbounded read())."""
+    while chunk := read(size):
+        yield chunk
+
+
+def mp4_checked(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Pass chunks through, raising InvalidUpload unless bytes 4..8 are `ftyp`."""
+    it = iter(chunks)
+    head = b""
+    for chunk in it:
+        head += chunk
+        if len(head) >= _HEADER_LEN:
+            break
+    if not head:
+        raise InvalidUpload("the uploaded file is empty")
+    if len(head) < _HEADER_LEN or head[4:_HEADER_LEN] != MP4_MAGIC:
+        raise InvalidUpload("the uploaded file is not an MP4 (no 'ftyp' box at byte 4)")
+    yield head
+    yield from it
+
+
+def submit_video(
+    chunks: Iterable[bytes],
+    pipeline_id: str,
+    *,
+    jobs: JobRepository,
+    queue: QueueService,
+    storage: StorageService,
+    runner: PipelineRunner,
+    max_bytes: int | None = None,
+) -> Job:
+    """Store the upload, record a pending job, then notify the workers.
+
+    The row is written only after the file is complete, and the enqueue comes last: if
+    it fails the job is still pending in the database and a sweep enqueues it later.
+    """
+    if not runner.has_pipeline(pipeline_id):
+        raise UnknownPipeline(pipeline_id, [p.id for p in runner.pipelines()])
+    job_id = new_job_id()
+    key = input_key(job_id)
+    storage.save_file(key, mp4_checked(chunks), max_bytes)
+    job = Job(job_id=job_id, pipeline_id=pipeline_id, input_path=storage.relative_path(key))
+    try:
+        jobs.add(job)
+    except BaseException:
+        storage.delete_file(key)
+        raise
+    notify_workers(queue, job_id)
+    log.info("job %s submitted with pipeline %s", job_id, pipeline_id)
+    return job
+
+
+def notify_workers(queue: QueueService, job_id: uuid.UUID) -> bool:
+    """Enqueue an id; a failure is logged, not raised, because sweeps will retry."""
+    try:
+        queue.put(job_id)
+    except Exception as exc:  # the queue is only a notification channel
+        log.warning("job %s: enqueue failed (%s); the pending sweep will retry", job_id, exc)
+        return False
+    return True
+
+
+def get_job(jobs: JobRepository, job_id: uuid.UUID) -> Job:
+    job = jobs.get(job_id)
+    if job is None:
+        raise JobNotFound(f"no job with id {job_id}")
+    return job
+
+
+def get_results(jobs: JobRepository, storage: StorageService, job_id: uuid.UUID) -> dict:
+    """The stored results document plus the job's timestamps."""
+    job = get_job(jobs, job_id)
+    if job.status is not JobStatus.COMPLETED:
+        raise JobNotCompleted(f"job {job_id} is {job.status.value}; results exist once completed")
+    document = json.loads(storage.load_file(results_key(job_id)))
+    return {
+        "job_id": document["job_id"],
+        "pipeline_id": document["pipeline_id"],
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "video": document["video"],
+        "results": document["results"],
+    }
+
+
+def claim_job(jobs: JobRepository, job_id: uuid.UUID) -> Job | None:
+    """pending -> running, atomically; None when another worker got it or it is gone."""
+    return jobs.transition(
+        job_id, JobStatus.PENDING, JobStatus.RUNNING, now=utcnow(), attempts_delta=1
+    )
+
+
+def _to_plain(value: Any) -> Any:
+    """Safety net for numpy scalars and arrays; steps are tested to emit plain types."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode_results(job: Job, video: dict, results: list[dict]) -> bytes:
+    document = {
+        "job_id": str(job.job_id),
+        "pipeline_id": job.pipeline_id,
+        "video": video,
+        "results": results,
+    }
+    return json.dumps(document, default=_to_plain, separators=(",", ":")).encode()
+
+
+def run_claimed_job(
+    job: Job,
+    *,
+    jobs: JobRepository,
+    storage: StorageService,
+    runner: PipelineRunner,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> JobStatus:
+    """Run a job this worker holds and record how it ended; never raises for bad input.
+
+    PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
+    """
+    try:
+        analysis = runner.run(
+            storage.local_path(input_key(job.job_id)), job.pipeline_id, should_stop=should_stop
+        )
+        key = results_key(job.job_id)
+        storage.save_file(key, [encode_results(job, analysis.video, analysis.results)])
+    except PipelineInterrupted:
+        raise
+    except VideoJobsError as exc:
+        return _record_failure(jobs, job, str(exc))
+    except Exception as exc:
+        log.exception("job %s: unexpected error in the pipeline", job.job_id)
+        return _record_failure(jobs, job, f"internal error while processing: {exc!r}")
+    done = jobs.transition(
+        job.job_id,
+        JobStatus.RUNNING,
+        JobStatus.COMPLETED,
+        now=utcnow(),
+        attempt=job.attempts,
+        output_path=storage.relative_path(key),
+    )
+    if done is None:
+        log.warning("job %s: finished, but this worker no longer holds it", job.job_id)
+        return get_job(jobs, job.job_id).status
+    log.info("job %s completed: %d frames", job.job_id, len(analysis.results))
+    return JobStatus.COMPLETED
+
+
+def release_job(jobs: JobRepository, queue: QueueService, job: Job) -> None:
+    """Hand an unfinished job back: pending again (the attempt is not counted) and its
+    id back on the queue. A failure here is only logged: the stale sweep recovers it."""
+    try:
+        released = jobs.transition(
+            job.job_id,
+            JobStatus.RUNNING,
+            JobStatus.PENDING,
+            now=utcnow(),
+            attempt=job.attempts,
+            attempts_delta=-1,
+        )
+    except Exception as exc:
+        log.warning("job %s: release failed (%s); the stale sweep will recover it", job.job_id, exc)
+        return
+    if released is None:
+        log.info("job %s: no longer held by this worker; nothing to release", job.job_id)
+        return
+    log.info("job %s released back to pending", job.job_id)
+    notify_workers(queue, job.job_id)
+
+
+def _record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
+    log.warning("job %s failed: %s", job.job_id, message)
+    jobs.transition(
+        job.job_id,
+        JobStatus.RUNNING,
+        JobStatus.FAILED,
+        now=utcnow(),
+        attempt=job.attempts,
+        error_message=message,
+    )
+    return JobStatus.FAILED
+
+
+def requeue_pending(
+    jobs: JobRepository, queue: QueueService, *, older_than: timedelta = timedelta(0)
+) -> int:
+    """Enqueue pending jobs that are not waiting in the queue (the DB is the truth)."""
+    cutoff = utcnow() - older_than
+    queued = queue.queued_ids()
+    count = 0
+    for job_id in jobs.list_ids(JobStatus.PENDING, updated_before=cutoff):
+        if job_id not in queued and notify_workers(queue, job_id):
+            count += 1
+    if count:
+        log.info("re-enqueued %d pending job(s)", count)
+    return count
+
+
+def recover_stale_jobs(
+    jobs: JobRepository,
+    queue: QueueService,
+    *,
+    lease: timedelta,
+    max_attempts: int,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Give running jobs of silent (dead) workers another attempt, or fail them.
+
+    Returns (requeued, failed). The heartbeat condition is re-checked in the UPDATE,
+    so a worker that beats at the last moment keeps its job.
+    """
+    cutoff = (now or utcnow()) - lease
+    requeued = failed = 0
+    for job in jobs.stale_running(cutoff):
+        if job.attempts >= max_attempts:
+            message = (
+                f"the worker stopped responding during attempt {job.attempts} of "
+                f"{max_attempts} (killed or crashed); giving up"
+            )
+            if jobs.transition(
+                job.job_id,
+                JobStatus.RUNNING,
+                JobStatus.FAILED,
+                now=utcnow(),
+                heartbeat_before=cutoff,
+                error_message=message,
+            ):
+                log.warning("job %s failed: %s", job.job_id, message)
+                failed += 1
+        elif jobs.transition(
+            job.job_id, JobStatus.RUNNING, JobStatus.PENDING, now=utcnow(), heartbeat_before=cutoff
+        ):
+            log.warning(
+                "job %s: worker silent since %s; back to pending (attempt %d of %d used)",
+                job.job_id,
+                job.heartbeat_at,
+                job.attempts,
+                max_attempts,
+            )
+            notify_workers(queue, job.job_id)
+            requeued += 1
+    return requeued, failed

@@ -1,0 +1,84 @@
+"""`make run`: the API (uvicorn, one process) and one worker, stopped together by Ctrl-C.
+
+The worker is restarted if it dies, so a crash in a decoder never leaves the service
+without one. The API migrates the database at start; the worker waits for that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+log = logging.getLogger("app.run")
+STOP_TIMEOUT_S = 30
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _spawn_api(host: str, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "uvicorn", "app.api.main:app", "--host", host]
+    return subprocess.Popen([*command, "--port", str(port), "--timeout-graceful-shutdown", "10"])
+
+
+def _spawn_worker() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app.workers.worker_runner"])
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("VIDEO_JOBS_API_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("VIDEO_JOBS_API_PORT", 8000))
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stopping = False
+
+    def request_stop(signum: int, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    api = _spawn_api(args.host, args.port)
+    worker = _spawn_worker()
+    log.info(
+        "API on http://%s:%d (pid %d), worker pid %d", args.host, args.port, api.pid, worker.pid
+    )
+    exit_code = 0
+    while not stopping:
+        time.sleep(0.2)
+        if api.poll() is not None:
+            log.error("the API exited with code %s; stopping", api.returncode)
+            exit_code = api.returncode or 1
+            break
+        if worker.poll() is not None:
+            log.warning("the worker exited with code %s; starting a new one", worker.returncode)
+            time.sleep(1)
+            worker = _spawn_worker()
+    _stop([worker, api])
+    log.info("stopped")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""All configuration in one pydantic-settings class (prefix VIDEO_JOBS_, also read from .env)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+QUEUE_KEY_FILE = "queue.key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDEO_JOBS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    queue_host: str = "127.0.0.1"
+    queue_port: int = Field(default=50051, ge=0, le=65535)
+    queue_authkey: str = ""
+    api_key: str | None = None
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    default_pipeline: str = "motion"
+    pipelines_dir: Path | None = None
+
+    # Reliability knobs (not in the Phase-16 contract; documented in docs/failure-model.md).
+    heartbeat_interval_s: float = Field(default=5.0, gt=0)
+    lease_s: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    sweep_interval_s: float = Field(default=10.0, gt=0)
+    requeue_after_s: float = Field(default=30.0, ge=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        """Resolve against the working directory once, at start, as the contract says."""
+        return value.expanduser().resolve()
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_api_key_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'jobs.db'}"
+        return self
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "video_jobs"
+
+    def resolve_authkey(self) -> bytes:
+        """The queue authkey: from settings, else `<DATA_DIR>/queue.key`, created once (0600)."""
+        if self.queue_authkey:
+            return self.queue_authkey.encode()
+        return load_or_create_key(self.data_dir / QUEUE_KEY_FILE)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the key file, or create it atomically with a fresh random key and mode 0600."""
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    try:
+        os.link(tmp, path)  # fails if another process created it first: theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes().strip()

@@ -1,0 +1,1 @@
+"""The standalone worker process: `python -m app.workers.worker_runner`."""

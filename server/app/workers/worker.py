@@ -1,0 +1,131 @@
+"""The worker loop, readable top to bottom: take an id, claim, execute, record.
+
+Signals are handled in one place (`install_signal_handlers`): the first SIGTERM/SIGINT
+asks the loop to stop (the current job is released back to pending and re-enqueued);
+a second one stops at once, still releasing the job on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+
+from app.domain.errors import PipelineInterrupted, QueueUnavailable
+from app.domain.model import JobStatus
+from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
+from app.domain.services import claim_job, release_job, run_claimed_job
+from app.workers.heartbeat import Heartbeat
+
+log = logging.getLogger(__name__)
+
+
+class ImmediateShutdown(SystemExit):
+    """Raised by the second signal; unwinds through `finally` blocks."""
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        queue: QueueService,
+        storage: StorageService,
+        runner: PipelineRunner,
+        heartbeat_interval: float = 5.0,
+        poll_timeout: float = 1.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.jobs = jobs
+        self.queue = queue
+        self.storage = storage
+        self.runner = runner
+        self.heartbeat_interval = heartbeat_interval
+        self.poll_timeout = poll_timeout
+        self.max_backoff = max_backoff
+        self.name = f"worker-{os.getpid()}"
+        self.stop_requested = threading.Event()
+        self._backoff = 0.0
+
+    # -- the loop ---------------------------------------------------------------
+    def run_forever(self) -> int:
+        self.install_signal_handlers()
+        log.info("%s started", self.name)
+        try:
+            while not self.stop_requested.is_set():
+                job_id = self.take_job_id(self.poll_timeout)
+                if job_id is not None:
+                    self.process(job_id)
+        finally:
+            self.queue.close()
+            log.info("%s stopped", self.name)
+        return 0
+
+    def run_once(self, wait: float = 30.0) -> bool:
+        """Process one job if one arrives within `wait` seconds; True if one ran."""
+        deadline = time.monotonic() + wait
+        while not self.stop_requested.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            job_id = self.take_job_id(min(remaining, self.poll_timeout))
+            if job_id is not None and self.process(job_id) is not None:
+                return True
+        return False
+
+    # -- the steps --------------------------------------------------------------
+    def take_job_id(self, timeout: float) -> uuid.UUID | None:
+        """Wait for an id; when the API is away, back off and try again later."""
+        try:
+            job_id = self.queue.get(timeout)
+        except QueueUnavailable as exc:
+            self._backoff = min(self.max_backoff, max(0.1, self._backoff * 2))
+            log.warning("%s: %s; retrying in %.1fs", self.name, exc, self._backoff)
+            self.stop_requested.wait(self._backoff)
+            return None
+        if self._backoff:
+            log.info("%s: queue reachable again", self.name)
+            self._backoff = 0.0
+        return job_id
+
+    def process(self, job_id: uuid.UUID) -> JobStatus | None:
+        """Claim and run one job; None when it was not ours to run (already claimed,
+        finished, or a duplicate id from a sweep)."""
+        job = claim_job(self.jobs, job_id)
+        if job is None:
+            log.debug("job %s: not pending any more; skipping", job_id)
+            return None
+        log.info("job %s: claimed by %s (attempt %d)", job_id, self.name, job.attempts)
+        try:
+            with Heartbeat(self.jobs, job, self.heartbeat_interval) as heartbeat:
+                return run_claimed_job(
+                    job,
+                    jobs=self.jobs,
+                    storage=self.storage,
+                    runner=self.runner,
+                    should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
+                )
+        except PipelineInterrupted:
+            release_job(self.jobs, self.queue, job)
+            return JobStatus.PENDING
+        except BaseException:  # a second signal, or a bug: never leave the job running
+            release_job(self.jobs, self.queue, job)
+            raise
+
+    # -- signals ----------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        name = signal.Signals(signum).name
+        if self.stop_requested.is_set():
+            log.warning("%s: second %s; stopping now", self.name, name)
+            raise ImmediateShutdown(0)
+        log.info("%s: %s received; releasing the current job and stopping", self.name, name)
+        self.stop_requested.set()

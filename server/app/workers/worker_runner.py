@@ -1,0 +1,56 @@
+"""Entry point: `python -m app.workers.worker_runner [--once]`.
+
+Builds the adapters from Settings, waits for the API to have migrated the database,
+then runs the loop until SIGTERM/SIGINT (exit 0). `--once` processes one job, or gives
+up after 30 s with none, and exits 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from app.adapters.db.migrate import wait_for_schema
+from app.bootstrap import build_database, build_queue_client, build_runner, build_storage
+from app.logging_setup import configure_logging
+from app.settings import Settings
+from app.workers.worker import Worker
+
+log = logging.getLogger(__name__)
+ONCE_WAIT_S = 30.0
+
+
+def build_worker(settings: Settings) -> tuple[Worker, object]:
+    database = build_database(settings, pool_size=2)
+    worker = Worker(
+        jobs=database.jobs,
+        queue=build_queue_client(settings),
+        storage=build_storage(settings),
+        runner=build_runner(settings),
+        heartbeat_interval=settings.heartbeat_interval_s,
+    )
+    return worker, database
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.workers.worker_runner", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="process one job, then exit")
+    args = parser.parse_args(argv)
+    configure_logging()
+    settings = Settings()
+    worker, database = build_worker(settings)
+    worker.install_signal_handlers()
+    try:
+        if not wait_for_schema(database.engine, should_stop=worker.stop_requested.is_set):
+            return 0
+        if args.once:
+            worker.run_once(ONCE_WAIT_S)
+            return 0
+        return worker.run_forever()
+    finally:
+        database.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
