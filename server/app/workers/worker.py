@@ -58,7 +58,7 @@ class Worker:
             while not self.stop_requested.is_set():
                 job_id = self.take_job_id(self.poll_timeout)
                 if job_id is not None:
-                    self.process(job_id)
+                    self.process_safely(job_id)
         finally:
             self.queue.close()
             log.info("%s stopped", self.name)
@@ -72,7 +72,7 @@ class Worker:
             if remaining <= 0:
                 return False
             job_id = self.take_job_id(min(remaining, self.poll_timeout))
-            if job_id is not None and self.process(job_id) is not None:
+            if job_id is not None and self.process_safely(job_id) is not None:
                 return True
         return False
 
@@ -90,6 +90,16 @@ class Worker:
             log.info("%s: queue reachable again", self.name)
             self._backoff = 0.0
         return job_id
+
+    def process_safely(self, job_id: uuid.UUID) -> JobStatus | None:
+        """`process`, but an infrastructure error (the database went away) costs one
+        pause, not the worker: the job stays recoverable by the sweeps."""
+        try:
+            return self.process(job_id)
+        except Exception:
+            log.exception("job %s: could not be processed; pausing before the next", job_id)
+            self.stop_requested.wait(self.max_backoff)
+            return None
 
     def process(self, job_id: uuid.UUID) -> JobStatus | None:
         """Claim and run one job; None when it was not ours to run (already claimed,

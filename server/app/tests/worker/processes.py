@@ -58,7 +58,15 @@ class Services:
     def start_api(self, wait: bool = True) -> subprocess.Popen:
         self.api = self._spawn(
             "api",
-            ["-m", "uvicorn", "app.api.main:app", "--host", "127.0.0.1", "--port", str(self.api_port)],
+            [
+                "-m",
+                "uvicorn",
+                "app.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.api_port),
+            ],
         )
         if wait:
             self.wait_healthy()
@@ -86,7 +94,9 @@ class Services:
             return ""
         return Path(process.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
 
-    def stop(self, process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    def stop(
+        self, process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30
+    ) -> int:
         if process.poll() is None:
             process.send_signal(sig)
         return process.wait(timeout=timeout)
