@@ -14,7 +14,9 @@ from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
+from app.adapters.queue.redis_queue import RedisQueue
 from app.adapters.storage.filesystem import FilesystemStorage
+from app.domain.ports import QueueService
 from app.settings import Settings
 
 
@@ -40,9 +42,20 @@ def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(PipelineCatalog.load(settings.pipelines_dir))
 
 
+def build_api_queue(settings: Settings) -> QueueService:
+    """The API's queue: Redis when configured, else a Manager-served queue it hosts."""
+    if settings.queue_url:
+        return RedisQueue(settings.queue_url, name=settings.queue_name)
+    return build_queue_server(settings).start()
+
+
 def build_queue_server(settings: Settings) -> ManagerQueueServer:
+    """The Manager-served queue the API hosts (not yet started)."""
     return ManagerQueueServer(settings.queue_host, settings.queue_port, settings.resolve_authkey())
 
 
-def build_queue_client(settings: Settings) -> ManagerQueueClient:
+def build_queue_client(settings: Settings) -> QueueService:
+    """A worker's queue: Redis when configured, else a client of the API's Manager queue."""
+    if settings.queue_url:
+        return RedisQueue(settings.queue_url, name=settings.queue_name)
     return ManagerQueueClient(settings.queue_host, settings.queue_port, settings.resolve_authkey())

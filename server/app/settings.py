@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     queue_host: str = "127.0.0.1"
     queue_port: int = Field(default=50051, ge=0, le=65535)
     queue_authkey: str = ""
+    # Phase 17: with a redis:// URL the queue lives in Redis and the API no longer hosts it.
+    queue_url: str | None = None
+    queue_name: str = "video_jobs"
     api_key: str | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     default_pipeline: str = "motion"
@@ -37,6 +40,13 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         """Resolve against the working directory once, at start, as the contract says."""
         return value.expanduser().resolve()
+
+    @field_validator("queue_url")
+    @classmethod
+    def _redis_queue_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("VIDEO_JOBS_QUEUE_URL must be a redis://, rediss:// or unix:// URL")
+        return value or None
 
     @field_validator("api_key", mode="before")
     @classmethod

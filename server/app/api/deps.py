@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
-from app.adapters.queue.manager import ManagerQueueServer
-from app.domain.ports import JobRepository, PipelineRunner, StorageService
+from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
 from app.settings import Settings
 
 
@@ -29,7 +28,7 @@ def get_runner(request: Request) -> PipelineRunner:
     return request.app.state.runner
 
 
-def get_queue(request: Request) -> ManagerQueueServer:
+def get_queue(request: Request) -> QueueService:
     return request.app.state.queue
 
 
@@ -37,7 +36,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobRepository, Depends(get_jobs)]
 StorageDep = Annotated[StorageService, Depends(get_storage)]
 RunnerDep = Annotated[PipelineRunner, Depends(get_runner)]
-QueueDep = Annotated[ManagerQueueServer, Depends(get_queue)]
+QueueDep = Annotated[QueueService, Depends(get_queue)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 

@@ -18,7 +18,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import UploadLimitMiddleware
 from app.api.routes import health, job_results, job_status, job_submit, pipelines
 from app.api.sweeper import Sweeper
-from app.bootstrap import build_database, build_queue_server, build_runner, build_storage
+from app.bootstrap import build_api_queue, build_database, build_runner, build_storage
 from app.logging_setup import configure_logging
 from app.settings import Settings
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging()
         database = build_database(current)
         migrate_to_head(database.engine)
-        queue = build_queue_server(current).start()
+        queue = build_api_queue(current)
         app.state.settings = current
         app.state.jobs = database.jobs
         app.state.storage = build_storage(current)

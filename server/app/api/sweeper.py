@@ -35,6 +35,7 @@ class Sweeper:
                 lease=timedelta(seconds=self.settings.lease_s),
                 max_attempts=self.settings.max_attempts,
             )
+            self.queue.recover_orphans()
             if requeue_after is None:
                 requeue_after = timedelta(seconds=self.settings.requeue_after_s)
             requeue_pending(self.jobs, self.queue, older_than=requeue_after)

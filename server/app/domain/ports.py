@@ -91,6 +91,20 @@ class QueueService(ABC):
     @abstractmethod
     def size(self) -> int: ...
 
+    def ack(self, job_id: uuid.UUID) -> None:  # noqa: B027 - optional hook
+        """The worker has made its claim attempt on an id it took: forget the hand-over.
+
+        Queues with reliable hand-over (Redis) keep a taken id in a per-worker list until
+        this call; the others forget an id as soon as it is taken.
+        """
+
+    def recover_orphans(self) -> int:
+        """Put back ids that a dead worker took but never acknowledged; returns how many."""
+        return 0
+
+    def ping(self) -> None:  # noqa: B027 - optional hook
+        """Raise if the queue cannot be reached."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has none."""
 

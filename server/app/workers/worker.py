@@ -104,7 +104,10 @@ class Worker:
     def process(self, job_id: uuid.UUID) -> JobStatus | None:
         """Claim and run one job; None when it was not ours to run (already claimed,
         finished, or a duplicate id from a sweep)."""
-        job = claim_job(self.jobs, job_id)
+        try:
+            job = claim_job(self.jobs, job_id)
+        finally:
+            self.queue.ack(job_id)  # the database decides from here on
         if job is None:
             log.debug("job %s: not pending any more; skipping", job_id)
             return None

@@ -108,6 +108,10 @@ class ManagerQueueServer(InProcessQueue):
     def is_serving(self) -> bool:
         return self._server.is_serving()
 
+    def ping(self) -> None:
+        if not self.is_serving():
+            raise QueueUnavailable("the queue server is not accepting connections")
+
     def close(self) -> None:
         self._server.stop()
 
@@ -160,6 +164,9 @@ class ManagerQueueClient(QueueService):
 
     def size(self) -> int:
         return self._call("qsize")
+
+    def ping(self) -> None:
+        self._call("qsize")
 
     def close(self) -> None:
         self._reset()
