@@ -159,7 +159,8 @@ class Services:
         from app.bootstrap import build_database
         from app.settings import Settings
 
-        settings = Settings(_env_file=None, data_dir=self.data_dir)
+        database_url = self.env.get("VIDEO_JOBS_DATABASE_URL", "")
+        settings = Settings(_env_file=None, data_dir=self.data_dir, database_url=database_url)
         database = build_database(settings, pool_size=1)
         try:
             return database.jobs.get(uuid.UUID(job_id))
