@@ -26,6 +26,7 @@ run: $(BIN)/.installed-runtime
 
 test: $(BIN)/.installed-dev
 	$(BIN)/python tools/validate_phase16_path.py
+	ACTIONLINT=$(BIN)/actionlint bash tools/check_workflows.sh
 	$(BIN)/ruff check server tools
 	$(BIN)/ruff format --check server tools
 	$(BIN)/python -m pytest --cov --cov-report=term

@@ -7,8 +7,11 @@ codes, stdout), and through its imported `main()` so the checks run fast and in-
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -36,13 +39,18 @@ paths:
 
 
 @pytest.fixture(scope="module")
-def validator() -> ModuleType:
-    """tools/ is not a package, so the script is loaded from its file."""
+def validator() -> Iterator[ModuleType]:
+    """tools/ is not a package, so the script is loaded from its file (and registered,
+    because dataclasses look their module up in sys.modules)."""
     spec = importlib.util.spec_from_file_location("validate_phase16_path", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
 
 
 def make_tree(root: Path, files: dict[str, str], config: str = SMALL_CONFIG) -> Path:
@@ -124,7 +132,10 @@ def test_every_term_on_a_line_is_reported(validator: ModuleType, tmp_path: Path,
 
     assert validator.main(["--root", str(root)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out == ["server/app/workers/worker.py:1:websocket", "server/app/workers/worker.py:1:gpu_worker"]
+    assert out == [
+        "server/app/workers/worker.py:1:websocket",
+        "server/app/workers/worker.py:1:gpu_worker",
+    ]
 
 
 def test_missing_vocabulary_file_exits_2(tmp_path: Path) -> None:
@@ -205,3 +216,22 @@ def test_workflow_runs_the_validator_and_make_test_on_push_and_pull_request() ->
     runs = [step["run"] for step in job["steps"] if "run" in step]
     assert any("python tools/validate_phase16_path.py" in run for run in runs)
     assert any(run.strip() == "make test" for run in runs)
+
+
+def _actionlint() -> str | None:
+    venv_binary = Path(sys.executable).with_name("actionlint")
+    return str(venv_binary) if venv_binary.is_file() else shutil.which("actionlint")
+
+
+@pytest.mark.skipif(_actionlint() is None, reason="actionlint is not installed (dev extras)")
+def test_workflows_pass_actionlint() -> None:
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / "tools" / "check_workflows.sh")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ACTIONLINT": str(_actionlint())},
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "found no problem" in completed.stdout
