@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import cv2
@@ -13,7 +15,8 @@ class FrameStep(ABC):
     """One analysis step; a fresh instance per job, so state never leaks between jobs.
 
     Options come from the pipeline JSON file as keyword arguments; a step rejects
-    unknown options by raising TypeError from its constructor.
+    unknown options by raising TypeError from its constructor (and bad values by
+    raising ValueError), so a bad pipeline file fails at load time, not in a job.
     """
 
     name: ClassVar[str]
@@ -32,24 +35,32 @@ def add_detection(
 ) -> None:
     """Append a detection in the contract's shape, with plain-Python values only."""
     x, y, w, h = (int(v) for v in bbox)
+    confidence = float(confidence)
+    if not math.isfinite(confidence):
+        confidence = 0.0
     detection = {
         "label": label,
         "bbox": [x, y, w, h],
-        "confidence": round(min(max(float(confidence), 0.0), 1.0), 4),
+        "confidence": round(min(max(confidence, 0.0), 1.0), 4),
     }
     detection.update(extra)
     result.setdefault("detections", []).append(detection)
 
 
-def downscale(image: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
+def downscale(
+    image: np.ndarray, max_width: int, interpolation: int = cv2.INTER_AREA
+) -> tuple[np.ndarray, float]:
     """Shrink to at most `max_width` pixels wide; returns the image and the scale factor
-    that maps its coordinates back to the original (1.0 when nothing was done)."""
+    that maps its coordinates back to the original (1.0 when nothing was done).
+
+    INTER_AREA averages (least noise, for detectors); INTER_LINEAR is several times
+    cheaper on a large colour frame and enough where only statistics are needed."""
     height, width = image.shape[:2]
     if max_width <= 0 or width <= max_width:
         return image, 1.0
     scale = width / max_width
     size = (max_width, max(1, round(height / scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+    return cv2.resize(image, size, interpolation=interpolation), scale
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -68,3 +79,52 @@ def scale_box(
     x1 = max(0, min(width, round((x + w) * scale)))
     y1 = max(0, min(height, round((y + h) * scale)))
     return [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x, y, w, h] boxes (0 when either is empty)."""
+    ax, ay, aw, ah = (float(v) for v in a)
+    bx, by, bw, bh = (float(v) for v in b)
+    inter_w = min(ax + aw, bx + bw) - max(ax, bx)
+    inter_h = min(ay + ah, by + bh) - max(ay, by)
+    if inter_w <= 0 or inter_h <= 0:
+        return 0.0
+    inter = inter_w * inter_h
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def suppress_overlaps(
+    boxes: Sequence[Sequence[float]], scores: Sequence[float], max_iou: float
+) -> list[int]:
+    """Greedy non-maximum suppression: indices of the boxes kept, best score first.
+
+    A box is dropped when it overlaps an already kept, higher-scoring box by more than
+    `max_iou` (or lies almost entirely inside it, which IoU alone misses for a small
+    box nested in a big one)."""
+    kept: list[int] = []
+    for i in sorted(range(len(boxes)), key=lambda k: -float(scores[k])):
+        x, y, w, h = (float(v) for v in boxes[i])
+        area = w * h
+        redundant = False
+        for j in kept:
+            if iou(boxes[i], boxes[j]) > max_iou:
+                redundant = True
+                break
+            kx, ky, kw, kh = (float(v) for v in boxes[j])
+            inter_w = min(x + w, kx + kw) - max(x, kx)
+            inter_h = min(y + h, ky + kh) - max(y, ky)
+            if area > 0 and inter_w > 0 and inter_h > 0 and inter_w * inter_h > 0.8 * area:
+                redundant = True
+                break
+        if not redundant:
+            kept.append(i)
+    return kept
+
+
+def logistic(value: float) -> float:
+    """Map a signed classifier margin to 0..1 (0 -> 0.5), overflow-safe."""
+    value = float(value)
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    z = math.exp(value)
+    return z / (1.0 + z)
