@@ -58,6 +58,13 @@ class _StoppableServer(Server):
     def is_serving(self) -> bool:
         return not self.stop_event.is_set() and self._accepter.is_alive()
 
+    def accept_connection(self, conn, name: str) -> None:
+        super().accept_connection(conn, name)
+        # serve_client returned because stop() was called. Leave without the reply
+        # ('#RETURN', None) that Server._handle_request would send next: a client would read
+        # it as the answer to its next call (a get of None, a put that seemed to work).
+        raise SystemExit(0)
+
     def handle_request(self, conn) -> None:
         with self._connections_lock:
             self._connections.add(conn)

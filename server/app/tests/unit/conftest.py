@@ -1,0 +1,81 @@
+"""Unit-test fixtures: the package's in-memory adapters and a scripted PipelineRunner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from app.adapters.db.in_memory import InMemoryJobRepository
+from app.adapters.queue.in_memory import InProcessQueue
+from app.adapters.storage.in_memory import InMemoryStorage
+from app.domain.errors import PipelineInterrupted
+from app.domain.ports import (
+    PipelineInfo,
+    PipelineRunner,
+    ProgressCallback,
+    StopCheck,
+    VideoAnalysis,
+)
+
+# The smallest upload that passes the MP4 check: a box size, then 'ftyp' at byte 4.
+MP4_HEADER = b"\x00\x00\x00\x18ftypisom"
+MP4_BYTES = MP4_HEADER + bytes(range(256)) * 4
+
+FRAMES = [{"frame_index": i, "result": {"brightness": 10.0 * i}} for i in range(3)]
+VIDEO = {"fps": 25.0, "frame_count": 3, "width": 64, "height": 48, "duration_s": 0.12}
+
+
+class FakeRunner(PipelineRunner):
+    """Returns a canned analysis, or raises `error`; records every call it gets."""
+
+    def __init__(
+        self,
+        pipeline_ids: tuple[str, ...] = ("motion", "quality"),
+        error: BaseException | None = None,
+        during_run: Callable[[], None] | None = None,
+    ) -> None:
+        self.pipeline_ids = pipeline_ids
+        self.error = error
+        self.during_run = during_run
+        self.calls: list[tuple[str, str]] = []
+
+    def pipelines(self) -> list[PipelineInfo]:
+        return [PipelineInfo(i, f"the {i} pipeline") for i in self.pipeline_ids]
+
+    def run(
+        self,
+        video_path: str,
+        pipeline_id: str,
+        *,
+        should_stop: StopCheck = lambda: False,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoAnalysis:
+        self.calls.append((video_path, pipeline_id))
+        if self.during_run is not None:
+            self.during_run()
+        if should_stop():
+            raise PipelineInterrupted("stopped before the first frame")
+        if self.error is not None:
+            raise self.error
+        return VideoAnalysis(video=dict(VIDEO), results=[dict(f) for f in FRAMES])
+
+
+@pytest.fixture
+def jobs() -> InMemoryJobRepository:
+    return InMemoryJobRepository()
+
+
+@pytest.fixture
+def queue() -> InProcessQueue:
+    return InProcessQueue()
+
+
+@pytest.fixture
+def storage() -> InMemoryStorage:
+    return InMemoryStorage()
+
+
+@pytest.fixture
+def runner() -> FakeRunner:
+    return FakeRunner()
