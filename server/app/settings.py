@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,11 +30,26 @@ class Settings(BaseSettings):
     pipelines_dir: Path | None = None
 
     # Reliability knobs (not in the Phase-16 contract; documented in docs/failure-model.md).
-    heartbeat_interval_s: float = Field(default=5.0, gt=0)
+    # The heartbeat also carries frame progress and notices a cancel: keep it short.
+    heartbeat_interval_s: float = Field(default=0.5, gt=0)
     lease_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     sweep_interval_s: float = Field(default=10.0, gt=0)
     requeue_after_s: float = Field(default=30.0, ge=0)
+
+    # Job control (docs/job-control.md).
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = Field(default=6, ge=1)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_retry_base_s: float = Field(default=1.0, gt=0)
+    retention_hours: float | None = Field(default=None, gt=0)
+    min_free_bytes: int = Field(default=0, ge=0)
+    idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
+
+    # Operations (not in the Phase-16 contract; documented in docs/cli-and-web.md).
+    log_format: Literal["text", "json"] = "text"
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
 
     @field_validator("data_dir")
     @classmethod
@@ -48,10 +64,15 @@ class Settings(BaseSettings):
             raise ValueError("VIDEO_JOBS_QUEUE_URL must be a redis://, rediss:// or unix:// URL")
         return value or None
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "webhook_secret", "retention_hours", mode="before")
     @classmethod
-    def _blank_api_key_is_unset(cls, value: str | None) -> str | None:
-        return value or None
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("worker_metrics_port", mode="before")
+    @classmethod
+    def _blank_metrics_port_is_off(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:

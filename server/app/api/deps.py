@@ -6,6 +6,8 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
@@ -39,6 +41,40 @@ RunnerDep = Annotated[PipelineRunner, Depends(get_runner)]
 QueueDep = Annotated[QueueService, Depends(get_queue)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_known_query: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant) -> set[str]:
+    """Query parameter names of a route and of every dependency it uses."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_query_parameters(request: Request) -> None:
+    """422 for a query parameter the route does not take: `?pipline_id=faces` is a typo
+    the client wants to hear about, not a default pipeline silently used instead."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _known_query.get(id(route))
+    if known is None:
+        known = _known_query[id(route)] = frozenset(_query_names(route.dependant))
+    unknown = sorted(set(request.query_params) - known)
+    takes = ", ".join(sorted(known)) or "none"
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter; this route takes: {takes}",
+                    "input": request.query_params[name],
+                }
+                for name in unknown
+            ]
+        )
 
 
 def require_api_key(

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.domain.errors import (
+    IdempotencyConflict,
     InsufficientStorage,
+    InvalidCallbackUrl,
     InvalidUpload,
+    JobFilesGone,
     JobNotCompleted,
     JobNotFound,
     QueueUnavailable,
@@ -28,6 +33,9 @@ STATUS_BY_ERROR: dict[type[VideoJobsError], int] = {
     JobNotFound: status.HTTP_404_NOT_FOUND,
     JobNotCompleted: status.HTTP_404_NOT_FOUND,
     QueueUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    IdempotencyConflict: status.HTTP_409_CONFLICT,
+    InvalidCallbackUrl: status.HTTP_400_BAD_REQUEST,
+    JobFilesGone: status.HTTP_410_GONE,
 }
 
 
@@ -45,5 +53,20 @@ async def domain_error_handler(_request: Request, exc: Exception) -> JSONRespons
     return JSONResponse({"detail": str(exc)}, status_code=code)
 
 
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """422 keeps the contract's shape: `detail` is a sentence; `errors` has the specifics."""
+    errors = exc.errors()  # type: ignore[attr-defined]
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
+    detail = "invalid request: " + "; ".join(parts) if parts else "invalid request"
+    return JSONResponse(
+        {"detail": detail, "errors": jsonable_encoder(errors)},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(VideoJobsError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -6,6 +6,7 @@ head, starts serving the queue, runs a first recovery sweep, then takes requests
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,22 +14,79 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 
 from app.adapters.db.migrate import migrate_to_head
-from app.api.deps import require_api_key
+from app.adapters.webhooks.httpx_sender import HttpxWebhookSender
+from app.api.deps import reject_unknown_query_parameters, require_api_key
 from app.api.errors import install_error_handlers
 from app.api.middleware import UploadLimitMiddleware
-from app.api.routes import health, job_results, job_status, job_submit, pipelines
+from app.api.routes import (
+    health,
+    job_cancel,
+    job_frames,
+    job_list,
+    job_results,
+    job_status,
+    job_submit,
+    metrics,
+    pipelines,
+    web,
+)
+from app.api.schemas import ErrorResponse, ValidationErrorResponse
 from app.api.sweeper import Sweeper
+from app.api.webhook_dispatcher import WebhookDispatcher
 from app.bootstrap import build_api_queue, build_database, build_runner, build_storage
 from app.logging_setup import configure_logging
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-VIDEO_ROUTERS = (job_submit.router, job_status.router, job_results.router, pipelines.router)
+VIDEO_ROUTERS = (
+    job_submit.router,
+    job_status.router,
+    job_results.router,
+    pipelines.router,
+    job_list.router,
+    job_frames.router,
+    job_cancel.router,
+)
+
+
+# Declared on every /video route: the key check.
+VIDEO_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+}
+
+
+def _truthful_openapi(app: FastAPI, settings: Settings | None) -> None:
+    """Make the schema say what the running API does.
+
+    FastAPI documents 422 as its own HTTPValidationError; ours sends {"detail": str,
+    "errors": [...]}. And the X-API-Key scheme is only required when a key is set.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict:
+        schema = copy.deepcopy(generate())
+        components = schema.setdefault("components", {})
+        ours = ValidationErrorResponse.model_json_schema()
+        ours["title"] = "HTTPValidationError"
+        components.setdefault("schemas", {})["HTTPValidationError"] = ours
+        current = settings or getattr(app.state, "settings", None)
+        if current is not None and current.api_key is None:
+            components.pop("securitySchemes", None)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.pop("security", None)
+                    operation.get("responses", {}).pop("401", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _video_routes() -> APIRouter:
-    router = APIRouter(dependencies=[Depends(require_api_key)])
+    router = APIRouter(
+        dependencies=[Depends(require_api_key), Depends(reject_unknown_query_parameters)],
+        responses=VIDEO_RESPONSES,
+    )
     for module_router in VIDEO_ROUTERS:
         router.include_router(module_router)
     return router
@@ -38,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = settings or Settings()
-        configure_logging()
+        configure_logging(fmt=current.log_format)
         database = build_database(current)
         migrate_to_head(database.engine)
         queue = build_api_queue(current)
@@ -47,11 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.storage = build_storage(current)
         app.state.runner = build_runner(current)
         app.state.queue = queue
-        sweeper = Sweeper(current, database.jobs, queue).start()
+        sweeper = Sweeper(current, database.jobs, queue, app.state.storage).start()
+        sender = HttpxWebhookSender(current.webhook_timeout_s)
+        webhooks = WebhookDispatcher(current, database.jobs, sender).start()
         log.info("API ready; data in %s", current.data_dir)
         try:
             yield
         finally:
+            webhooks.stop()
+            sender.close()
             sweeper.stop()
             queue.close()
             database.close()
@@ -64,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    _truthful_openapi(app, settings)
     app.add_middleware(UploadLimitMiddleware, limit=lambda: app.state.settings.max_upload_bytes)
     app.include_router(_video_routes())
     app.include_router(health.router)
@@ -71,6 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     legacy.include_router(_video_routes())
     legacy.include_router(health.router)
     app.include_router(legacy)
+    # Not /video routes: no API key, not in the OpenAPI schema (operators and browsers).
+    app.include_router(metrics.router)
+    app.include_router(web.router)
+    app.mount("/web", web.static_files(), name="web")
     return app
 
 

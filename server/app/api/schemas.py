@@ -16,6 +16,11 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
+class ValidationErrorResponse(BaseModel):
+    detail: str = Field(description="what is wrong with the request, in one sentence")
+    errors: list[dict[str, Any]] = Field(description="one entry per invalid field")
+
+
 class SubmitResponse(BaseModel):
     job_id: uuid.UUID
     status: str = Field(examples=["pending"])
@@ -24,12 +29,24 @@ class SubmitResponse(BaseModel):
 
 class JobStatusResponse(BaseModel):
     job_id: uuid.UUID
-    status: str = Field(description="pending, running, completed or failed")
-    progress: float = Field(description="0.0 pending, 0.5 running, 1.0 completed or failed")
+    status: str = Field(description="pending, running, completed, failed or canceled")
+    progress: float = Field(
+        description="0.0 pending, 0.5 running, 1.0 completed, failed or canceled"
+    )
     created_at: UtcTimestamp
     updated_at: UtcTimestamp
     pipeline_id: str
     error_message: str | None
+    frames_done: int = Field(0, description="frames analysed so far")
+    frames_total: int | None = Field(None, description="frames in the video")
+    frames_total_is_estimate: bool = Field(
+        True, description="true while frames_total is the container's estimate"
+    )
+    fps: float | None = Field(None, description="processing rate, frames per second")
+    eta_s: float | None = Field(None, description="seconds left at that rate (running only)")
+    files_deleted_at: UtcTimestamp | None = Field(
+        None, description="when the input and results were deleted (DELETE or retention)"
+    )
 
 
 class VideoInfo(BaseModel):
@@ -52,6 +69,11 @@ class ResultsResponse(BaseModel):
     updated_at: UtcTimestamp
     video: VideoInfo
     results: list[FrameResult]
+    offset: int | None = Field(None, description="paged requests only: the offset asked for")
+    limit: int | None = Field(None, description="paged requests only: the page size")
+    next_offset: int | None = Field(
+        None, description="paged requests only: pass as offset for the next page; null at the end"
+    )
 
 
 class PipelineResponse(BaseModel):
@@ -64,3 +86,9 @@ class HealthResponse(BaseModel):
     database: str
     queue: str
     queue_depth: int | None = None
+
+
+class JobListResponse(BaseModel):
+    jobs: list[JobStatusResponse] = Field(description="newest first; same shape as the status")
+    limit: int
+    offset: int

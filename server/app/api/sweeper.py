@@ -11,7 +11,8 @@ import logging
 import threading
 from datetime import timedelta
 
-from app.domain.ports import JobRepository, QueueService
+from app.domain.control import forget_idempotency_keys, purge_expired_files
+from app.domain.ports import JobRepository, QueueService, StorageService
 from app.domain.services import recover_stale_jobs, requeue_pending
 from app.settings import Settings
 
@@ -19,10 +20,17 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    def __init__(self, settings: Settings, jobs: JobRepository, queue: QueueService) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobRepository,
+        queue: QueueService,
+        storage: StorageService,
+    ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.queue = queue
+        self.storage = storage
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sweeper", daemon=True)
 
@@ -39,8 +47,21 @@ class Sweeper:
             if requeue_after is None:
                 requeue_after = timedelta(seconds=self.settings.requeue_after_s)
             requeue_pending(self.jobs, self.queue, older_than=requeue_after)
+            self.expire()
         except Exception:
             log.exception("sweep failed; will try again in %.0fs", self.settings.sweep_interval_s)
+
+    def expire(self) -> None:
+        """Retention: files of old finished jobs, and idempotency keys past their TTL."""
+        if self.settings.retention_hours is not None:
+            purged = purge_expired_files(
+                self.jobs, self.storage, older_than=timedelta(hours=self.settings.retention_hours)
+            )
+            if purged:
+                log.info("retention: deleted the files of %d finished job(s)", purged)
+        forget_idempotency_keys(
+            self.jobs, older_than=timedelta(hours=self.settings.idempotency_ttl_hours)
+        )
 
     def start(self) -> Sweeper:
         self.sweep(requeue_after=timedelta(0))  # the queue is new: every pending job goes in

@@ -38,6 +38,22 @@ class JobNotCompleted(VideoJobsError):
     """Results were asked for a job that has none (yet)."""
 
 
+class DuplicateIdempotencyKey(VideoJobsError):
+    """Raised by JobRepository.add when another job already holds the key."""
+
+
+class IdempotencyConflict(VideoJobsError):
+    """An Idempotency-Key was reused with a different file or pipeline."""
+
+
+class InvalidCallbackUrl(VideoJobsError):
+    """A webhook URL that is not http(s), or webhooks are not configured."""
+
+
+class JobFilesGone(VideoJobsError):
+    """The job's stored files were removed (DELETE or the retention sweep)."""
+
+
 class InvalidTransition(VideoJobsError):
     """A status change that the job state machine does not allow."""
 

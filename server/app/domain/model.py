@@ -15,10 +15,11 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELED = "canceled"
 
     @property
     def is_finished(self) -> bool:
-        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
 
     @property
     def progress(self) -> float:
@@ -27,12 +28,15 @@ class JobStatus(StrEnum):
 
 
 # running -> pending is a release: a stopping worker hands the job back, or a sweep
-# recovers the job of a worker that died.
+# recovers the job of a worker that died. canceled is what DELETE does to a live job.
 ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.FAILED}),
-    JobStatus.RUNNING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.PENDING}),
+    JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELED}),
+    JobStatus.RUNNING: frozenset(
+        {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.PENDING, JobStatus.CANCELED}
+    ),
     JobStatus.COMPLETED: frozenset(),
     JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELED: frozenset(),
 }
 
 
@@ -60,6 +64,70 @@ def results_key(job_id: uuid.UUID) -> str:
     return f"{job_id}_results.json"
 
 
+def results_lines_key(job_id: uuid.UUID) -> str:
+    """One JSON frame result per line: lets a page be read without parsing the rest."""
+    return f"{job_id}_results.jsonl"
+
+
+def results_index_key(job_id: uuid.UUID) -> str:
+    """Byte offset of each line of the .jsonl file, as little-endian uint64s."""
+    return f"{job_id}_results.idx"
+
+
+def job_file_keys(job_id: uuid.UUID) -> list[str]:
+    return [
+        input_key(job_id),
+        results_key(job_id),
+        results_lines_key(job_id),
+        results_index_key(job_id),
+    ]
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event to POST to a job's callback_url, with its delivery record."""
+
+    id: int
+    job_id: uuid.UUID
+    url: str
+    payload: str
+    state: WebhookState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+def webhook_event(job: Job) -> dict:
+    """The JSON body POSTed when a job with a callback_url finishes."""
+    return {
+        "event": f"job.{job.status.value}",
+        "job_id": str(job.job_id),
+        "status": job.status.value,
+        "pipeline_id": job.pipeline_id,
+        "error_message": job.error_message,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a worker reports while the frame loop runs (at most ~twice a second)."""
+
+    frames_done: int
+    frames_total: int | None
+    fps: float | None
+
+
 @dataclass(frozen=True)
 class Job:
     job_id: uuid.UUID
@@ -72,6 +140,23 @@ class Job:
     error_message: str | None = None
     attempts: int = 0
     heartbeat_at: datetime | None = None
+    # Added after Phase 16 (migration 0003): progress, control and retention.
+    frames_done: int = 0
+    frames_total: int | None = None
+    processing_fps: float | None = None
+    callback_url: str | None = None
+    idempotency_key: str | None = None
+    input_sha256: str | None = None
+    files_deleted_at: datetime | None = None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the current rate; None unless running with a known total."""
+        if self.status is not JobStatus.RUNNING or not self.processing_fps:
+            return None
+        if self.frames_total is None:
+            return None
+        return round(max(self.frames_total - self.frames_done, 0) / self.processing_fps, 2)
 
     def transitioned(self, new: JobStatus, now: datetime | None = None, **changes) -> Job:
         """A copy in the new status; the only way a status changes in memory."""

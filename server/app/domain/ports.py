@@ -7,16 +7,24 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
-from app.domain.model import Job, JobStatus
+from app.domain.model import Job, JobStatus, Progress, WebhookDelivery
 
 
 class JobRepository(ABC):
-    """Durable job rows: the source of truth for every job's state."""
+    """Durable job rows: the source of truth for every job's state.
+
+    A transition into a finished status of a job with a callback_url also writes a
+    webhook event to the outbox, in the same transaction.
+    """
 
     @abstractmethod
-    def add(self, job: Job) -> None: ...
+    def add(self, job: Job) -> None:
+        """Insert; DuplicateIdempotencyKey if another job holds job.idempotency_key."""
+
+    @abstractmethod
+    def find_by_idempotency_key(self, key: str) -> Job | None: ...
 
     @abstractmethod
     def get(self, job_id: uuid.UUID) -> Job | None: ...
@@ -34,6 +42,7 @@ class JobRepository(ABC):
         output_path: str | None = None,
         error_message: str | None = None,
         attempts_delta: int = 0,
+        progress: Progress | None = None,
     ) -> Job | None:
         """Atomically move a job from `expected` to `new`; None if it was not in `expected`.
 
@@ -44,8 +53,11 @@ class JobRepository(ABC):
         """
 
     @abstractmethod
-    def heartbeat(self, job_id: uuid.UUID, attempt: int, now: datetime) -> bool:
-        """Record that the worker holding claim `attempt` is alive; False if it lost it."""
+    def heartbeat(
+        self, job_id: uuid.UUID, attempt: int, now: datetime, progress: Progress | None = None
+    ) -> bool:
+        """Record that the worker holding claim `attempt` is alive (and how far it got);
+        False if it lost the claim (canceled, or recovered by a sweep)."""
 
     @abstractmethod
     def list_ids(
@@ -64,6 +76,41 @@ class JobRepository(ABC):
 
     @abstractmethod
     def count_by_status(self) -> dict[JobStatus, int]: ...
+
+    @abstractmethod
+    def finished_with_files(self, updated_before: datetime, limit: int = 500) -> list[Job]:
+        """Finished jobs, last changed before the cutoff, whose files are still there."""
+
+    @abstractmethod
+    def mark_files_deleted(self, job_id: uuid.UUID, now: datetime) -> Job | None:
+        """Record that a finished job's files were removed; None if not finished."""
+
+    @abstractmethod
+    def clear_idempotency_keys(self, created_before: datetime) -> int:
+        """Forget idempotency keys of jobs created before the cutoff; returns how many."""
+
+    @abstractmethod
+    def due_webhooks(
+        self, now: datetime, lease_until: datetime, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        """Pending deliveries due by `now`, each leased until `lease_until` so that no
+        other dispatcher sends it meanwhile."""
+
+    @abstractmethod
+    def record_webhook_attempt(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        delivered: bool,
+        status_code: int | None,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> None:
+        """Record one attempt: delivered, or retried at `retry_at`, or failed (None)."""
+
+    @abstractmethod
+    def webhook_deliveries(self, job_id: uuid.UUID) -> list[WebhookDelivery]: ...
 
     @abstractmethod
     def ping(self) -> None:
@@ -124,6 +171,14 @@ class StorageService(ABC):
     def load_file(self, key: str) -> bytes: ...
 
     @abstractmethod
+    def open_file(self, key: str) -> BinaryIO:
+        """A seekable binary reader (used to read one page of a large results file)."""
+
+    @abstractmethod
+    def free_bytes(self) -> int:
+        """Free space where files are stored."""
+
+    @abstractmethod
     def delete_file(self, key: str) -> bool: ...
 
     @abstractmethod
@@ -153,7 +208,8 @@ class VideoAnalysis:
 
 
 StopCheck = Callable[[], bool]
-ProgressCallback = Callable[[int], None]
+# (frames decoded and analysed so far, the container's frame count estimate or None)
+ProgressCallback = Callable[[int, int | None], None]
 
 
 class PipelineRunner(ABC):

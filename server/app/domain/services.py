@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 from app.domain.errors import (
+    DuplicateIdempotencyKey,
+    IdempotencyConflict,
+    InsufficientStorage,
     InvalidUpload,
+    JobFilesGone,
     JobNotCompleted,
     JobNotFound,
     PipelineInterrupted,
     UnknownPipeline,
     VideoJobsError,
 )
-from app.domain.model import Job, JobStatus, input_key, new_job_id, results_key, utcnow
-from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
+from app.domain.model import (
+    Job,
+    JobStatus,
+    Progress,
+    input_key,
+    new_job_id,
+    results_key,
+    utcnow,
+)
+from app.domain.ports import (
+    JobRepository,
+    PipelineRunner,
+    ProgressCallback,
+    QueueService,
+    StorageService,
+)
+from app.domain.results import delete_results, write_results
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +78,66 @@ def submit_video(
     storage: StorageService,
     runner: PipelineRunner,
     max_bytes: int | None = None,
+    min_free_bytes: int = 0,
+    idempotency_key: str | None = None,
+    callback_url: str | None = None,
 ) -> Job:
     """Store the upload, record a pending job, then notify the workers.
 
     The row is written only after the file is complete, and the enqueue comes last: if
     it fails the job is still pending in the database and a sweep enqueues it later.
+    With an idempotency key, a repeat of the same file and pipeline returns the first
+    job (nothing new is created); the same key with anything else is a conflict.
     """
     if not runner.has_pipeline(pipeline_id):
         raise UnknownPipeline(pipeline_id, [p.id for p in runner.pipelines()])
+    if min_free_bytes and storage.free_bytes() < min_free_bytes:
+        raise InsufficientStorage("the server is low on disk space; try again later")
     job_id = new_job_id()
     key = input_key(job_id)
-    storage.save_file(key, mp4_checked(chunks), max_bytes)
-    job = Job(job_id=job_id, pipeline_id=pipeline_id, input_path=storage.relative_path(key))
+    digest = hashlib.sha256()
+    storage.save_file(key, _hashed(mp4_checked(chunks), digest), max_bytes)
+    sha256 = digest.hexdigest()
+    if idempotency_key and (earlier := jobs.find_by_idempotency_key(idempotency_key)):
+        storage.delete_file(key)
+        return _replayed(earlier, sha256, pipeline_id)
+    job = Job(
+        job_id=job_id,
+        pipeline_id=pipeline_id,
+        input_path=storage.relative_path(key),
+        idempotency_key=idempotency_key,
+        input_sha256=sha256,
+        callback_url=callback_url,
+    )
     try:
         jobs.add(job)
+    except DuplicateIdempotencyKey:  # a concurrent submit with the same key won
+        storage.delete_file(key)
+        return _replayed(jobs.find_by_idempotency_key(idempotency_key or ""), sha256, pipeline_id)
     except BaseException:
         storage.delete_file(key)
         raise
     notify_workers(queue, job_id)
     log.info("job %s submitted with pipeline %s", job_id, pipeline_id)
     return job
+
+
+def _hashed(chunks: Iterable[bytes], digest) -> Iterator[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+
+
+def _replayed(earlier: Job | None, sha256: str, pipeline_id: str) -> Job:
+    if earlier is None:  # its key expired between the insert and the lookup
+        raise IdempotencyConflict("the Idempotency-Key was just released; retry the request")
+    if earlier.input_sha256 != sha256 or earlier.pipeline_id != pipeline_id:
+        raise IdempotencyConflict(
+            f"this Idempotency-Key was used for job {earlier.job_id} with a different "
+            "file or pipeline; use a new key for a new job"
+        )
+    log.info("job %s returned again for a repeated Idempotency-Key", earlier.job_id)
+    return earlier
 
 
 def notify_workers(queue: QueueService, job_id: uuid.UUID) -> bool:
@@ -99,9 +159,7 @@ def get_job(jobs: JobRepository, job_id: uuid.UUID) -> Job:
 
 def get_results(jobs: JobRepository, storage: StorageService, job_id: uuid.UUID) -> dict:
     """The stored results document plus the job's timestamps."""
-    job = get_job(jobs, job_id)
-    if job.status is not JobStatus.COMPLETED:
-        raise JobNotCompleted(f"job {job_id} is {job.status.value}; results exist once completed")
+    job = completed_job(jobs, job_id)
     document = json.loads(storage.load_file(results_key(job_id)))
     return {
         "job_id": document["job_id"],
@@ -113,28 +171,23 @@ def get_results(jobs: JobRepository, storage: StorageService, job_id: uuid.UUID)
     }
 
 
+def completed_job(jobs: JobRepository, job_id: uuid.UUID) -> Job:
+    """The job, if its results can be read: completed and its files still there."""
+    job = get_job(jobs, job_id)
+    if job.status is not JobStatus.COMPLETED:
+        raise JobNotCompleted(f"job {job_id} is {job.status.value}; results exist once completed")
+    if job.files_deleted_at is not None:
+        raise JobFilesGone(
+            f"the results of job {job_id} were deleted at {job.files_deleted_at.isoformat()}"
+        )
+    return job
+
+
 def claim_job(jobs: JobRepository, job_id: uuid.UUID) -> Job | None:
     """pending -> running, atomically; None when another worker got it or it is gone."""
     return jobs.transition(
         job_id, JobStatus.PENDING, JobStatus.RUNNING, now=utcnow(), attempts_delta=1
     )
-
-
-def _to_plain(value: Any) -> Any:
-    """Safety net for numpy scalars and arrays; steps are tested to emit plain types."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def encode_results(job: Job, video: dict, results: list[dict]) -> bytes:
-    document = {
-        "job_id": str(job.job_id),
-        "pipeline_id": job.pipeline_id,
-        "video": video,
-        "results": results,
-    }
-    return json.dumps(document, default=_to_plain, separators=(",", ":")).encode()
 
 
 def run_claimed_job(
@@ -144,17 +197,21 @@ def run_claimed_job(
     storage: StorageService,
     runner: PipelineRunner,
     should_stop: Callable[[], bool] = lambda: False,
+    on_progress: ProgressCallback | None = None,
 ) -> JobStatus:
     """Run a job this worker holds and record how it ended; never raises for bad input.
 
     PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
     """
+    started = time.monotonic()
     try:
         analysis = runner.run(
-            storage.local_path(input_key(job.job_id)), job.pipeline_id, should_stop=should_stop
+            storage.local_path(input_key(job.job_id)),
+            job.pipeline_id,
+            should_stop=should_stop,
+            on_progress=on_progress,
         )
-        key = results_key(job.job_id)
-        storage.save_file(key, [encode_results(job, analysis.video, analysis.results)])
+        output_path = write_results(storage, job, analysis.video, analysis.results)
     except PipelineInterrupted:
         raise
     except VideoJobsError as exc:
@@ -162,16 +219,20 @@ def run_claimed_job(
     except Exception as exc:
         log.exception("job %s: unexpected error in the pipeline", job.job_id)
         return _record_failure(jobs, job, f"internal error while processing: {exc!r}")
+    frames = len(analysis.results)
+    elapsed = time.monotonic() - started
     done = jobs.transition(
         job.job_id,
         JobStatus.RUNNING,
         JobStatus.COMPLETED,
         now=utcnow(),
         attempt=job.attempts,
-        output_path=storage.relative_path(key),
+        output_path=output_path,
+        progress=Progress(frames, frames, round(frames / elapsed, 2) if elapsed > 0 else None),
     )
-    if done is None:
+    if done is None:  # canceled meanwhile, or recovered by a sweep: keep nothing
         log.warning("job %s: finished, but this worker no longer holds it", job.job_id)
+        delete_results(storage, job)
         return get_job(jobs, job.job_id).status
     log.info("job %s completed: %d frames", job.job_id, len(analysis.results))
     return JobStatus.COMPLETED
@@ -200,8 +261,7 @@ def release_job(jobs: JobRepository, queue: QueueService, job: Job) -> None:
 
 
 def _record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
-    log.warning("job %s failed: %s", job.job_id, message)
-    jobs.transition(
+    failed = jobs.transition(
         job.job_id,
         JobStatus.RUNNING,
         JobStatus.FAILED,
@@ -209,6 +269,10 @@ def _record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
         attempt=job.attempts,
         error_message=message,
     )
+    if failed is None:
+        log.warning("job %s: failed (%s), but this worker no longer holds it", job.job_id, message)
+        return get_job(jobs, job.job_id).status
+    log.warning("job %s failed: %s", job.job_id, message)
     return JobStatus.FAILED
 
 

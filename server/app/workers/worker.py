@@ -19,6 +19,7 @@ from app.domain.model import JobStatus
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
 from app.domain.services import claim_job, release_job, run_claimed_job
 from app.workers.heartbeat import Heartbeat
+from app.workers.metrics import worker_metrics
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +114,19 @@ class Worker:
             return None
         log.info("job %s: claimed by %s (attempt %d)", job_id, self.name, job.attempts)
         try:
-            with Heartbeat(self.jobs, job, self.heartbeat_interval) as heartbeat:
-                return run_claimed_job(
+            with (
+                Heartbeat(self.jobs, job, self.heartbeat_interval) as heartbeat,
+                worker_metrics().observe(job, self.runner) as run,
+            ):
+                run.status = run_claimed_job(
                     job,
                     jobs=self.jobs,
                     storage=self.storage,
-                    runner=self.runner,
+                    runner=run.runner,
                     should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
+                    on_progress=heartbeat.report,
                 )
+                return run.status
         except PipelineInterrupted:
             release_job(self.jobs, self.queue, job)
             return JobStatus.PENDING

@@ -2,30 +2,51 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.adapters.db.orm import JobRow
-from app.domain.model import Job, JobStatus, check_transition
+from app.adapters.db.orm import JobRow, WebhookDeliveryRow
+from app.domain.errors import DuplicateIdempotencyKey
+from app.domain.model import (
+    Job,
+    JobStatus,
+    Progress,
+    WebhookDelivery,
+    WebhookState,
+    check_transition,
+    webhook_event,
+)
 from app.domain.ports import JobRepository
+
+_JOB_FIELDS = [f.name for f in fields(Job) if f.name != "status"]
+_DELIVERY_FIELDS = [f.name for f in fields(WebhookDelivery) if f.name != "state"]
 
 
 def _to_job(row: JobRow) -> Job:
-    return Job(
-        job_id=row.job_id,
-        status=JobStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        pipeline_id=row.pipeline_id,
-        input_path=row.input_path,
-        output_path=row.output_path,
-        error_message=row.error_message,
-        attempts=row.attempts,
-        heartbeat_at=row.heartbeat_at,
-    )
+    return Job(status=JobStatus(row.status), **{name: getattr(row, name) for name in _JOB_FIELDS})
+
+
+def _to_row(job: Job) -> JobRow:
+    return JobRow(status=job.status.value, **{name: getattr(job, name) for name in _JOB_FIELDS})
+
+
+def _to_delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
+    values = {name: getattr(row, name) for name in _DELIVERY_FIELDS}
+    return WebhookDelivery(state=WebhookState(row.state), **values)
+
+
+def _progress_values(progress: Progress) -> dict:
+    return {
+        "frames_done": progress.frames_done,
+        "frames_total": progress.frames_total,
+        "processing_fps": progress.fps,
+    }
 
 
 class SqlAlchemyJobRepository(JobRepository):
@@ -33,25 +54,22 @@ class SqlAlchemyJobRepository(JobRepository):
         self._sessions = sessions
 
     def add(self, job: Job) -> None:
-        with self._sessions.begin() as session:
-            session.add(
-                JobRow(
-                    job_id=job.job_id,
-                    status=job.status.value,
-                    created_at=job.created_at,
-                    updated_at=job.updated_at,
-                    pipeline_id=job.pipeline_id,
-                    input_path=job.input_path,
-                    output_path=job.output_path,
-                    error_message=job.error_message,
-                    attempts=job.attempts,
-                    heartbeat_at=job.heartbeat_at,
-                )
-            )
+        try:
+            with self._sessions.begin() as session:
+                session.add(_to_row(job))
+        except IntegrityError as exc:
+            if job.idempotency_key and self.find_by_idempotency_key(job.idempotency_key):
+                raise DuplicateIdempotencyKey(job.idempotency_key) from exc
+            raise
 
     def get(self, job_id: uuid.UUID) -> Job | None:
         with self._sessions() as session:
             row = session.get(JobRow, job_id)
+            return _to_job(row) if row else None
+
+    def find_by_idempotency_key(self, key: str) -> Job | None:
+        with self._sessions() as session:
+            row = session.scalars(select(JobRow).where(JobRow.idempotency_key == key)).first()
             return _to_job(row) if row else None
 
     def transition(
@@ -66,6 +84,7 @@ class SqlAlchemyJobRepository(JobRepository):
         output_path: str | None = None,
         error_message: str | None = None,
         attempts_delta: int = 0,
+        progress: Progress | None = None,
     ) -> Job | None:
         check_transition(expected, new)
         values: dict = {"status": new.value, "updated_at": now}
@@ -77,6 +96,8 @@ class SqlAlchemyJobRepository(JobRepository):
             values["error_message"] = error_message
         if attempts_delta:
             values["attempts"] = JobRow.attempts + attempts_delta
+        if progress is not None:
+            values.update(_progress_values(progress))
         stmt = update(JobRow).where(JobRow.job_id == job_id, JobRow.status == expected.value)
         if attempt is not None:
             stmt = stmt.where(JobRow.attempts == attempt)
@@ -85,10 +106,27 @@ class SqlAlchemyJobRepository(JobRepository):
         with self._sessions.begin() as session:
             if session.execute(stmt.values(**values)).rowcount != 1:
                 return None
-            row = session.get(JobRow, job_id, populate_existing=True)
-            return _to_job(row)
+            job = _to_job(session.get(JobRow, job_id, populate_existing=True))
+            if new.is_finished and job.callback_url:
+                session.add(
+                    WebhookDeliveryRow(
+                        job_id=job_id,
+                        url=job.callback_url,
+                        payload=json.dumps(webhook_event(job)),
+                        state=WebhookState.PENDING.value,
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+            return job
 
-    def heartbeat(self, job_id: uuid.UUID, attempt: int, now: datetime) -> bool:
+    def heartbeat(
+        self, job_id: uuid.UUID, attempt: int, now: datetime, progress: Progress | None = None
+    ) -> bool:
+        values: dict = {"heartbeat_at": now}
+        if progress is not None:
+            values.update(_progress_values(progress))
         stmt = (
             update(JobRow)
             .where(
@@ -96,7 +134,7 @@ class SqlAlchemyJobRepository(JobRepository):
                 JobRow.status == JobStatus.RUNNING.value,
                 JobRow.attempts == attempt,
             )
-            .values(heartbeat_at=now)
+            .values(**values)
         )
         with self._sessions.begin() as session:
             return session.execute(stmt).rowcount == 1
@@ -139,6 +177,104 @@ class SqlAlchemyJobRepository(JobRepository):
         with self._sessions() as session:
             counts = {JobStatus(status): n for status, n in session.execute(stmt)}
         return {status: counts.get(status, 0) for status in JobStatus}
+
+    def finished_with_files(self, updated_before: datetime, limit: int = 500) -> list[Job]:
+        finished = [s.value for s in JobStatus if s.is_finished]
+        stmt = (
+            select(JobRow)
+            .where(
+                JobRow.status.in_(finished),
+                JobRow.updated_at < updated_before,
+                JobRow.files_deleted_at.is_(None),
+            )
+            .order_by(JobRow.updated_at)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            return [_to_job(row) for row in session.scalars(stmt)]
+
+    def mark_files_deleted(self, job_id: uuid.UUID, now: datetime) -> Job | None:
+        finished = [s.value for s in JobStatus if s.is_finished]
+        stmt = (
+            update(JobRow)
+            .where(JobRow.job_id == job_id, JobRow.status.in_(finished))
+            .values(files_deleted_at=func.coalesce(JobRow.files_deleted_at, now))
+        )
+        with self._sessions.begin() as session:
+            if session.execute(stmt).rowcount != 1:
+                return None
+            return _to_job(session.get(JobRow, job_id, populate_existing=True))
+
+    def clear_idempotency_keys(self, created_before: datetime) -> int:
+        stmt = (
+            update(JobRow)
+            .where(JobRow.idempotency_key.is_not(None), JobRow.created_at < created_before)
+            .values(idempotency_key=None)
+        )
+        with self._sessions.begin() as session:
+            return session.execute(stmt).rowcount
+
+    def due_webhooks(
+        self, now: datetime, lease_until: datetime, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        stmt = (
+            select(WebhookDeliveryRow)
+            .where(
+                WebhookDeliveryRow.state == WebhookState.PENDING.value,
+                WebhookDeliveryRow.next_attempt_at <= now,
+            )
+            .order_by(WebhookDeliveryRow.next_attempt_at)
+            .limit(limit)
+        )
+        leased = []
+        with self._sessions.begin() as session:
+            for row in session.scalars(stmt).all():
+                lease = (
+                    update(WebhookDeliveryRow)
+                    .where(
+                        WebhookDeliveryRow.id == row.id,
+                        WebhookDeliveryRow.next_attempt_at == row.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease_until)
+                )
+                if session.execute(lease).rowcount == 1:
+                    leased.append(_to_delivery(row))
+        return leased
+
+    def record_webhook_attempt(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        delivered: bool,
+        status_code: int | None,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> None:
+        if delivered:
+            state = WebhookState.DELIVERED
+        else:
+            state = WebhookState.PENDING if retry_at is not None else WebhookState.FAILED
+        values = {
+            "state": state.value,
+            "attempts": WebhookDeliveryRow.attempts + 1,
+            "last_status_code": status_code,
+            "last_error": error,
+            "next_attempt_at": retry_at or now,
+            "delivered_at": now if delivered else None,
+        }
+        stmt = update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
+        with self._sessions.begin() as session:
+            session.execute(stmt.values(**values))
+
+    def webhook_deliveries(self, job_id: uuid.UUID) -> list[WebhookDelivery]:
+        stmt = (
+            select(WebhookDeliveryRow)
+            .where(WebhookDeliveryRow.job_id == job_id)
+            .order_by(WebhookDeliveryRow.id)
+        )
+        with self._sessions() as session:
+            return [_to_delivery(row) for row in session.scalars(stmt)]
 
     def ping(self) -> None:
         with self._sessions() as session:

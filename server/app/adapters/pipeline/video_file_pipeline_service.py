@@ -55,7 +55,7 @@ class VideoFilePipelineService(PipelineRunner):
                 step.process(frame, index, result)
             results.append({"frame_index": index, "result": result})
             if on_progress is not None:
-                on_progress(index + 1)
+                on_progress(index + 1, properties.frame_count_estimate or None)
         if not results:
             raise VideoDecodeError(
                 "no frame could be decoded: the file is corrupt, truncated or has no video track"

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from app.domain.errors import InsufficientStorage, StoragePathError, UploadTooLarge
 from app.domain.ports import StorageService
@@ -57,6 +58,9 @@ class FilesystemStorage(StorageService):
 
     def load_file(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def open_file(self, key: str) -> BinaryIO:
+        return self._path(key).open("rb")
 
     def delete_file(self, key: str) -> bool:
         try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from app.domain.errors import StoragePathError, UploadTooLarge
 from app.domain.ports import StorageService
@@ -13,6 +15,7 @@ class InMemoryStorage(StorageService):
     def __init__(self, prefix: str = "video_jobs") -> None:
         self.prefix = prefix
         self.files: dict[str, bytes] = {}
+        self.free_space = 1 << 40
         self._lock = threading.Lock()
 
     @staticmethod
@@ -40,6 +43,12 @@ class InMemoryStorage(StorageService):
                 return self.files[self._check(key)]
             except KeyError:
                 raise FileNotFoundError(key) from None
+
+    def open_file(self, key: str) -> BinaryIO:
+        return io.BytesIO(self.load_file(key))
+
+    def free_bytes(self) -> int:
+        return self.free_space
 
     def delete_file(self, key: str) -> bool:
         with self._lock:

@@ -1,27 +1,57 @@
-"""GET /video/results/{job_id}."""
+"""GET /video/results/{job_id}: the whole document, or one filtered page of it."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from app.api.deps import JobsDep, StorageDep
 from app.api.schemas import ErrorResponse, ResultsResponse
+from app.domain.control import get_results_page
+from app.domain.results import ResultsQuery
 from app.domain.services import get_results
 
 router = APIRouter(tags=["jobs"])
+MAX_PAGE = 10_000
 
 
 @router.get(
     "/video/results/{job_id}",
     response_model=ResultsResponse,
-    responses={404: {"model": ErrorResponse, "description": "unknown job, or not completed"}},
+    responses={
+        404: {"model": ErrorResponse, "description": "unknown job, or not completed"},
+        410: {"model": ErrorResponse, "description": "the job's files were deleted"},
+    },
 )
-def job_results(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> JSONResponse:
-    """The per-frame results of a completed job, in frame order."""
-    document = get_results(jobs, storage, job_id)
+def job_results(
+    job_id: uuid.UUID,
+    jobs: JobsDep,
+    storage: StorageDep,
+    offset: Annotated[int | None, Query(ge=0, description="frames of the range to skip")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="page size")] = None,
+    label: Annotated[str | None, Query(max_length=64, description="keep detections")] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    from_frame: Annotated[int | None, Query(ge=0, description="first frame (inclusive)")] = None,
+    to_frame: Annotated[int | None, Query(ge=0, description="last frame (inclusive)")] = None,
+) -> JSONResponse:
+    """The per-frame results of a completed job, in frame order. With no parameters, the
+    whole document; with any, one page of it plus `next_offset` (null at the end)."""
+    paged = (offset, limit, label, min_confidence, from_frame, to_frame)
+    if all(value is None for value in paged):
+        document = get_results(jobs, storage, job_id)
+    else:
+        query = ResultsQuery(
+            offset=offset or 0,
+            limit=limit or 100,
+            label=label,
+            min_confidence=min_confidence,
+            from_frame=from_frame or 0,
+            to_frame=to_frame,
+        )
+        document = get_results_page(jobs, storage, job_id, query)
     document["created_at"] = document["created_at"].isoformat()
     document["updated_at"] = document["updated_at"].isoformat()
     # Returned as-is: re-validating every frame through the model would only cost time.

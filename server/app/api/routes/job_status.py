@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app.api.deps import JobsDep
 from app.api.schemas import ErrorResponse, JobStatusResponse
-from app.domain.model import Job
+from app.domain.model import Job, JobStatus
 from app.domain.services import get_job
 
 router = APIRouter(tags=["jobs"])
@@ -23,6 +23,12 @@ def status_of(job: Job) -> JobStatusResponse:
         updated_at=job.updated_at,
         pipeline_id=job.pipeline_id,
         error_message=job.error_message,
+        frames_done=job.frames_done,
+        frames_total=job.frames_total,
+        frames_total_is_estimate=job.status is not JobStatus.COMPLETED,
+        fps=job.processing_fps,
+        eta_s=job.eta_s,
+        files_deleted_at=job.files_deleted_at,
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, HTTPException, Query, UploadFile, status
 
 from app.api.deps import JobsDep, QueueDep, RunnerDep, SettingsDep, StorageDep
 from app.api.schemas import ErrorResponse, SubmitResponse
 from app.domain.services import iter_chunks, submit_video
+from app.domain.webhooks import validate_callback_url
 
 router = APIRouter(tags=["jobs"])
 
@@ -19,8 +20,9 @@ router = APIRouter(tags=["jobs"])
     responses={
         400: {"model": ErrorResponse, "description": "not an MP4, empty, or unknown pipeline"},
         401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+        409: {"model": ErrorResponse, "description": "Idempotency-Key reused for another upload"},
         413: {"model": ErrorResponse, "description": "the upload is over the size limit"},
-        507: {"model": ErrorResponse, "description": "the server's disk is full"},
+        507: {"model": ErrorResponse, "description": "the disk is full or below MIN_FREE_BYTES"},
     },
 )
 def submit(
@@ -32,6 +34,19 @@ def submit(
     runner: RunnerDep,
     pipeline_form: Annotated[str | None, Form(alias="pipeline_id")] = None,
     pipeline_query: Annotated[str | None, Query(alias="pipeline_id")] = None,
+    callback_url: Annotated[
+        str | None,
+        Form(description="http(s) URL to POST a signed event to when the job finishes"),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="repeat a submit safely: same key + same file + same pipeline "
+            "returns the first job; kept at least 24 h",
+        ),
+    ] = None,
 ) -> SubmitResponse:
     """Accept an MP4 and return its job id at once; a worker does the analysis."""
     if pipeline_form and pipeline_query and pipeline_form != pipeline_query:
@@ -41,6 +56,8 @@ def submit(
             f"query {pipeline_query!r}",
         )
     pipeline_id = pipeline_form or pipeline_query or settings.default_pipeline
+    if callback_url:
+        validate_callback_url(callback_url, secret_configured=settings.webhook_secret is not None)
     job = submit_video(
         iter_chunks(file.file.read),
         pipeline_id,
@@ -49,5 +66,8 @@ def submit(
         storage=storage,
         runner=runner,
         max_bytes=settings.max_upload_bytes,
+        min_free_bytes=settings.min_free_bytes,
+        idempotency_key=idempotency_key or None,
+        callback_url=callback_url or None,
     )
     return SubmitResponse(job_id=job.job_id, status=job.status.value, pipeline_id=job.pipeline_id)

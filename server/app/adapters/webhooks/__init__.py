@@ -1,0 +1,1 @@
+"""Outgoing webhook delivery over HTTP."""

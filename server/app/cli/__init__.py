@@ -1,0 +1,1 @@
+"""The `video-jobs` command line (see app.cli.main)."""

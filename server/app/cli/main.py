@@ -1,0 +1,98 @@
+"""`video-jobs`: run the service, submit videos and read results from a terminal.
+
+The client commands talk to the API over HTTP (`--url`, or VIDEO_JOBS_URL), so they work
+against any deployment; `serve` and `worker` run the processes on this machine.
+Data goes to stdout (a job id, JSON, a table), progress and messages to stderr.
+Exit codes: 0 ok; 1 the API refused, or the job failed; 2 bad usage; 3 API unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import httpx
+from rich.console import Console
+from rich.markup import escape
+
+from app.cli import commands
+from app.cli.client import DEFAULT_URL, ApiClient, CliError
+
+JOB_STATUSES = ("pending", "running", "completed", "failed", "canceled")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="video-jobs",
+        description="Submit MP4s to the video job service and read what it found.",
+        epilog="Run `video-jobs COMMAND --help` for a command's options.",
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("VIDEO_JOBS_URL", DEFAULT_URL),
+        help="the API's base URL (env VIDEO_JOBS_URL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("VIDEO_JOBS_API_KEY"),
+        help="sent as X-API-Key (env VIDEO_JOBS_API_KEY)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the API and one worker (what `make run` runs)")
+    serve.add_argument("--host", help="API host (default VIDEO_JOBS_API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="API port (default VIDEO_JOBS_API_PORT or 8000)")
+    worker = sub.add_parser("worker", help="run one worker process")
+    worker.add_argument("--once", action="store_true", help="process one job, then exit")
+
+    submit = sub.add_parser("submit", help="upload an MP4; prints the job id")
+    submit.add_argument("file", help="the MP4 to analyse")
+    submit.add_argument("--pipeline", help="pipeline id (see `video-jobs pipelines`)")
+    submit.add_argument(
+        "--wait", action="store_true", help="wait for the job; exit 0 if completed, 1 if not"
+    )
+    submit.add_argument(
+        "--timeout", type=float, help="with --wait: give up after this many seconds"
+    )
+
+    status = sub.add_parser("status", help="a job's status, as JSON")
+    status.add_argument("job_id")
+    results = sub.add_parser("results", help="a completed job's results, as JSON")
+    results.add_argument("job_id")
+    results.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+    pipelines = sub.add_parser("pipelines", help="the pipelines a submit may name")
+    pipelines.add_argument("--json", action="store_true", help="print the raw JSON")
+    jobs = sub.add_parser("jobs", help="the jobs, newest first")
+    jobs.add_argument("--status", choices=JOB_STATUSES, help="only jobs in this status")
+    jobs.add_argument("--limit", type=int, default=20, help="how many (1..500, default 20)")
+    jobs.add_argument("--offset", type=int, default=0, help="skip this many")
+    jobs.add_argument("--json", action="store_true", help="print the raw JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, http: httpx.Client | None = None) -> int:
+    """The console script. `http` lets tests pass a client bound to an in-process app."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return commands.serve(args.host, args.port)
+    if args.command == "worker":
+        return commands.worker(args.once)
+    console = Console(stderr=True, highlight=False)
+    client = ApiClient(args.url, args.api_key, http=http)
+    try:
+        return commands.run(args, client, console)
+    except CliError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    finally:
+        if http is None:
+            client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

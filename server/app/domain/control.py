@@ -1,0 +1,86 @@
+"""Job control beyond Phase 16: cancel, delete files, retention, paged results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import timedelta
+
+from app.domain.model import Job, JobStatus, job_file_keys, results_key, utcnow
+from app.domain.ports import JobRepository, StorageService
+from app.domain.results import ResultsQuery, read_page
+from app.domain.services import completed_job, get_job
+
+log = logging.getLogger(__name__)
+
+
+def cancel_or_delete_job(
+    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID
+) -> tuple[bool, Job]:
+    """DELETE semantics: a live job is canceled (True); a finished one loses its files.
+
+    A pending job stops at once; a running one stops at its worker's next heartbeat,
+    which finds the claim gone and interrupts the frame loop.
+    """
+    job = get_job(jobs, job_id)
+    while not job.status.is_finished:
+        canceled = jobs.transition(job_id, job.status, JobStatus.CANCELED, now=utcnow())
+        if canceled is not None:
+            log.info("job %s canceled (was %s)", job_id, job.status.value)
+            return True, canceled
+        job = get_job(jobs, job_id)  # it moved on meanwhile (claimed, finished): look again
+    return False, delete_job_files(jobs, storage, job)
+
+
+def delete_job_files(jobs: JobRepository, storage: StorageService, job: Job) -> Job:
+    """Remove a finished job's input and results; the row stays and records it."""
+    for key in job_file_keys(job.job_id):
+        storage.delete_file(key)
+    marked = jobs.mark_files_deleted(job.job_id, utcnow())
+    log.info("job %s: stored files deleted", job.job_id)
+    return marked or job
+
+
+def purge_expired_files(
+    jobs: JobRepository, storage: StorageService, *, older_than: timedelta
+) -> int:
+    """Retention: delete the files of jobs finished longer ago than `older_than`."""
+    count = 0
+    for job in jobs.finished_with_files(utcnow() - older_than):
+        delete_job_files(jobs, storage, job)
+        count += 1
+    return count
+
+
+def forget_idempotency_keys(jobs: JobRepository, *, older_than: timedelta) -> int:
+    return jobs.clear_idempotency_keys(utcnow() - older_than)
+
+
+def get_results_page(
+    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID, query: ResultsQuery
+) -> dict:
+    """One page of a completed job's results, with `next_offset` (None at the end)."""
+    job = completed_job(jobs, job_id)
+    items, next_offset = read_page(storage, job, query)
+    video = _video_of(storage, job)
+    return {
+        "job_id": str(job.job_id),
+        "pipeline_id": job.pipeline_id,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "video": video,
+        "results": items,
+        "offset": query.offset,
+        "limit": query.limit,
+        "next_offset": next_offset,
+    }
+
+
+def _video_of(storage: StorageService, job: Job) -> dict:
+    """The document's "video" object, read from its first bytes (it precedes results)."""
+    with storage.open_file(results_key(job.job_id)) as handle:
+        head = handle.read(4096)
+    start = head.index(b'"video":') + len(b'"video":')
+    end = head.index(b',"results":[', start)
+    return json.loads(head[start:end])
