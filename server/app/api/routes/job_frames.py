@@ -7,7 +7,6 @@ the image is downscaled before drawing so labels stay legible on a thumbnail.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 import zlib
@@ -20,8 +19,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from app.api.deps import JobsDep, StorageDep
 from app.api.schemas import ErrorResponse
 from app.domain.errors import VideoJobsError
-from app.domain.model import Job, JobStatus, input_key, results_key
+from app.domain.model import Job, JobStatus, input_key
 from app.domain.ports import StorageService
+from app.domain.results import ResultsQuery, read_page
 from app.domain.services import get_job
 
 log = logging.getLogger(__name__)
@@ -80,18 +80,16 @@ def _frame_result(storage: StorageService, job: Job, n: int) -> dict[str, Any] |
     None for a job without results (not completed, or the file is unreadable)."""
     if job.status is not JobStatus.COMPLETED:
         return None
-    try:
-        results = json.loads(storage.load_file(results_key(job.job_id)))["results"]
+    try:  # one seek into the line-per-frame sidecar, not a parse of the whole document
+        items, _ = read_page(storage, job, ResultsQuery(from_frame=n, to_frame=n, limit=1))
     except (OSError, ValueError, KeyError, VideoJobsError) as exc:
         log.warning("job %s: results unreadable for thumbnails (%s)", job.job_id, exc)
         return None
-    if n >= len(results):
+    if not items:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"frame {n} is out of range for job {job.job_id}: it has {len(results)} frames",
+            status.HTTP_404_NOT_FOUND, f"frame {n} is out of range for job {job.job_id}"
         )
-    item = results[n]
-    return item.get("result") if isinstance(item, dict) else None
+    return items[0].get("result")
 
 
 def read_frame(path: str, n: int) -> np.ndarray | None:
