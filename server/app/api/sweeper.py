@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from app.domain.control import forget_idempotency_keys, purge_expired_files
 from app.domain.ports import JobRepository, QueueService, StorageService
-from app.domain.services import recover_stale_jobs, requeue_pending
+from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

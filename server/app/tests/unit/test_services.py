@@ -25,14 +25,13 @@ from app.domain.errors import (
     VideoDecodeError,
 )
 from app.domain.model import Job, JobStatus, check_transition, input_key, results_key, utcnow
+from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.domain.results import encode_results
 from app.domain.services import (
     claim_job,
     get_results,
     iter_chunks,
-    recover_stale_jobs,
     release_job,
-    requeue_pending,
     run_claimed_job,
     submit_video,
 )

@@ -1,0 +1,74 @@
+"""Recovery: the database is the truth; these sweeps make the queue and the running
+jobs agree with it again after a restart, a lost id or a dead worker."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from app.domain.model import JobStatus, utcnow
+from app.domain.ports import JobRepository, QueueService
+from app.domain.services import notify_workers
+
+log = logging.getLogger(__name__)
+
+
+def requeue_pending(
+    jobs: JobRepository, queue: QueueService, *, older_than: timedelta = timedelta(0)
+) -> int:
+    """Enqueue pending jobs that are not waiting in the queue (the DB is the truth)."""
+    cutoff = utcnow() - older_than
+    queued = queue.queued_ids()
+    count = 0
+    for job_id in jobs.list_ids(JobStatus.PENDING, updated_before=cutoff):
+        if job_id not in queued and notify_workers(queue, job_id):
+            count += 1
+    if count:
+        log.info("re-enqueued %d pending job(s)", count)
+    return count
+
+
+def recover_stale_jobs(
+    jobs: JobRepository,
+    queue: QueueService,
+    *,
+    lease: timedelta,
+    max_attempts: int,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Give running jobs of silent (dead) workers another attempt, or fail them.
+
+    Returns (requeued, failed). The heartbeat condition is re-checked in the UPDATE,
+    so a worker that beats at the last moment keeps its job.
+    """
+    cutoff = (now or utcnow()) - lease
+    requeued = failed = 0
+    for job in jobs.stale_running(cutoff):
+        if job.attempts >= max_attempts:
+            message = (
+                f"the worker stopped responding during attempt {job.attempts} of "
+                f"{max_attempts} (killed or crashed); giving up"
+            )
+            if jobs.transition(
+                job.job_id,
+                JobStatus.RUNNING,
+                JobStatus.FAILED,
+                now=utcnow(),
+                heartbeat_before=cutoff,
+                error_message=message,
+            ):
+                log.warning("job %s failed: %s", job.job_id, message)
+                failed += 1
+        elif jobs.transition(
+            job.job_id, JobStatus.RUNNING, JobStatus.PENDING, now=utcnow(), heartbeat_before=cutoff
+        ):
+            log.warning(
+                "job %s: worker silent since %s; back to pending (attempt %d of %d used)",
+                job.job_id,
+                job.heartbeat_at,
+                job.attempts,
+                max_attempts,
+            )
+            notify_workers(queue, job.job_id)
+            requeued += 1
+    return requeued, failed
