@@ -15,6 +15,7 @@ from app.adapters.db.migrate import wait_for_schema
 from app.bootstrap import build_database, build_queue_client, build_runner, build_storage
 from app.logging_setup import configure_logging
 from app.settings import Settings
+from app.workers.metrics import serve_worker_metrics
 from app.workers.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging()
     settings = Settings()
+    serve_worker_metrics(settings)
     worker, database = build_worker(settings)
     worker.install_signal_handlers()
     try:
