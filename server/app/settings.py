@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # The heartbeat also carries frame progress and notices a cancel: keep it short.
     heartbeat_interval_s: float = Field(default=0.5, gt=0)
     lease_s: float = Field(default=30.0, gt=0)
+    stall_timeout_s: float = Field(default=300.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     sweep_interval_s: float = Field(default=10.0, gt=0)
     requeue_after_s: float = Field(default=30.0, ge=0)

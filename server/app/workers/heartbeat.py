@@ -16,25 +16,32 @@ class Heartbeat:
     """Beats every `interval` seconds with the frames done so far.
 
     `lost` turns true when the claim is gone (the job was canceled, or a sweep decided
-    this worker was dead), which tells the frame loop to stop. The frame loop only
+    this worker was dead), which tells the frame loop to stop. When no frame finishes for
+    `stall_timeout` seconds the beat stops (`stalled`), so a hung decoder cannot keep a
+    job `running` forever. The frame loop only
     stores two integers per frame (`report`); all database writes happen here, at most
     once per interval, so progress costs the frame loop nothing measurable.
     """
 
-    def __init__(self, jobs: JobRepository, job: Job, interval: float) -> None:
+    def __init__(
+        self, jobs: JobRepository, job: Job, interval: float, stall_timeout: float = 300.0
+    ) -> None:
         self.jobs = jobs
         self.job = job
         self.interval = interval
+        self.stall_timeout = stall_timeout
         self.lost = threading.Event()
+        self.stalled = threading.Event()
         self._frames_done = 0
         self._frames_total: int | None = None
-        self._started = time.monotonic()
+        self._started = self._last_progress = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
     def report(self, frames_done: int, frames_total: int | None) -> None:
         self._frames_done = frames_done
         self._frames_total = frames_total
+        self._last_progress = time.monotonic()
 
     def progress(self) -> Progress:
         done = self._frames_done
@@ -43,7 +50,7 @@ class Heartbeat:
         return Progress(done, self._frames_total, fps)
 
     def __enter__(self) -> Heartbeat:
-        self._started = time.monotonic()
+        self._started = self._last_progress = time.monotonic()
         self._thread.start()
         return self
 
@@ -53,6 +60,18 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
+            silent = time.monotonic() - self._last_progress
+            if silent > self.stall_timeout:
+                # A decoder hung inside OpenCV never returns to check `lost`; stop vouching
+                # for it, so the sweep gives the job to another worker (or fails it).
+                log.error(
+                    "job %s: no frame finished for %.0fs; no longer heart-beating, so the "
+                    "job is recovered elsewhere",
+                    self.job.job_id,
+                    silent,
+                )
+                self.stalled.set()
+                return
             try:
                 alive = self.jobs.heartbeat(
                     self.job.job_id, self.job.attempts, utcnow(), self.progress()

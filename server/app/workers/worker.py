@@ -37,6 +37,7 @@ class Worker:
         storage: StorageService,
         runner: PipelineRunner,
         heartbeat_interval: float = 5.0,
+        stall_timeout: float = 300.0,
         poll_timeout: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
@@ -45,6 +46,7 @@ class Worker:
         self.storage = storage
         self.runner = runner
         self.heartbeat_interval = heartbeat_interval
+        self.stall_timeout = stall_timeout
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
         self.name = f"worker-{os.getpid()}"
@@ -115,7 +117,7 @@ class Worker:
         log.info("job %s: claimed by %s (attempt %d)", job_id, self.name, job.attempts)
         try:
             with (
-                Heartbeat(self.jobs, job, self.heartbeat_interval) as heartbeat,
+                Heartbeat(self.jobs, job, self.heartbeat_interval, self.stall_timeout) as heartbeat,
                 worker_metrics().observe(job, self.runner) as run,
             ):
                 run.status = run_claimed_job(

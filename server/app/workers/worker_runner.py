@@ -30,6 +30,7 @@ def build_worker(settings: Settings) -> tuple[Worker, object]:
         storage=build_storage(settings),
         runner=build_runner(settings),
         heartbeat_interval=settings.heartbeat_interval_s,
+        stall_timeout=settings.stall_timeout_s,
     )
     return worker, database
 

@@ -25,6 +25,7 @@ from app.adapters.storage.in_memory import InMemoryStorage
 from app.domain.errors import PipelineInterrupted, QueueUnavailable
 from app.domain.model import Job, JobStatus, utcnow
 from app.domain.ports import PipelineInfo, PipelineRunner, StopCheck, VideoAnalysis
+from app.domain.recovery import recover_stale_jobs
 from app.domain.services import claim_job, submit_video
 from app.workers.heartbeat import Heartbeat
 from app.workers.worker import ImmediateShutdown, Worker
@@ -317,3 +318,32 @@ def test_a_worker_that_lost_its_claim_stops_and_leaves_the_job_to_the_new_holder
     assert (now_held.status, now_held.attempts, now_held.output_path) == (RUNNING, 2, None)
     assert not parts.storage.exists(f"{job.job_id}_results.json")
     assert parts.queue.size() == 0  # not released, not re-enqueued by the loser
+
+
+@pytest.mark.unit
+def test_a_stalled_frame_loop_stops_the_heartbeat_so_the_job_is_recovered() -> None:
+    jobs = InMemoryJobRepository()
+    job = claimed_job(jobs)
+    with Heartbeat(jobs, job, interval=0.01, stall_timeout=0.2) as heartbeat:
+        heartbeat.report(1, 10)  # one frame, then nothing: a decoder hung inside OpenCV
+        assert heartbeat.stalled.wait(timeout=10)
+        last_beat = jobs.get(job.job_id).heartbeat_at
+        requeued, failed = recover_stale_jobs(
+            jobs, InProcessQueue(), lease=timedelta(0), max_attempts=3, now=utcnow()
+        )
+        assert (requeued, failed) == (1, 0)
+    assert jobs.get(job.job_id).status is PENDING
+    assert jobs.get(job.job_id).heartbeat_at == last_beat
+    assert not heartbeat.lost.is_set()
+
+
+@pytest.mark.unit
+def test_frames_that_keep_finishing_keep_the_heartbeat_going() -> None:
+    jobs = InMemoryJobRepository()
+    job = claimed_job(jobs)
+    with Heartbeat(jobs, job, interval=0.01, stall_timeout=0.2) as heartbeat:
+        for frame in range(1, 40):
+            heartbeat.report(frame, 40)
+            time.sleep(0.01)
+        assert not heartbeat.stalled.is_set()
+    assert jobs.get(job.job_id).frames_done > 0
