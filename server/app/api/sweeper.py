@@ -17,6 +17,8 @@ from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+# A write in progress touches its temporary file continuously; one idle this long is dead.
+ABANDONED_WRITE_AGE_S = 15 * 60
 
 
 class Sweeper:
@@ -62,6 +64,9 @@ class Sweeper:
         forget_idempotency_keys(
             self.jobs, older_than=timedelta(hours=self.settings.idempotency_ttl_hours)
         )
+        removed = self.storage.remove_abandoned_writes(ABANDONED_WRITE_AGE_S)
+        if removed:
+            log.info("removed %d unfinished upload/results file(s) of killed processes", removed)
 
     def start(self) -> Sweeper:
         self.sweep(requeue_after=timedelta(0))  # the queue is new: every pending job goes in

@@ -178,6 +178,11 @@ class StorageService(ABC):
     def free_bytes(self) -> int:
         """Free space where files are stored."""
 
+    def remove_abandoned_writes(self, older_than_s: float) -> int:
+        """Delete temporary files of writes that never finished (a process killed while
+        writing) and untouched for `older_than_s`; returns how many. Default: none kept."""
+        return 0
+
     @abstractmethod
     def delete_file(self, key: str) -> bool: ...
 

@@ -10,12 +10,15 @@ import contextlib
 import errno
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 from app.domain.errors import InsufficientStorage, StoragePathError, UploadTooLarge
 from app.domain.ports import StorageService
+
+PART_SUFFIX = ".part"
 
 
 class FilesystemStorage(StorageService):
@@ -34,7 +37,9 @@ class FilesystemStorage(StorageService):
 
     def save_file(self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None) -> int:
         target = self._path(key)
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(
+            dir=self.root, prefix=f".{target.name}.", suffix=PART_SUFFIX
+        )
         written = 0
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -80,6 +85,20 @@ class FilesystemStorage(StorageService):
 
     def free_bytes(self) -> int:
         return _free_bytes(self.root)
+
+    def remove_abandoned_writes(self, older_than_s: float) -> int:
+        """A live write keeps touching its `.part` file; one that is old was orphaned by
+        a process killed mid-write (an upload, a results file)."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in self.root.glob(f".*{PART_SUFFIX}"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
 
 def _free_bytes(path: Path) -> int:

@@ -209,3 +209,20 @@ def test_other_os_errors_propagate_and_leave_nothing(
         disk.save_file(KEY, [b"one", b"two"])
     assert raised.value.errno == errno.EIO
     assert entries(disk) == []
+
+
+@pytest.mark.integration
+def test_temporary_files_of_killed_writers_are_removed_once_old(tmp_path: Path) -> None:
+    storage = FilesystemStorage(tmp_path / "video_jobs", tmp_path)
+    storage.save_file("kept.mp4", [b"done"])
+    abandoned = storage.root / ".x.mp4.abc123.part"  # what a kill -9 mid-upload leaves
+    abandoned.write_bytes(b"half an upload")
+    fresh = storage.root / ".y.mp4.def456.part"  # a write still in progress
+    fresh.write_bytes(b"being written")
+    an_hour_ago = abandoned.stat().st_mtime - 3600
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+
+    assert storage.remove_abandoned_writes(older_than_s=900) == 1
+    assert not abandoned.exists()
+    assert fresh.exists() and storage.exists("kept.mp4")
+    assert storage.remove_abandoned_writes(older_than_s=900) == 0
