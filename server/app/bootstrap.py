@@ -5,6 +5,7 @@ Nothing is built at import time; each entrypoint calls these once and passes the
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineS
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
 from app.adapters.queue.redis_queue import RedisQueue
 from app.adapters.storage.filesystem import FilesystemStorage
+from app.domain.errors import QueueUnavailable
 from app.domain.ports import QueueService
 from app.settings import Settings
 
@@ -51,7 +53,17 @@ def build_api_queue(settings: Settings) -> QueueService:
 
 def build_queue_server(settings: Settings) -> ManagerQueueServer:
     """The Manager-served queue the API hosts (not yet started)."""
-    return ManagerQueueServer(settings.queue_host, settings.queue_port, settings.resolve_authkey())
+    try:
+        return ManagerQueueServer(
+            settings.queue_host, settings.queue_port, settings.resolve_authkey()
+        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise QueueUnavailable(
+            f"cannot serve the job queue on {settings.queue_host}:{settings.queue_port}: the "
+            "port is in use (another API running?); set VIDEO_JOBS_QUEUE_PORT to a free port"
+        ) from exc
 
 
 def build_queue_client(settings: Settings) -> QueueService:

@@ -259,3 +259,18 @@ def test_the_server_listens_only_on_the_host_it_is_given() -> None:
         socket.create_connection((host, port), timeout=5).close()
     finally:
         server.close()
+
+
+@pytest.mark.integration
+def test_a_queue_port_in_use_is_a_clear_error(settings) -> None:
+    import socket
+
+    from app.bootstrap import build_queue_server
+    from app.domain.errors import QueueUnavailable
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings.queue_port = taken.getsockname()[1]
+        with pytest.raises(QueueUnavailable, match="VIDEO_JOBS_QUEUE_PORT"):
+            build_queue_server(settings)
