@@ -1,9 +1,12 @@
-"""The QueueService contract, run in-process and across the Manager server in both
-directions (API puts / worker gets, and the reverse), plus what only the Manager has:
-authentication, reconnection and the host it listens on."""
+"""The QueueService contract, run in-process, across the Manager server in both
+directions (API puts / worker gets, and the reverse) and on Redis (when
+VIDEO_JOBS_TEST_REDIS_URL is set), plus what only the Manager has: authentication,
+reconnection and the host it listens on, and what only Redis has: recovering the ids
+of a consumer that died between taking an id and acknowledging it."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import threading
@@ -16,19 +19,49 @@ import pytest
 
 from app.adapters.queue.in_memory import InProcessQueue, SharedQueue
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
+from app.adapters.queue.redis_queue import RedisQueue
 from app.bootstrap import build_queue_server
 from app.domain.errors import QueueUnavailable
 from app.domain.ports import QueueService
 from app.settings import Settings
 
 RETRIES = 100
+REDIS_URL = os.environ.get("VIDEO_JOBS_TEST_REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="VIDEO_JOBS_TEST_REDIS_URL is not set")
+
+
+class RedisPayload:
+    """The raw payload of a Redis queue, oldest first, like SharedQueue.snapshot()."""
+
+    def __init__(self, queue: RedisQueue) -> None:
+        self.queue = queue
+
+    def snapshot(self) -> list[str]:
+        raw = self.queue._redis.lrange(self.queue.pending_key, 0, -1)
+        return [value.decode() for value in reversed(raw)]
 
 
 @dataclass
 class QueueEnds:
     producer: QueueService
     consumer: QueueService
-    shared: SharedQueue  # the one real queue behind both ends: its raw payload
+    shared: SharedQueue | RedisPayload  # the one real queue behind both ends
+
+
+@pytest.fixture
+def redis_pair() -> Iterator[tuple[RedisQueue, RedisQueue]]:
+    """An API-side and a worker-side RedisQueue on a queue name of the test's own."""
+    name = f"vj-test-{uuid.uuid4().hex[:12]}"
+    api = RedisQueue(REDIS_URL or "", name=name, consumer="api")
+    worker = RedisQueue(REDIS_URL or "", name=name, consumer="worker")
+    try:
+        yield api, worker
+    finally:
+        keys = list(api._redis.scan_iter(match=f"{name}:*"))
+        if keys:
+            api._redis.delete(*keys)
+        api.close()
+        worker.close()
 
 
 def serve(port: int = 0, authkey: bytes = b"", host: str = "127.0.0.1") -> ManagerQueueServer:
@@ -52,9 +85,13 @@ def served() -> Iterator[tuple[ManagerQueueServer, ManagerQueueClient]]:
         pytest.param("in-process", marks=pytest.mark.unit),
         pytest.param("server-to-client", marks=pytest.mark.integration),
         pytest.param("client-to-server", marks=pytest.mark.integration),
+        pytest.param("redis", marks=[pytest.mark.integration, needs_redis]),
     ]
 )
 def ends(request: pytest.FixtureRequest) -> QueueEnds:
+    if request.param == "redis":
+        api, worker = request.getfixturevalue("redis_pair")
+        return QueueEnds(api, worker, RedisPayload(api))
     if request.param == "in-process":
         queue = InProcessQueue()
         return QueueEnds(queue, queue, queue.shared)
@@ -107,6 +144,7 @@ def test_queued_ids_is_a_snapshot_that_consumes_nothing(ends: QueueEnds) -> None
     assert ends.consumer.queued_ids() == ends.producer.queued_ids() == {first, second}
     assert ends.consumer.size() == 2
     assert ends.consumer.get(timeout=5) == first
+    ends.consumer.ack(first)  # the claim was tried: the id is no longer in anyone's hands
     assert ends.producer.queued_ids() == {second}
     assert ends.producer.size() == 1
 
@@ -274,3 +312,41 @@ def test_a_queue_port_in_use_is_a_clear_error(settings) -> None:
         settings.queue_port = taken.getsockname()[1]
         with pytest.raises(QueueUnavailable, match="VIDEO_JOBS_QUEUE_PORT"):
             build_queue_server(settings)
+
+
+@pytest.mark.integration
+@needs_redis
+def test_redis_ids_taken_but_not_acknowledged_stay_visible_and_come_back_if_the_taker_dies(
+    redis_pair,
+) -> None:
+    api, worker = redis_pair
+    job_id = uuid.uuid4()
+    api.put(job_id)
+    assert worker.get(timeout=5) == job_id
+    assert api.queued_ids() == {job_id}, "an id in a worker's hands is not lost"
+    assert api.recover_orphans() == 0, "a live worker keeps what it took"
+    worker._redis.delete(worker._alive_key)  # the worker died: its liveness key expired
+    assert api.recover_orphans() == 1
+    assert api.get(timeout=5) == job_id
+    api.ack(job_id)
+    assert api.queued_ids() == set()
+
+
+@pytest.mark.integration
+def test_redis_unreachable_is_queue_unavailable() -> None:
+    queue = RedisQueue(f"redis://127.0.0.1:{free_tcp_port()}/0", name="vj-test-down")
+    try:
+        with pytest.raises(QueueUnavailable):
+            queue.put(uuid.uuid4())
+        with pytest.raises(QueueUnavailable):
+            queue.get(timeout=0.1)
+        with pytest.raises(QueueUnavailable):
+            queue.ping()
+    finally:
+        queue.close()
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
