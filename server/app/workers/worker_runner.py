@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 
 from app.adapters.db.migrate import wait_for_schema
 from app.bootstrap import build_database, build_queue_client, build_runner, build_storage
@@ -44,11 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     serve_worker_metrics(settings)
     worker, database = build_worker(settings)
     worker.install_signal_handlers()
+    started = time.monotonic()
     try:
-        if not wait_for_schema(database.engine, should_stop=worker.stop_requested.is_set):
+        ready = wait_for_schema(
+            database.engine,
+            should_stop=worker.stop_requested.is_set,
+            timeout=ONCE_WAIT_S if args.once else None,
+        )
+        if not ready:
+            log.info("no database schema to work with; exiting")
             return 0
         if args.once:
-            worker.run_once(ONCE_WAIT_S)
+            worker.run_once(max(0.0, ONCE_WAIT_S - (time.monotonic() - started)))
             return 0
         return worker.run_forever()
     finally:

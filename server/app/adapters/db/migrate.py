@@ -44,11 +44,18 @@ def migrate_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def wait_for_schema(engine: Engine, should_stop=lambda: False, max_delay: float = 5.0) -> bool:
-    """Block until the database is at head (the API migrates it); False if told to stop."""
+def wait_for_schema(
+    engine: Engine,
+    should_stop=lambda: False,
+    max_delay: float = 5.0,
+    timeout: float | None = None,
+) -> bool:
+    """Block until the database is at head (the API migrates it); False if told to stop
+    or when `timeout` seconds pass first."""
     head = head_revision()
     delay = 0.2
-    while not should_stop():
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not should_stop() and (deadline is None or time.monotonic() < deadline):
         try:
             if current_revision(engine) == head:
                 return True

@@ -140,6 +140,11 @@ def test_wait_for_schema_gives_up_when_told_to_stop(sql_engine: Engine) -> None:
     assert "jobs" not in sa.inspect(sql_engine).get_table_names()
 
 
+def test_wait_for_schema_gives_up_after_its_timeout(sql_engine: Engine) -> None:
+    assert wait_for_schema(sql_engine, timeout=0.3) is False
+    assert "jobs" not in sa.inspect(sql_engine).get_table_names()
+
+
 def test_alembic_upgrade_head_from_the_repo_root(tmp_path: Path) -> None:
     assert (REPO_ROOT / "alembic.ini").is_file()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("VIDEO_JOBS_")}

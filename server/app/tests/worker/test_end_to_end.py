@@ -73,3 +73,10 @@ def test_corrupt_upload_fails_with_message_and_worker_survives(
     assert good["status"] == "completed"
     assert worker.poll() is None
     assert services.stop(worker, signal.SIGINT) == 0
+
+
+def test_worker_once_without_an_api_gives_up_and_exits_zero(services_factory):
+    services = services_factory()
+    worker = services.start_worker("--once")  # no API: no schema, no queue, ever
+    assert worker.wait(timeout=90) == 0
+    assert "exiting" in services.log_of(worker)
