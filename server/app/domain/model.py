@@ -88,6 +88,13 @@ class WebhookState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
 
+    @classmethod
+    def after_attempt(cls, delivered: bool, retry_at: datetime | None) -> WebhookState:
+        """Delivered; or pending again when a retry is scheduled; else given up."""
+        if delivered:
+            return cls.DELIVERED
+        return cls.PENDING if retry_at is not None else cls.FAILED
+
 
 @dataclass(frozen=True)
 class WebhookDelivery:

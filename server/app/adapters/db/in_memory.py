@@ -204,10 +204,7 @@ class InMemoryJobRepository(JobRepository):
         error: str | None,
         retry_at: datetime | None,
     ) -> None:
-        if delivered:
-            state = WebhookState.DELIVERED
-        else:
-            state = WebhookState.PENDING if retry_at is not None else WebhookState.FAILED
+        state = WebhookState.after_attempt(delivered, retry_at)
         with self._lock:
             delivery = self._deliveries[delivery_id]
             self._deliveries[delivery_id] = replace(

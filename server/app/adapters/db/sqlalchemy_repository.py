@@ -251,10 +251,7 @@ class SqlAlchemyJobRepository(JobRepository):
         error: str | None,
         retry_at: datetime | None,
     ) -> None:
-        if delivered:
-            state = WebhookState.DELIVERED
-        else:
-            state = WebhookState.PENDING if retry_at is not None else WebhookState.FAILED
+        state = WebhookState.after_attempt(delivered, retry_at)
         values = {
             "state": state.value,
             "attempts": WebhookDeliveryRow.attempts + 1,
