@@ -11,7 +11,11 @@ import logging
 import threading
 from datetime import timedelta
 
-from app.domain.control import forget_idempotency_keys, purge_expired_files
+from app.domain.control import (
+    forget_idempotency_keys,
+    purge_expired_files,
+    remove_orphan_uploads,
+)
 from app.domain.ports import JobRepository, QueueService, StorageService
 from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.settings import Settings
@@ -19,6 +23,8 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 # A write in progress touches its temporary file continuously; one idle this long is dead.
 ABANDONED_WRITE_AGE_S = 15 * 60
+# An upload is renamed into place a moment before its row is inserted; give it slack.
+ORPHAN_UPLOAD_AGE = timedelta(minutes=10)
 
 
 class Sweeper:
@@ -70,6 +76,10 @@ class Sweeper:
 
     def start(self) -> Sweeper:
         self.sweep(requeue_after=timedelta(0))  # the queue is new: every pending job goes in
+        try:  # once per start: a crash is what leaves such files, and a restart follows it
+            remove_orphan_uploads(self.jobs, self.storage, older_than=ORPHAN_UPLOAD_AGE)
+        except Exception:
+            log.exception("could not look for orphaned uploads")
         self._thread.start()
         return self
 

@@ -53,6 +53,23 @@ def purge_expired_files(
     return count
 
 
+def remove_orphan_uploads(
+    jobs: JobRepository, storage: StorageService, *, older_than: timedelta
+) -> int:
+    """Delete stored uploads that no job row points to: an API killed after storing a
+    file and before inserting its row (its client never got a job id)."""
+    removed = 0
+    for key in storage.keys_older_than(".mp4", older_than.total_seconds()):
+        try:
+            job_id = uuid.UUID(key.removesuffix(".mp4"))
+        except ValueError:
+            continue  # not ours: leave it alone
+        if jobs.get(job_id) is None and storage.delete_file(key):
+            log.warning("removed upload %s: no job was ever recorded for it", key)
+            removed += 1
+    return removed
+
+
 def forget_idempotency_keys(jobs: JobRepository, *, older_than: timedelta) -> int:
     return jobs.clear_idempotency_keys(utcnow() - older_than)
 

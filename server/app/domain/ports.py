@@ -178,6 +178,10 @@ class StorageService(ABC):
     def free_bytes(self) -> int:
         """Free space where files are stored."""
 
+    def keys_older_than(self, suffix: str, older_than_s: float) -> list[str]:
+        """Keys ending in `suffix` last written more than `older_than_s` ago."""
+        return []
+
     def remove_abandoned_writes(self, older_than_s: float) -> int:
         """Delete temporary files of writes that never finished (a process killed while
         writing) and untouched for `older_than_s`; returns how many. Default: none kept."""

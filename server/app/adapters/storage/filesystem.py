@@ -86,6 +86,17 @@ class FilesystemStorage(StorageService):
     def free_bytes(self) -> int:
         return _free_bytes(self.root)
 
+    def keys_older_than(self, suffix: str, older_than_s: float) -> list[str]:
+        cutoff = time.time() - older_than_s
+        keys = []
+        for path in self.root.glob(f"[!.]*{suffix}"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    keys.append(path.name)
+            except FileNotFoundError:
+                continue
+        return keys
+
     def remove_abandoned_writes(self, older_than_s: float) -> int:
         """A live write keeps touching its `.part` file; one that is old was orphaned by
         a process killed mid-write (an upload, a results file)."""

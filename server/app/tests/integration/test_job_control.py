@@ -278,3 +278,17 @@ def test_callback_url_needs_a_configured_secret(client, clip_path):
     client.app.state.settings.webhook_secret = None
     response = submit(client, clip_path, callback_url="http://127.0.0.1:9/hook")
     assert response["code"] == 400 and "VIDEO_JOBS_WEBHOOK_SECRET" in response["detail"]
+
+
+def test_uploads_without_a_job_row_are_removed_but_jobs_keep_theirs(client, clip_path, data_dir):
+    from app.domain.control import remove_orphan_uploads
+
+    job_id = submit(client, clip_path)["job_id"]
+    state = client.app.state
+    orphan = f"{uuid.uuid4()}.mp4"  # an API killed between storing the file and the row
+    state.storage.save_file(orphan, [b"\x00\x00\x00\x18ftypisom"])
+    foreign = data_dir / "video_jobs" / "notes.mp4"
+    foreign.write_bytes(b"not ours")
+    assert remove_orphan_uploads(state.jobs, state.storage, older_than=timedelta(hours=1)) == 0
+    assert remove_orphan_uploads(state.jobs, state.storage, older_than=timedelta(0)) == 1
+    assert sorted(stored(data_dir)) == sorted([f"{job_id}.mp4", "notes.mp4"])
