@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -111,6 +112,14 @@ class WebhookDelivery:
     last_status_code: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None
+
+
+def outbox_payload(job: Job) -> str | None:
+    """The webhook body to record with this (already applied) status change, if any:
+    only a finished job that has a callback_url notifies."""
+    if not (job.status.is_finished and job.callback_url):
+        return None
+    return json.dumps(webhook_event(job))
 
 
 def webhook_event(job: Job) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from dataclasses import replace
@@ -16,7 +15,7 @@ from app.domain.model import (
     WebhookDelivery,
     WebhookState,
     check_transition,
-    webhook_event,
+    outbox_payload,
 )
 from app.domain.ports import JobRepository
 
@@ -91,13 +90,13 @@ class InMemoryJobRepository(JobRepository):
             )
             job = _with_progress(job, progress)
             self._jobs[job_id] = job
-            if new.is_finished and job.callback_url:
+            if (payload := outbox_payload(job)) is not None:
                 delivery_id = len(self._deliveries) + 1
                 self._deliveries[delivery_id] = WebhookDelivery(
                     id=delivery_id,
                     job_id=job_id,
                     url=job.callback_url,
-                    payload=json.dumps(webhook_event(job)),
+                    payload=payload,
                     state=WebhookState.PENDING,
                     attempts=0,
                     next_attempt_at=now,

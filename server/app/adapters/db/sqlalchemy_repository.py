@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import fields
 from datetime import datetime
@@ -20,7 +19,7 @@ from app.domain.model import (
     WebhookDelivery,
     WebhookState,
     check_transition,
-    webhook_event,
+    outbox_payload,
 )
 from app.domain.ports import JobRepository
 
@@ -107,12 +106,12 @@ class SqlAlchemyJobRepository(JobRepository):
             if session.execute(stmt.values(**values)).rowcount != 1:
                 return None
             job = _to_job(session.get(JobRow, job_id, populate_existing=True))
-            if new.is_finished and job.callback_url:
+            if (payload := outbox_payload(job)) is not None:
                 session.add(
                     WebhookDeliveryRow(
                         job_id=job_id,
                         url=job.callback_url,
-                        payload=json.dumps(webhook_event(job)),
+                        payload=payload,
                         state=WebhookState.PENDING.value,
                         attempts=0,
                         next_attempt_at=now,
