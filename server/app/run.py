@@ -28,11 +28,12 @@ def _spawn_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.workers.worker_runner"])
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
+def stop_processes(processes: list[subprocess.Popen], timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM each, wait up to `timeout` in all, then SIGKILL whatever is left."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("the worker exited with code %s; starting a new one", worker.returncode)
             time.sleep(1)
             worker = _spawn_worker()
-    _stop([worker, api])
+    stop_processes([worker, api])
     log.info("stopped")
     return exit_code
 

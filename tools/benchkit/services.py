@@ -8,7 +8,6 @@ never leaves a process behind or touches the developer's ./data.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import httpx
 
 from app.bootstrap import Database, build_database
 from app.domain.model import Job
+from app.run import stop_processes
 from app.settings import Settings
 
 STOP_TIMEOUT_S = 15.0
@@ -126,7 +126,7 @@ class Services:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop_workers(self) -> None:
-        _stop(self.workers)
+        stop_processes(self.workers, STOP_TIMEOUT_S)
         self.workers = []
 
     def close(self) -> None:
@@ -135,7 +135,7 @@ class Services:
             self.stop_workers()
         finally:
             if self.api is not None:
-                _stop([self.api])
+                stop_processes([self.api], STOP_TIMEOUT_S)
             self.client.close()
             if self._database is not None:
                 self._database.close()
@@ -196,17 +196,3 @@ class Services:
             self.check_running()
             time.sleep(poll_s)
         raise ServiceError(f"{len(job_ids) - len(done)} job(s) unfinished after {timeout:.0f}s")
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    """SIGTERM each, wait, then SIGKILL what is left (by pid, only our own children)."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
