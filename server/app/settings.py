@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     min_free_bytes: int = Field(default=0, ge=0)
     idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
 
+    # Limits (contract "Limits"): no upload or request can take the service down.
+    max_pixels: int = Field(default=3840 * 2160, gt=0)
+    max_duration_s: float = Field(default=14400.0, gt=0)
+    max_frames: int = Field(default=1_000_000, gt=0)
+    max_job_s: float = Field(default=21600.0, gt=0)
+    max_detections_per_frame: int = Field(default=100, ge=1)
+    webhook_allow_private: bool = False
+
     # Operations (not in the Phase-16 contract; documented in docs/cli-and-web.md).
     log_format: Literal["text", "json"] = "text"
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)

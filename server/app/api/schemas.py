@@ -47,6 +47,16 @@ class JobStatusResponse(BaseModel):
     files_deleted_at: UtcTimestamp | None = Field(
         None, description="when the input and results were deleted (DELETE or retention)"
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="sentences saying what went wrong quietly (a truncated video, capped "
+        "detections); empty when all is well",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="the analysis options the job runs with"
+    )
+    filename: str | None = Field(None, description="the uploaded file's name (display only)")
+    tag: str | None = Field(None, description="the free-text tag given at submit")
 
 
 class VideoInfo(BaseModel):

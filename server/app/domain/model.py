@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from app.domain.errors import InvalidTransition
 
@@ -164,6 +165,11 @@ class Job:
     idempotency_key: str | None = None
     input_sha256: str | None = None
     files_deleted_at: datetime | None = None
+    # Added by migration 0004: what the job was asked for, and what went wrong quietly.
+    options: dict[str, Any] | None = None
+    tag: str | None = None
+    filename: str | None = None
+    warnings: list[str] | None = None
 
     @property
     def eta_s(self) -> float | None:

@@ -43,13 +43,15 @@ class JobRepository(ABC):
         error_message: str | None = None,
         attempts_delta: int = 0,
         progress: Progress | None = None,
+        warnings: list[str] | None = None,
     ) -> Job | None:
         """Atomically move a job from `expected` to `new`; None if it was not in `expected`.
 
         One conditional UPDATE, so two workers can never both claim a job. Entering
         `running` starts the heartbeat. `attempt` fences a worker to its own claim (the
         attempts count is the fencing token); `heartbeat_before` lets a sweep take only
-        jobs whose worker has gone silent. Implementations call `check_transition`.
+        jobs whose worker has gone silent. `warnings` replaces the job's warnings (a job
+        that completed with less than it hoped). Implementations call `check_transition`.
         """
 
     @abstractmethod

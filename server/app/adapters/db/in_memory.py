@@ -67,6 +67,7 @@ class InMemoryJobRepository(JobRepository):
         error_message: str | None = None,
         attempts_delta: int = 0,
         progress: Progress | None = None,
+        warnings: list[str] | None = None,
     ) -> Job | None:
         check_transition(expected, new)
         with self._lock:
@@ -87,6 +88,7 @@ class InMemoryJobRepository(JobRepository):
                 heartbeat_at=now if new is JobStatus.RUNNING else job.heartbeat_at,
                 output_path=output_path if output_path is not None else job.output_path,
                 error_message=error_message if error_message is not None else job.error_message,
+                warnings=list(warnings) if warnings is not None else job.warnings,
             )
             job = _with_progress(job, progress)
             self._jobs[job_id] = job

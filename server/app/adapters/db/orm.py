@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, Uuid
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,6 +65,12 @@ class JobRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
     input_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     files_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Added by migration 0004: analysis options, a tag and file name to find the job again,
+    # and the warnings of a job that completed with less than it hoped.
+    options: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    tag: Mapped[str | None] = mapped_column(String(256), nullable=True, index=True)
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    warnings: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class WebhookDeliveryRow(Base):

@@ -84,6 +84,7 @@ class SqlAlchemyJobRepository(JobRepository):
         error_message: str | None = None,
         attempts_delta: int = 0,
         progress: Progress | None = None,
+        warnings: list[str] | None = None,
     ) -> Job | None:
         check_transition(expected, new)
         values: dict = {"status": new.value, "updated_at": now}
@@ -97,6 +98,8 @@ class SqlAlchemyJobRepository(JobRepository):
             values["attempts"] = JobRow.attempts + attempts_delta
         if progress is not None:
             values.update(_progress_values(progress))
+        if warnings is not None:
+            values["warnings"] = list(warnings)
         stmt = update(JobRow).where(JobRow.job_id == job_id, JobRow.status == expected.value)
         if attempt is not None:
             stmt = stmt.where(JobRow.attempts == attempt)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from app.api.deps import JobsDep
 from app.api.schemas import ErrorResponse, JobStatusResponse
 from app.domain.model import Job, JobStatus
+from app.domain.options import AnalysisOptions
 from app.domain.services import get_job
 
 router = APIRouter(tags=["jobs"])
@@ -29,6 +30,10 @@ def status_of(job: Job) -> JobStatusResponse:
         fps=job.processing_fps,
         eta_s=job.eta_s,
         files_deleted_at=job.files_deleted_at,
+        warnings=job.warnings or [],
+        options=AnalysisOptions.from_dict(job.options).to_dict(),
+        filename=job.filename,
+        tag=job.tag,
     )
 
 
