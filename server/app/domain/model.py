@@ -76,12 +76,41 @@ def results_index_key(job_id: uuid.UUID) -> str:
     return f"{job_id}_results.idx"
 
 
+def summary_key(job_id: uuid.UUID) -> str:
+    """Shots, per-label totals and tracks, written by the worker when the job completes."""
+    return f"{job_id}_summary.json"
+
+
+def detections_csv_key(job_id: uuid.UUID) -> str:
+    return f"{job_id}_detections.csv"
+
+
+def tracks_vtt_key(job_id: uuid.UUID) -> str:
+    return f"{job_id}_tracks.vtt"
+
+
+def annotated_key(job_id: uuid.UUID) -> str:
+    """The annotated video (jobs submitted with annotate=true)."""
+    return f"{job_id}_annotated.mp4"
+
+
+def export_keys(job_id: uuid.UUID) -> list[str]:
+    """Files the export sinks write beside the results."""
+    return [
+        summary_key(job_id),
+        detections_csv_key(job_id),
+        tracks_vtt_key(job_id),
+        annotated_key(job_id),
+    ]
+
+
 def job_file_keys(job_id: uuid.UUID) -> list[str]:
     return [
         input_key(job_id),
         results_key(job_id),
         results_lines_key(job_id),
         results_index_key(job_id),
+        *export_keys(job_id),
     ]
 
 

@@ -121,6 +121,10 @@ class JobRepository(ABC):
 
 class QueueService(ABC):
     """Carries job ids (and nothing else) from the API to the workers.
+    @abstractmethod
+    def check_writable(self, now: datetime) -> None:
+        """Raise unless a small real write commits (a full disk or read-only DB fails it)."""
+
 
     The queue is a notification channel, not a store: losing an id strands nothing,
     because sweeps re-enqueue from the database.
