@@ -12,13 +12,14 @@ from sqlalchemy import Engine
 
 from app.adapters.db.engine import build_engine, build_session_factory
 from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
+from app.adapters.media.inspector import Mp4Inspector
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
 from app.adapters.queue.redis_queue import RedisQueue
 from app.adapters.storage.filesystem import FilesystemStorage
 from app.domain.errors import QueueUnavailable
-from app.domain.ports import QueueService
+from app.domain.ports import QueueService, VideoInspector
 from app.settings import Settings
 
 
@@ -42,6 +43,11 @@ def build_storage(settings: Settings) -> FilesystemStorage:
 
 def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(PipelineCatalog.load(settings.pipelines_dir))
+
+
+def build_inspector(_settings: Settings) -> VideoInspector:
+    """Reads a stored upload's MP4 header at submit (and frames/worker: probe_mp4)."""
+    return Mp4Inspector()
 
 
 def build_api_queue(settings: Settings) -> QueueService:

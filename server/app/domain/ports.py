@@ -118,13 +118,13 @@ class JobRepository(ABC):
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
 
-
-class QueueService(ABC):
-    """Carries job ids (and nothing else) from the API to the workers.
     @abstractmethod
     def check_writable(self, now: datetime) -> None:
         """Raise unless a small real write commits (a full disk or read-only DB fails it)."""
 
+
+class QueueService(ABC):
+    """Carries job ids (and nothing else) from the API to the workers.
 
     The queue is a notification channel, not a store: losing an id strands nothing,
     because sweeps re-enqueue from the database.
@@ -206,6 +206,28 @@ class StorageService(ABC):
     @abstractmethod
     def relative_path(self, key: str) -> str:
         """The path to record in the database, relative to DATA_DIR."""
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    """What a video's container declares, read without decoding a frame (the header
+    may lie: the worker checks the same limits again while it decodes)."""
+
+    has_video: bool
+    has_audio: bool = False
+    width: int = 0
+    height: int = 0
+    frame_count: int | None = None  # declared samples; None when none are declared
+    duration_s: float | None = None
+    codec: str = ""
+
+
+class VideoInspector(ABC):
+    """Reads a stored video's header (no decode): submit checks the limits with it."""
+
+    @abstractmethod
+    def inspect(self, path: str) -> VideoHeader:
+        """Raise InvalidUpload when the header cannot be read."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Reading video containers without decoding them (MP4 box headers and tables)."""
