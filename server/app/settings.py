@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     max_detections_per_frame: int = Field(default=100, ge=1)
     webhook_allow_private: bool = False
 
+    # Task A2 (issue 12, read side): bounds on reads, frames, webhooks and connections.
+    frame_workers: int = Field(default=2, ge=1, le=16)
+    frame_queue: int = Field(default=4, ge=0, le=256)
+    frame_decode_budget: int = Field(default=300, ge=1)
+    results_scan_frames: int = Field(default=10_000, ge=1)
+    webhook_workers: int = Field(default=16, ge=1, le=256)
+    webhook_per_destination: int = Field(default=2, ge=1, le=64)
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    http_body_timeout_s: float = Field(default=30.0, gt=0)
+    http_keep_alive_s: float = Field(default=5.0, gt=0)
+    http_limit_concurrency: int = Field(default=1000, ge=10)
+
     # Operations (not in the Phase-16 contract; documented in docs/cli-and-web.md).
     log_format: Literal["text", "json"] = "text"
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.adapters.db.migrate import migrate_to_head
 from app.adapters.webhooks.httpx_sender import HttpxWebhookSender
+from app.api.compression import install_compression
 from app.api.deps import reject_unknown_query_parameters, require_api_key
 from app.api.errors import install_error_handlers
 from app.api.middleware import UploadLimitMiddleware
@@ -106,7 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runner = build_runner(current)
         app.state.queue = queue
         sweeper = Sweeper(current, database.jobs, queue, app.state.storage).start()
-        sender = HttpxWebhookSender(current.webhook_timeout_s)
+        sender = HttpxWebhookSender(
+            current.webhook_timeout_s, allow_private=current.webhook_allow_private
+        )
         webhooks = WebhookDispatcher(current, database.jobs, sender).start()
         log.info("API ready; data in %s", current.data_dir)
         try:
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     _truthful_openapi(app, settings)
     app.add_middleware(UploadLimitMiddleware, limit=lambda: app.state.settings.max_upload_bytes)
+    install_compression(app)  # outermost: compresses what every route answers
     app.include_router(_video_routes())
     app.include_router(health.router)
     legacy = APIRouter(prefix="/v1", include_in_schema=False)

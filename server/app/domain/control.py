@@ -10,7 +10,7 @@ from datetime import timedelta
 from app.domain.model import Job, JobStatus, job_file_keys, results_key, utcnow
 from app.domain.ports import JobRepository, StorageService
 from app.domain.results import ResultsQuery, read_page
-from app.domain.services import completed_job, get_job
+from app.domain.services import completed_job, get_job, job_labels
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def get_results_page(
         "offset": query.offset,
         "limit": query.limit,
         "next_offset": next_offset,
+        **job_labels(job),
     }
 
 

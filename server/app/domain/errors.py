@@ -11,6 +11,10 @@ class InvalidUpload(VideoJobsError):
     """The uploaded bytes are not something we can process (empty, not an MP4)."""
 
 
+class InvalidOptions(VideoJobsError):
+    """A submit's analysis options, tag or other form fields are not valid (a 400)."""
+
+
 class UploadTooLarge(VideoJobsError):
     """The upload is larger than the configured limit."""
 

@@ -72,9 +72,18 @@ class JobRepository(ABC):
 
     @abstractmethod
     def list_jobs(
-        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: JobStatus | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Job]:
-        """Jobs newest first."""
+        """Jobs newest first; `tag` matches exactly."""
+
+    @abstractmethod
+    def count_jobs(self, *, status: JobStatus | None = None, tag: str | None = None) -> int:
+        """How many jobs list_jobs would page through with these filters."""
 
     @abstractmethod
     def count_by_status(self) -> dict[JobStatus, int]: ...
@@ -234,6 +243,7 @@ class VideoInspector(ABC):
 class PipelineInfo:
     id: str
     description: str
+    labels: tuple[str, ...] = ()  # the detection labels its steps can emit
 
 
 @dataclass

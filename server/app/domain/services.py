@@ -30,6 +30,7 @@ from app.domain.model import (
     results_key,
     utcnow,
 )
+from app.domain.options import AnalysisOptions, check_labels
 from app.domain.ports import (
     JobRepository,
     PipelineRunner,
@@ -80,6 +81,9 @@ def submit_video(
     min_free_bytes: int = 0,
     idempotency_key: str | None = None,
     callback_url: str | None = None,
+    options: AnalysisOptions | None = None,
+    tag: str | None = None,
+    filename: str | None = None,
 ) -> Job:
     """Store the upload, record a pending job, then notify the workers.
 
@@ -88,8 +92,11 @@ def submit_video(
     With an idempotency key, a repeat of the same file and pipeline returns the first
     job (nothing new is created); the same key with anything else is a conflict.
     """
-    if not runner.has_pipeline(pipeline_id):
-        raise UnknownPipeline(pipeline_id, [p.id for p in runner.pipelines()])
+    known = {p.id: p for p in runner.pipelines()}
+    if pipeline_id not in known:
+        raise UnknownPipeline(pipeline_id, list(known))
+    options = options or AnalysisOptions()
+    check_labels(options, pipeline_id, known[pipeline_id].labels)
     if min_free_bytes and storage.free_bytes() < min_free_bytes:
         raise InsufficientStorage("the server is low on disk space; try again later")
     job_id = new_job_id()
@@ -107,6 +114,9 @@ def submit_video(
         idempotency_key=idempotency_key,
         input_sha256=sha256,
         callback_url=callback_url,
+        options=options.to_dict(),
+        tag=tag,
+        filename=filename,
     )
     try:
         jobs.add(job)
@@ -167,6 +177,17 @@ def get_results(jobs: JobRepository, storage: StorageService, job_id: uuid.UUID)
         "updated_at": job.updated_at,
         "video": document["video"],
         "results": document["results"],
+        **job_labels(job),
+    }
+
+
+def job_labels(job: Job) -> dict:
+    """What a client gave to recognise and reproduce a job, echoed in its results:
+    the analysis options, its tag and the uploaded file's name."""
+    return {
+        "options": AnalysisOptions.from_dict(job.options).to_dict(),
+        "filename": job.filename,
+        "tag": job.tag,
     }
 
 

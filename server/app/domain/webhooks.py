@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from app.domain.destinations import Resolver, checked_addresses
 from app.domain.errors import InvalidCallbackUrl
 from app.domain.model import WebhookDelivery, utcnow
 from app.domain.ports import JobRepository
@@ -21,6 +22,7 @@ from app.domain.ports import JobRepository
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature"
+MAX_CALLBACK_URL = 2048
 
 
 class WebhookSender(ABC):
@@ -30,14 +32,35 @@ class WebhookSender(ABC):
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
 
 
-def validate_callback_url(url: str, *, secret_configured: bool) -> str:
+def validate_callback_url(
+    url: str,
+    *,
+    secret_configured: bool,
+    allow_private: bool = False,
+    resolve: Resolver | None = None,
+) -> str:
+    """An http(s) URL of at most 2048 characters whose host is a public address.
+
+    `resolve` (adapters/net/resolver.py) lets the rule see the addresses of a name; the
+    dispatcher checks again at each delivery, since a name may change its answer.
+    """
+    if len(url) > MAX_CALLBACK_URL:
+        raise InvalidCallbackUrl(
+            f"callback_url is {len(url)} characters; at most {MAX_CALLBACK_URL} are accepted"
+        )
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise InvalidCallbackUrl(f"callback_url is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not host:
         raise InvalidCallbackUrl(f"callback_url must be an http(s) URL with a host, not {url!r}")
     if not secret_configured:
         raise InvalidCallbackUrl(
             "webhooks are off: set VIDEO_JOBS_WEBHOOK_SECRET on the server to sign them"
         )
+    checked_addresses(host, resolve=resolve, allow_private=allow_private)
     return url
 
 

@@ -139,12 +139,27 @@ class InMemoryJobRepository(JobRepository):
         ][:limit]
 
     def list_jobs(
-        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: JobStatus | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Job]:
-        with self._lock:
-            jobs = [j for j in self._jobs.values() if status is None or j.status is status]
+        jobs = self._matching(status, tag)
         jobs.sort(key=lambda j: (-j.created_at.timestamp(), str(j.job_id)))
         return jobs[offset : offset + limit]
+
+    def count_jobs(self, *, status: JobStatus | None = None, tag: str | None = None) -> int:
+        return len(self._matching(status, tag))
+
+    def _matching(self, status: JobStatus | None, tag: str | None) -> list[Job]:
+        with self._lock:
+            return [
+                j
+                for j in self._jobs.values()
+                if (status is None or j.status is status) and (tag is None or j.tag == tag)
+            ]
 
     def count_by_status(self) -> dict[JobStatus, int]:
         with self._lock:
@@ -224,3 +239,6 @@ class InMemoryJobRepository(JobRepository):
 
     def ping(self) -> None:
         return None
+
+    def check_writable(self, now: datetime) -> None:
+        self.last_health_write = now

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.adapters.db.engine import SQLITE_BUSY_TIMEOUT_MS
 from app.adapters.db.orm import JobRow, WebhookDeliveryRow
 from app.domain.errors import DuplicateIdempotencyKey
 from app.domain.model import (
@@ -40,12 +41,23 @@ def _to_delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
     return WebhookDelivery(state=WebhookState(row.state), **values)
 
 
+def _filtered(stmt, status: JobStatus | None, tag: str | None):
+    """The listing's filters (status, exact tag: indexed by migration 0004)."""
+    if status is not None:
+        stmt = stmt.where(JobRow.status == status.value)
+    if tag is not None:
+        stmt = stmt.where(JobRow.tag == tag)
+    return stmt
+
+
 def _progress_values(progress: Progress) -> dict:
     return {
         "frames_done": progress.frames_done,
         "frames_total": progress.frames_total,
         "processing_fps": progress.fps,
     }
+
+HEALTH_WRITE_TIMEOUT_MS = 2_000
 
 
 class SqlAlchemyJobRepository(JobRepository):
@@ -165,14 +177,22 @@ class SqlAlchemyJobRepository(JobRepository):
             return [_to_job(row) for row in session.scalars(stmt)]
 
     def list_jobs(
-        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: JobStatus | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Job]:
-        stmt = select(JobRow)
-        if status is not None:
-            stmt = stmt.where(JobRow.status == status.value)
+        stmt = _filtered(select(JobRow), status, tag)
         stmt = stmt.order_by(JobRow.created_at.desc(), JobRow.job_id).limit(limit).offset(offset)
         with self._sessions() as session:
             return [_to_job(row) for row in session.scalars(stmt)]
+
+    def count_jobs(self, *, status: JobStatus | None = None, tag: str | None = None) -> int:
+        stmt = _filtered(select(func.count()).select_from(JobRow), status, tag)
+        with self._sessions() as session:
+            return int(session.scalar(stmt) or 0)
 
     def count_by_status(self) -> dict[JobStatus, int]:
         stmt = select(JobRow.status, func.count()).group_by(JobRow.status)
@@ -278,3 +298,20 @@ class SqlAlchemyJobRepository(JobRepository):
     def ping(self) -> None:
         with self._sessions() as session:
             session.execute(text("SELECT 1"))
+
+    def check_writable(self, now: datetime) -> None:
+        """Upsert the one row of `health_checks` (migration 0005): a real committed write."""
+        stamp = {"checked_at": now.isoformat()}
+        update_row = text("UPDATE health_checks SET checked_at = :checked_at WHERE id = 1")
+        insert_row = text("INSERT INTO health_checks (id, checked_at) VALUES (1, :checked_at)")
+        with self._sessions() as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            if sqlite:  # a locked database answers /health in seconds, not the busy timeout
+                session.execute(text(f"PRAGMA busy_timeout={HEALTH_WRITE_TIMEOUT_MS}"))
+            try:
+                if session.execute(update_row, stamp).rowcount == 0:
+                    session.execute(insert_row, stamp)
+            finally:  # same connection: the session holds it until commit or close
+                if sqlite:
+                    session.execute(text(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"))
+            session.commit()

@@ -1,33 +1,72 @@
-"""GET /health: 200 when the database and the queue answer, 503 naming what does not."""
+"""GET /health: 200 when the database takes a write, the queue answers and the disk has
+room; 503 naming what does not.
+
+A `SELECT 1` also answers on a full disk or a locked database, so the check is a real
+committed write (one row, migration 0005); free space is compared with
+VIDEO_JOBS_MIN_FREE_BYTES, the floor under which submits are refused with 507.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.api.deps import JobsDep, QueueDep
+from app.api.deps import JobsDep, QueueDep, SettingsDep, StorageDep
 from app.api.schemas import HealthResponse
+from app.domain.model import utcnow
 
 router = APIRouter(tags=["health"])
+
+
+def _error(prefix: str, exc: Exception) -> str:
+    return f"{prefix}{exc.__class__.__name__}: {exc}"[:300]
 
 
 @router.get(
     "/health",
     response_model=HealthResponse,
-    responses={503: {"model": HealthResponse, "description": "the database or queue is down"}},
+    responses={
+        503: {
+            "model": HealthResponse,
+            "description": "the database cannot be written, the queue is down, or the disk "
+            "is under VIDEO_JOBS_MIN_FREE_BYTES",
+        }
+    },
 )
-def health(jobs: JobsDep, queue: QueueDep) -> JSONResponse:
+def health(
+    jobs: JobsDep, queue: QueueDep, storage: StorageDep, settings: SettingsDep
+) -> JSONResponse:
     """Liveness and readiness in one; never needs the API key."""
-    body: dict = {"status": "healthy", "database": "ok", "queue": "ok", "queue_depth": None}
+    body: dict = {
+        "status": "healthy",
+        "database": "ok",
+        "queue": "ok",
+        "disk": "ok",
+        "queue_depth": None,
+        "free_bytes": None,
+    }
     try:
         jobs.ping()
     except Exception as exc:
-        body["database"] = f"error: {exc.__class__.__name__}: {exc}"[:300]
+        body["database"] = _error("error: ", exc)
+    else:
+        try:
+            jobs.check_writable(utcnow())
+        except Exception as exc:
+            body["database"] = _error("cannot write: ", exc)
     try:
         queue.ping()
         body["queue_depth"] = queue.size()
     except Exception as exc:
         body["queue"] = f"error: {exc}"[:300]
-    healthy = body["database"] == "ok" and body["queue"] == "ok"
+    try:
+        free = body["free_bytes"] = storage.free_bytes()
+        if free < settings.min_free_bytes:
+            body["disk"] = (
+                f"low: {free} bytes free, under VIDEO_JOBS_MIN_FREE_BYTES={settings.min_free_bytes}"
+            )
+    except OSError as exc:
+        body["disk"] = _error("error: ", exc)
+    healthy = all(body[part] == "ok" for part in ("database", "queue", "disk"))
     body["status"] = "healthy" if healthy else "unhealthy"
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, File, Form, Header, HTTPException, Query, UploadF
 
 from app.api.deps import JobsDep, QueueDep, RunnerDep, SettingsDep, StorageDep
 from app.api.schemas import ErrorResponse, SubmitResponse
+from app.api.submit_fields import SubmitFieldsDep
+from app.domain.options import display_filename
 from app.domain.services import iter_chunks, submit_video
 from app.domain.webhooks import validate_callback_url
 
@@ -18,7 +20,10 @@ router = APIRouter(tags=["jobs"])
     "/video/submit",
     response_model=SubmitResponse,
     responses={
-        400: {"model": ErrorResponse, "description": "not an MP4, empty, or unknown pipeline"},
+        400: {
+            "model": ErrorResponse,
+            "description": "not an MP4, empty, unknown pipeline, or a bad option",
+        },
         401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
         409: {"model": ErrorResponse, "description": "Idempotency-Key reused for another upload"},
         413: {"model": ErrorResponse, "description": "the upload is over the size limit"},
@@ -32,6 +37,7 @@ def submit(
     queue: QueueDep,
     storage: StorageDep,
     runner: RunnerDep,
+    fields: SubmitFieldsDep,
     pipeline_form: Annotated[str | None, Form(alias="pipeline_id")] = None,
     pipeline_query: Annotated[str | None, Query(alias="pipeline_id")] = None,
     callback_url: Annotated[
@@ -69,5 +75,8 @@ def submit(
         min_free_bytes=settings.min_free_bytes,
         idempotency_key=idempotency_key or None,
         callback_url=callback_url or None,
+        options=fields.options,
+        tag=fields.tag,
+        filename=display_filename(file.filename),
     )
     return SubmitResponse(job_id=job.job_id, status=job.status.value, pipeline_id=job.pipeline_id)

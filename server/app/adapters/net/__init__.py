@@ -1,0 +1,1 @@
+"""Network helpers: name resolution for the webhook address rule."""
