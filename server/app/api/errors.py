@@ -13,6 +13,7 @@ from app.domain.errors import (
     IdempotencyConflict,
     InsufficientStorage,
     InvalidCallbackUrl,
+    InvalidOptions,
     InvalidUpload,
     JobFilesGone,
     JobNotCompleted,
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[VideoJobsError], int] = {
     InvalidUpload: status.HTTP_400_BAD_REQUEST,
+    InvalidOptions: status.HTTP_400_BAD_REQUEST,
     UnknownPipeline: status.HTTP_400_BAD_REQUEST,
     UploadTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
     InsufficientStorage: status.HTTP_507_INSUFFICIENT_STORAGE,

@@ -18,6 +18,8 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT = httpx.Timeout(30.0)
 # The server copies and checks a large upload before it answers.
 UPLOAD_TIMEOUT = httpx.Timeout(30.0, read=600.0)
+CHUNK_BYTES = 1 << 16
+MP4_MAGIC = b"ftyp"
 
 
 class CliError(Exception):
@@ -37,6 +39,17 @@ class ApiError(CliError):
 
 class ApiUnreachable(CliError):
     exit_code = 3
+
+
+def check_mp4(path: Path) -> None:
+    """Refuse a file the API would refuse anyway (bytes 4..8 are not `ftyp`), before
+    uploading what may be gigabytes."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise CliError(f"{path} is empty")
+    if head[4:8] != MP4_MAGIC:
+        raise CliError(f"{path} is not an MP4 (no 'ftyp' box at byte 4); nothing was uploaded")
 
 
 def describe_detail(detail: Any) -> str:
@@ -99,20 +112,28 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise ApiUnreachable(f"the connection to the API at {self.url} failed ({exc})") from exc
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except (ValueError, AttributeError):
-                detail = response.text or response.reason_phrase
-            raise ApiError(response.status_code, detail)
+            self._raise_for(response)
         return response
+
+    @staticmethod
+    def _raise_for(response: httpx.Response) -> None:
+        try:
+            detail = response.json().get("detail", response.text)
+        except (ValueError, AttributeError):
+            detail = response.text or response.reason_phrase
+        raise ApiError(response.status_code, detail)
 
     def submit(
         self,
         path: Path,
         pipeline_id: str | None = None,
         on_read: Callable[[int], None] = lambda _n: None,
+        fields: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        data = {"pipeline_id": pipeline_id} if pipeline_id else {}
+        """Upload `path`; `fields` are the other form fields (options, tag)."""
+        data = dict(fields or {})
+        if pipeline_id:
+            data["pipeline_id"] = pipeline_id
         with path.open("rb") as handle:
             files = {"file": (path.name, ProgressFile(handle, on_read), "video/mp4")}
             extra = {"timeout": UPLOAD_TIMEOUT} if self._own_timeouts else {}
@@ -128,8 +149,42 @@ class ApiClient:
     def pipelines(self) -> list[dict[str, Any]]:
         return self.request("GET", "/video/pipelines").json()
 
-    def jobs(self, status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def jobs(
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        tag: str | None = None,
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status:
             params["status"] = status
+        if tag:
+            params["tag"] = tag
         return self.request("GET", "/video/jobs", params=params).json()
+
+    def summary(self, job_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/video/jobs/{job_id}/summary").json()
+
+    def download(self, path: str, target: Path, on_read: Callable[[int], None]) -> int:
+        """Stream GET `path` into `target` (written whole or not at all); returns bytes."""
+        partial = target.with_name(f".{target.name}.part")
+        written = 0
+        try:
+            with self.http.stream("GET", path, headers=self.headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise_for(response)
+                with partial.open("wb") as handle:
+                    for chunk in response.iter_bytes(CHUNK_BYTES):
+                        handle.write(chunk)
+                        written += len(chunk)
+                        on_read(len(chunk))
+            os.replace(partial, target)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ApiUnreachable(f"the API is not reachable at {self.url} ({exc})") from exc
+        except httpx.TransportError as exc:
+            raise ApiUnreachable(f"the connection to the API at {self.url} failed ({exc})") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+        return written

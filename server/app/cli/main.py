@@ -22,31 +22,44 @@ from app.cli.client import DEFAULT_URL, ApiClient, CliError
 JOB_STATUSES = ("pending", "running", "completed", "failed", "canceled")
 
 
+def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--url and --api-key, accepted before or after the command. The top-level parser
+    holds the defaults; a command's copy sets a value only when it is given (SUPPRESS),
+    so `video-jobs --url X jobs` and `video-jobs jobs --url X` mean the same."""
+    url_default = os.environ.get("VIDEO_JOBS_URL", DEFAULT_URL) if top else argparse.SUPPRESS
+    key_default = os.environ.get("VIDEO_JOBS_API_KEY") if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--url",
+        default=url_default,
+        help=f"the API's base URL (env VIDEO_JOBS_URL; default {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--api-key", default=key_default, help="sent as X-API-Key (env VIDEO_JOBS_API_KEY)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="video-jobs",
         description="Submit MP4s to the video job service and read what it found.",
         epilog="Run `video-jobs COMMAND --help` for a command's options.",
     )
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("VIDEO_JOBS_URL", DEFAULT_URL),
-        help="the API's base URL (env VIDEO_JOBS_URL; default %(default)s)",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=os.environ.get("VIDEO_JOBS_API_KEY"),
-        help="sent as X-API-Key (env VIDEO_JOBS_API_KEY)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _connection_options(parser, top=True)
+    connection = argparse.ArgumentParser(add_help=False)
+    _connection_options(connection, top=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the API and one worker (what `make run` runs)")
+    def client_command(name: str, **kwargs) -> argparse.ArgumentParser:
+        """A command that talks to the API: it takes --url / --api-key too."""
+        return commands.add_parser(name, parents=[connection], **kwargs)
+
+    serve = commands.add_parser("serve", help="run the API and one worker (what `make run` runs)")
     serve.add_argument("--host", help="API host (default VIDEO_JOBS_API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="API port (default VIDEO_JOBS_API_PORT or 8000)")
-    worker = sub.add_parser("worker", help="run one worker process")
+    worker = commands.add_parser("worker", help="run one worker process")
     worker.add_argument("--once", action="store_true", help="process one job, then exit")
 
-    submit = sub.add_parser("submit", help="upload an MP4; prints the job id")
+    submit = client_command("submit", help="upload an MP4; prints the job id")
     submit.add_argument("file", help="the MP4 to analyse")
     submit.add_argument("--pipeline", help="pipeline id (see `video-jobs pipelines`)")
     submit.add_argument(
@@ -55,20 +68,48 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--timeout", type=float, help="with --wait: give up after this many seconds"
     )
+    options = submit.add_argument_group("analysis options (see docs/job-control.md)")
+    options.add_argument(
+        "--sample-fps", type=float, help="analyse at most this many frames per second"
+    )
+    options.add_argument("--start", type=float, help="analyse from this second (inclusive)")
+    options.add_argument("--end", type=float, help="analyse up to this second (exclusive)")
+    options.add_argument(
+        "--min-confidence", type=float, help="drop detections below this confidence (0..1)"
+    )
+    options.add_argument("--labels", help="comma-separated labels to keep, e.g. person,car")
+    options.add_argument(
+        "--annotate", action="store_true", help="also render annotated.mp4 (see `export`)"
+    )
+    options.add_argument("--tag", help="free text (<= 256 characters) to find the job again")
 
-    status = sub.add_parser("status", help="a job's status, as JSON")
+    status = client_command("status", help="a job's status, as JSON")
     status.add_argument("job_id")
-    results = sub.add_parser("results", help="a completed job's results, as JSON")
+    results = client_command("results", help="a completed job's results, as JSON")
     results.add_argument("job_id")
     results.add_argument("-o", "--output", help="write to this file instead of stdout")
 
-    pipelines = sub.add_parser("pipelines", help="the pipelines a submit may name")
+    pipelines = client_command("pipelines", help="the pipelines a submit may name")
     pipelines.add_argument("--json", action="store_true", help="print the raw JSON")
-    jobs = sub.add_parser("jobs", help="the jobs, newest first")
+    jobs = client_command("jobs", help="the jobs, newest first")
     jobs.add_argument("--status", choices=JOB_STATUSES, help="only jobs in this status")
     jobs.add_argument("--limit", type=int, default=20, help="how many (1..500, default 20)")
     jobs.add_argument("--offset", type=int, default=0, help="skip this many")
+    jobs.add_argument("--tag", help="only jobs submitted with this tag (exact match)")
     jobs.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    summary = client_command("summary", help="a completed job's shots, labels and tracks")
+    summary.add_argument("job_id")
+    summary.add_argument("--json", action="store_true", help="print the raw JSON")
+    export = client_command("export", help="download a completed job's CSV, VTT or video")
+    export.add_argument("job_id")
+    export.add_argument(
+        "--format",
+        choices=("csv", "vtt", "mp4"),
+        default="csv",
+        help="csv: detections.csv; vtt: tracks.vtt; mp4: annotated.mp4 (default csv)",
+    )
+    export.add_argument("-o", "--output", help="the file to write (default JOB-<name>)")
     return parser
 
 

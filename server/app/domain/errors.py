@@ -66,6 +66,11 @@ class VideoDecodeError(VideoJobsError):
     """The stored video could not be opened or decoded."""
 
 
+class FrameLimitExceeded(VideoDecodeError):
+    """The worker found a video over a limit while decoding (size, frames, duration,
+    job time); the message names the limit and its setting."""
+
+
 class PipelineInterrupted(VideoJobsError):
     """The frame loop stopped early because the worker was asked to stop."""
 

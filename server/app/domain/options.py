@@ -1,13 +1,29 @@
 """What part of the work a submit asks for (contract "Analysis options").
 
 Plain data, validated once at submit and stored with the job as a dict, so the worker
-runs exactly what the client asked for and status and results echo it back.
+runs exactly what the client asked for and status and results echo it back. Clients send
+every option as text (form fields or query parameters); `parse_options` turns that text
+into `AnalysisOptions` or raises `InvalidOptions` with a sentence naming the field.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from app.domain.errors import InvalidOptions
+
+OPTION_FIELDS = ("sample_fps", "start_s", "end_s", "min_confidence", "labels", "annotate")
+# The submit fields that are not analysis options but travel with them.
+SUBMIT_FIELDS = (*OPTION_FIELDS, "tag")
+MAX_TAG_CHARS = 256
+MAX_FILENAME_CHARS = 255
+MAX_LABELS = 100
+MAX_LABEL_CHARS = 64
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -39,3 +55,142 @@ class AnalysisOptions:
             known["labels"] = tuple(known["labels"])
         known["annotate"] = bool(known.get("annotate", False))
         return cls(**known)
+
+
+def merge_sources(
+    form: Mapping[str, str | None], query: Mapping[str, str | None]
+) -> dict[str, str]:
+    """One value per field from a form and a query string, as for `pipeline_id`: either
+    may carry it, and when both do they must agree. Empty values count as not given (a
+    web form sends its empty inputs)."""
+    merged: dict[str, str] = {}
+    for name in SUBMIT_FIELDS:
+        in_form, in_query = form.get(name) or None, query.get(name) or None
+        if in_form is not None and in_query is not None and in_form != in_query:
+            raise InvalidOptions(
+                f"{name} given twice and they differ: form {in_form!r}, query {in_query!r}"
+            )
+        value = in_form if in_form is not None else in_query
+        if value is not None:
+            merged[name] = value
+    return merged
+
+
+def parse_options(raw: Mapping[str, str]) -> AnalysisOptions:
+    """The options from their text form; InvalidOptions names the first bad field."""
+    start_s = _number(raw, "start_s", minimum=0.0)
+    end_s = _number(raw, "end_s", minimum=0.0, inclusive=False)
+    if start_s is not None and end_s is not None and end_s <= start_s:
+        raise InvalidOptions(
+            f"end_s ({end_s:g}) must be greater than start_s ({start_s:g}); "
+            "start_s is inclusive, end_s exclusive"
+        )
+    min_confidence = _number(raw, "min_confidence", minimum=0.0)
+    if min_confidence is not None and min_confidence > 1:
+        raise InvalidOptions(f"min_confidence must be between 0 and 1, not {min_confidence:g}")
+    return AnalysisOptions(
+        sample_fps=_number(raw, "sample_fps", minimum=0.0, inclusive=False),
+        start_s=start_s,
+        end_s=end_s,
+        min_confidence=min_confidence,
+        labels=_labels(raw.get("labels")),
+        annotate=_boolean(raw, "annotate"),
+    )
+
+
+def parse_tag(value: str | None) -> str | None:
+    """Free text to find the job again; surrounding blanks are not part of it."""
+    if value is None or not value.strip():
+        return None
+    tag = value.strip()
+    if len(tag) > MAX_TAG_CHARS:
+        raise InvalidOptions(f"tag is {len(tag)} characters; at most {MAX_TAG_CHARS} are allowed")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in tag):
+        raise InvalidOptions("tag must not contain control characters (newlines, tabs, ...)")
+    return tag
+
+
+def display_filename(name: str | None) -> str | None:
+    """The client's file base name for display: any folder part (`/` or `\\`) and
+    control characters dropped, at most MAX_FILENAME_CHARS (the extension kept). It is
+    never used to build a path on disk."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ord(ch) >= 32 and ord(ch) != 127).strip()
+    if not base:
+        return None
+    if len(base) > MAX_FILENAME_CHARS:
+        stem, dot, suffix = base.rpartition(".")
+        if dot and 0 < len(suffix) <= 16:
+            base = stem[: MAX_FILENAME_CHARS - len(suffix) - 1] + "." + suffix
+        else:
+            base = base[:MAX_FILENAME_CHARS]
+    return base
+
+
+def check_labels(options: AnalysisOptions, pipeline_id: str, emits: Iterable[str]) -> None:
+    """Labels a pipeline can never emit would filter everything away: refuse them,
+    naming the ones it can. A pipeline that declares no labels accepts any."""
+    known = tuple(emits)
+    if options.labels is None or not known:
+        return
+    unknown = [label for label in options.labels if label not in known]
+    if unknown:
+        raise InvalidOptions(
+            f"unknown label(s) {', '.join(repr(x) for x in unknown)} for pipeline "
+            f"{pipeline_id!r}; it can emit: {', '.join(known)}"
+        )
+
+
+def _number(
+    raw: Mapping[str, str], name: str, *, minimum: float, inclusive: bool = True
+) -> float | None:
+    text = raw.get(name)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidOptions(f"{name} must be a number, not {_shown(text)}") from None
+    if not math.isfinite(value):
+        raise InvalidOptions(f"{name} must be a finite number, not {_shown(text)}")
+    if value < minimum or (not inclusive and value == minimum):
+        relation = ">=" if inclusive else ">"
+        raise InvalidOptions(f"{name} must be {relation} {minimum:g}, not {value:g}")
+    return value
+
+
+def _labels(text: str | None) -> tuple[str, ...] | None:
+    if text is None or not text.strip():
+        return None
+    labels: list[str] = []
+    for part in text.split(","):
+        label = part.strip()
+        if not label:
+            continue
+        if len(label) > MAX_LABEL_CHARS:
+            raise InvalidOptions(f"a label is at most {MAX_LABEL_CHARS} characters long")
+        if label not in labels:
+            labels.append(label)
+    if not labels:
+        return None
+    if len(labels) > MAX_LABELS:
+        raise InvalidOptions(f"labels lists {len(labels)} labels; at most {MAX_LABELS}")
+    return tuple(labels)
+
+
+def _boolean(raw: Mapping[str, str], name: str) -> bool:
+    text = (raw.get(name) or "").strip().lower()
+    if not text:
+        return False
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidOptions(f"{name} must be true or false, not {_shown(raw[name])}")
+
+
+def _shown(text: str) -> str:
+    """A bad value quoted back, cut short so a huge field is not echoed whole."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")

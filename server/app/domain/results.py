@@ -1,4 +1,5 @@
-"""Results documents: written once by the worker, read whole or a page at a time.
+"""Results documents: read whole or a page at a time (the worker writes them with
+`results_writer.ResultsWriter`).
 
 Beside the contract's `<job_id>_results.json` the worker writes a line-per-frame
 `.jsonl` and an index of each line's byte offset (`.idx`, little-endian uint64), so a
@@ -9,58 +10,12 @@ Each frame is serialised once and the bytes reused for both files.
 from __future__ import annotations
 
 import json
-import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from app.domain.model import Job, results_index_key, results_key, results_lines_key
 from app.domain.ports import StorageService
-
-_OFFSET = struct.Struct("<Q")
-
-
-def _to_plain(value: Any) -> Any:
-    """Safety net for numpy scalars and arrays; steps are tested to emit plain types."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, default=_to_plain, separators=(",", ":")).encode()
-
-
-def encode_results(job: Job, video: dict, results: list[dict]) -> bytes:
-    """The contract's results document as bytes."""
-    return b"".join(_document_parts(job, video, [_dumps(item) for item in results]))
-
-
-def _document_parts(job: Job, video: dict, lines: list[bytes]) -> Iterator[bytes]:
-    head = {"job_id": str(job.job_id), "pipeline_id": job.pipeline_id, "video": video}
-    yield _dumps(head)[:-1] + b',"results":['
-    for index, line in enumerate(lines):
-        yield line if index == 0 else b"," + line
-    yield b"]}"
-
-
-def write_results(storage: StorageService, job: Job, video: dict, results: list[dict]) -> str:
-    """Write the sidecars, then the document (atomic renames); return its DB path."""
-    lines = [_dumps(item) for item in results]
-    offsets, position = [], 0
-    for line in lines:
-        offsets.append(position)
-        position += len(line) + 1
-    storage.save_file(results_lines_key(job.job_id), (line + b"\n" for line in lines))
-    storage.save_file(results_index_key(job.job_id), [b"".join(map(_OFFSET.pack, offsets))])
-    key = results_key(job.job_id)
-    storage.save_file(key, _document_parts(job, video, lines))
-    return storage.relative_path(key)
-
-
-def delete_results(storage: StorageService, job: Job) -> None:
-    for key in (results_key, results_lines_key, results_index_key):
-        storage.delete_file(key(job.job_id))
+from app.domain.results_writer import OFFSET as _OFFSET
+from app.domain.results_writer import write_results
 
 
 @dataclass(frozen=True)

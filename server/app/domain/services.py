@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
@@ -17,14 +16,11 @@ from app.domain.errors import (
     JobFilesGone,
     JobNotCompleted,
     JobNotFound,
-    PipelineInterrupted,
     UnknownPipeline,
-    VideoJobsError,
 )
 from app.domain.model import (
     Job,
     JobStatus,
-    Progress,
     input_key,
     new_job_id,
     results_key,
@@ -34,11 +30,9 @@ from app.domain.options import AnalysisOptions, check_labels
 from app.domain.ports import (
     JobRepository,
     PipelineRunner,
-    ProgressCallback,
     QueueService,
     StorageService,
 )
-from app.domain.results import delete_results, write_results
 
 log = logging.getLogger(__name__)
 
@@ -208,89 +202,3 @@ def claim_job(jobs: JobRepository, job_id: uuid.UUID) -> Job | None:
     return jobs.transition(
         job_id, JobStatus.PENDING, JobStatus.RUNNING, now=utcnow(), attempts_delta=1
     )
-
-
-def run_claimed_job(
-    job: Job,
-    *,
-    jobs: JobRepository,
-    storage: StorageService,
-    runner: PipelineRunner,
-    should_stop: Callable[[], bool] = lambda: False,
-    on_progress: ProgressCallback | None = None,
-) -> JobStatus:
-    """Run a job this worker holds and record how it ended; never raises for bad input.
-
-    PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
-    """
-    started = time.monotonic()
-    try:
-        analysis = runner.run(
-            storage.local_path(input_key(job.job_id)),
-            job.pipeline_id,
-            should_stop=should_stop,
-            on_progress=on_progress,
-        )
-        output_path = write_results(storage, job, analysis.video, analysis.results)
-    except PipelineInterrupted:
-        raise
-    except VideoJobsError as exc:
-        return _record_failure(jobs, job, str(exc))
-    except Exception as exc:
-        log.exception("job %s: unexpected error in the pipeline", job.job_id)
-        return _record_failure(jobs, job, f"internal error while processing: {exc!r}")
-    frames = len(analysis.results)
-    elapsed = time.monotonic() - started
-    done = jobs.transition(
-        job.job_id,
-        JobStatus.RUNNING,
-        JobStatus.COMPLETED,
-        now=utcnow(),
-        attempt=job.attempts,
-        output_path=output_path,
-        progress=Progress(frames, frames, round(frames / elapsed, 2) if elapsed > 0 else None),
-    )
-    if done is None:  # canceled meanwhile, or recovered by a sweep: keep nothing
-        log.warning("job %s: finished, but this worker no longer holds it", job.job_id)
-        delete_results(storage, job)
-        return get_job(jobs, job.job_id).status
-    log.info("job %s completed: %d frames", job.job_id, len(analysis.results))
-    return JobStatus.COMPLETED
-
-
-def release_job(jobs: JobRepository, queue: QueueService, job: Job) -> None:
-    """Hand an unfinished job back: pending again (the attempt is not counted) and its
-    id back on the queue. A failure here is only logged: the stale sweep recovers it."""
-    try:
-        released = jobs.transition(
-            job.job_id,
-            JobStatus.RUNNING,
-            JobStatus.PENDING,
-            now=utcnow(),
-            attempt=job.attempts,
-            attempts_delta=-1,
-        )
-    except Exception as exc:
-        log.warning("job %s: release failed (%s); the stale sweep will recover it", job.job_id, exc)
-        return
-    if released is None:
-        log.info("job %s: no longer held by this worker; nothing to release", job.job_id)
-        return
-    log.info("job %s released back to pending", job.job_id)
-    notify_workers(queue, job.job_id)
-
-
-def _record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
-    failed = jobs.transition(
-        job.job_id,
-        JobStatus.RUNNING,
-        JobStatus.FAILED,
-        now=utcnow(),
-        attempt=job.attempts,
-        error_message=message,
-    )
-    if failed is None:
-        log.warning("job %s: failed (%s), but this worker no longer holds it", job.job_id, message)
-        return get_job(jobs, job.job_id).status
-    log.warning("job %s failed: %s", job.job_id, message)
-    return JobStatus.FAILED

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.domain.errors import InsufficientStorage, StoragePathError, UploadTooLarge
-from app.domain.ports import StorageService
+from app.domain.ports import FileWrite, StorageService
 
 PART_SUFFIX = ".part"
 
@@ -60,6 +60,9 @@ class FilesystemStorage(StorageService):
             _unlink_quietly(tmp_name)
             raise
         return written
+
+    def open_write(self, key: str) -> FileWrite:
+        return _PartFileWrite(self.root, self._path(key))
 
     def load_file(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -110,6 +113,48 @@ class FilesystemStorage(StorageService):
             except FileNotFoundError:
                 continue
         return removed
+
+
+class _PartFileWrite(FileWrite):
+    """Written to a `.part` file beside the target (the sweep removes one a killed
+    process left), renamed into place by `commit`; a full disk removes it at once."""
+
+    def __init__(self, root: Path, target: Path) -> None:
+        self.target = target
+        fd, self.tmp_name = tempfile.mkstemp(
+            dir=root, prefix=f".{target.name}.", suffix=PART_SUFFIX
+        )
+        self._handle = os.fdopen(fd, "wb")
+        self._committed = False
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._handle.write(data)
+        except OSError as exc:
+            self._failed(exc)
+
+    def commit(self) -> None:
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            os.replace(self.tmp_name, self.target)
+        except OSError as exc:
+            self._failed(exc)
+        self._committed = True
+
+    def _failed(self, exc: OSError) -> None:
+        self.discard()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage("the server's disk is full; try again later") from exc
+        raise exc
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self._handle.close()  # a full disk can fail the final flush: still close it
+        _unlink_quietly(self.tmp_name)
+        if self._committed:
+            _unlink_quietly(str(self.target))
 
 
 def _free_bytes(path: Path) -> int:

@@ -1,4 +1,4 @@
-"""GET /video/jobs: the jobs, newest first, optionally of one status, a page at a time."""
+"""GET /video/jobs: the jobs, newest first, filtered by status or tag, a page at a time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.api.deps import JobsDep
 from app.api.routes.job_status import status_of
 from app.api.schemas import ErrorResponse, JobListResponse
 from app.domain.model import JobStatus
+from app.domain.options import MAX_TAG_CHARS
 
 router = APIRouter(tags=["jobs"])
 
@@ -26,9 +27,18 @@ MAX_OFFSET = 1_000_000_000
 def list_jobs(
     jobs: JobsDep,
     status: Annotated[JobStatus | None, Query(description="only jobs in this status")] = None,
+    tag: Annotated[
+        str | None,
+        Query(max_length=MAX_TAG_CHARS, description="only jobs submitted with this tag (exact)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="jobs to skip")] = 0,
 ) -> JobListResponse:
-    """The jobs newest first, each as GET /video/status returns it; page with offset."""
-    page = jobs.list_jobs(status=status, limit=limit, offset=offset)
-    return JobListResponse(jobs=[status_of(job) for job in page], limit=limit, offset=offset)
+    """The jobs newest first, each as GET /video/status returns it; page with offset
+    until it reaches `total`."""
+    tag = (tag or "").strip() or None  # stored stripped at submit; empty: no filter
+    page = jobs.list_jobs(status=status, tag=tag, limit=limit, offset=offset)
+    total = jobs.count_jobs(status=status, tag=tag)
+    return JobListResponse(
+        jobs=[status_of(job) for job in page], limit=limit, offset=offset, total=total
+    )
