@@ -107,6 +107,7 @@ class HealthResponse(BaseModel):
     queue: str
     disk: str = Field(default="ok", description="ok, or free space under MIN_FREE_BYTES")
     queue_depth: int | None = None
+    free_bytes: int | None = Field(default=None, description="free bytes under DATA_DIR")
 
 
 class JobListResponse(BaseModel):
