@@ -27,8 +27,8 @@ import numpy as np
 
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.steps.base import to_gray
-from app.adapters.pipeline.steps.faces import FacesStep, resolve_cascade
-from app.adapters.pipeline.steps.people import PeopleStep
+from app.adapters.pipeline.steps.faces import HaarFacesStep, resolve_cascade
+from app.adapters.pipeline.steps.people import HogPeopleStep
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from benchkit.clips import SHOT_FRAMES
 from benchkit.machine import machine_cpu_seconds
@@ -108,8 +108,13 @@ def naive_detector(catalog: PipelineCatalog, pipeline_id: str) -> Detector:
     """The detector call a naive loop would make: the full-resolution frame, with the
     same parameters as the pipeline's own step (which works on a downscaled copy)."""
     step = catalog.get(pipeline_id).build_steps()[0]
+    inner = getattr(step, "impl", step)  # faces/people wrap their chosen detector
+    if pipeline_id in ("faces", "people") and not isinstance(inner, HaarFacesStep | HogPeopleStep):
+        # a convolutional detector already sees a fixed-size input: the naive call is the same
+        return lambda frame: inner.process(frame, 0, {})
+    step = inner
     if pipeline_id == "faces":
-        assert isinstance(step, FacesStep)
+        assert isinstance(step, HaarFacesStep)
         options = catalog.get(pipeline_id).steps[0].options
         cascade = cv2.CascadeClassifier(
             resolve_cascade(options.get("cascade", "haarcascade_frontalface_alt2.xml"))
@@ -129,7 +134,7 @@ def naive_detector(catalog: PipelineCatalog, pipeline_id: str) -> Detector:
 
         return faces
     if pipeline_id == "people":
-        assert isinstance(step, PeopleStep)
+        assert isinstance(step, HogPeopleStep)
         hog = cv2.HOGDescriptor()
         hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
         return lambda frame: hog.detectMultiScale(

@@ -3,6 +3,9 @@
 A file looks like {"id": "faces_qr", "description": "...", "steps": [{"step": "faces",
 "options": {...}}, {"step": "qr"}]}. Every file is checked at load time (unknown steps
 or options fail start-up with the file's name), so a bad file never fails a job later.
+Building each step at load also finds and hash-checks its model files
+(app.adapters.pipeline.models), so a missing or altered model stops the API and the
+worker at start-up with the file's and package's names, not in a job.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class PipelineDefinition:
     description: str
     steps: tuple[StepSpec, ...]
     source: str = ""
+    labels: tuple[str, ...] = ()  # detection labels its steps can emit, in step order
 
     def build_steps(self) -> list[FrameStep]:
         """Fresh step instances: state (a background model, the last histogram) is per job."""
@@ -58,7 +62,7 @@ def parse_definition(data: Any, source: str) -> PipelineDefinition:
     raw_steps = data.get("steps")
     if not isinstance(description, str) or not isinstance(raw_steps, list) or not raw_steps:
         raise PipelineDefinitionError(f"{source}: needs a 'description' and a non-empty 'steps'")
-    specs = []
+    specs, labels = [], []
     for raw in raw_steps:
         if not isinstance(raw, dict) or raw.get("step") not in STEP_TYPES:
             raise PipelineDefinitionError(
@@ -69,11 +73,12 @@ def parse_definition(data: Any, source: str) -> PipelineDefinition:
             raise PipelineDefinitionError(f"{source}: 'options' of {raw['step']} is not an object")
         spec = StepSpec(raw["step"], dict(options))
         try:
-            spec.build()
+            step = spec.build()  # also loads and verifies its model files (ModelFileError)
         except (TypeError, ValueError) as exc:
             raise PipelineDefinitionError(f"{source}: step {spec.step}: {exc}") from exc
         specs.append(spec)
-    return PipelineDefinition(pipeline_id, description, tuple(specs), source)
+        labels.extend(label for label in step.labels if label not in labels)
+    return PipelineDefinition(pipeline_id, description, tuple(specs), source, tuple(labels))
 
 
 class PipelineCatalog:
@@ -110,6 +115,6 @@ class PipelineCatalog:
 
     def infos(self) -> list[PipelineInfo]:
         return [
-            PipelineInfo(d.id, d.description)
+            PipelineInfo(d.id, d.description, d.labels)
             for d in sorted(self._by_id.values(), key=lambda d: d.id)
         ]

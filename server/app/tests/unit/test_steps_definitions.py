@@ -11,7 +11,7 @@ from app.tests.unit.step_checks import assert_plain_json
 
 pytestmark = pytest.mark.unit
 
-CONTRACT_IDS = {"motion", "faces", "people", "qr", "scene_cuts", "quality"}
+CONTRACT_IDS = {"motion", "faces", "people", "objects", "qr", "scene_cuts", "quality"}
 
 
 def test_every_contract_pipeline_and_the_faces_qr_combination_are_files():
@@ -51,3 +51,12 @@ def test_every_step_copes_with_tiny_thin_and_grey_frames(name, shape):
         step.process(np.full(shape, 100, np.uint8), index, result)
         assert_plain_json(result)
         assert result, "a step always reports its keys, even when it finds nothing"
+
+
+def test_each_pipeline_lists_the_labels_its_steps_emit():
+    infos = {info.id: info for info in PipelineCatalog.load().infos()}
+    assert infos["faces"].labels == ("face",)
+    assert infos["people"].labels == ("person",)
+    assert infos["faces_qr"].labels == ("face", "qr")
+    assert len(infos["objects"].labels) == 80 and "tv" in infos["objects"].labels
+    assert infos["quality"].labels == () and infos["scene_cuts"].labels == ()

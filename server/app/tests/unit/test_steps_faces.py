@@ -6,16 +6,16 @@ import cv2
 import numpy as np
 import pytest
 
-from app.adapters.pipeline.steps.faces import FacesStep, last_stage_range, resolve_cascade
+from app.adapters.pipeline.steps.faces import HaarFacesStep, last_stage_range, resolve_cascade
 from app.tests.unit.scenes import ASTRONAUT_FACE, astronaut
 from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside
 
 pytestmark = pytest.mark.unit
 
 
-def faces_in(frame: np.ndarray, step: FacesStep | None = None) -> list[dict]:
+def faces_in(frame: np.ndarray, step: HaarFacesStep | None = None) -> list[dict]:
     result: dict = {}
-    (step or FacesStep()).process(frame, 0, result)
+    (step or HaarFacesStep()).process(frame, 0, result)
     assert_plain_json(result)
     return assert_detections(result, {"face"}, (frame.shape[1], frame.shape[0]))
 
@@ -30,7 +30,7 @@ def test_the_astronauts_face_is_found_where_it_is():
 
 def test_boxes_are_mapped_back_when_the_frame_is_searched_small():
     big = cv2.resize(astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
-    faces = faces_in(big, FacesStep(max_width=512))
+    faces = faces_in(big, HaarFacesStep(max_width=512))
     assert len(faces) == 1, faces
     fx, fy, fw, fh = ASTRONAUT_FACE
     assert inside(centre(faces[0]["bbox"]), (2 * fx, 2 * fy, 2 * fw, 2 * fh)), faces
@@ -45,7 +45,7 @@ def test_frames_without_faces_give_an_empty_list():
 
 
 def test_confidence_maps_the_last_stage_margin_into_the_upper_half():
-    step = FacesStep()
+    step = HaarFacesStep()
     threshold, largest = last_stage_range(resolve_cascade("haarcascade_frontalface_alt2.xml"))
     assert threshold < largest
     assert step.confidence(threshold) == pytest.approx(0.5)
@@ -62,4 +62,4 @@ def test_confidence_maps_the_last_stage_margin_into_the_upper_half():
 )
 def test_bad_options_are_refused(options):
     with pytest.raises((TypeError, ValueError)):
-        FacesStep(**options)
+        HaarFacesStep(**options)

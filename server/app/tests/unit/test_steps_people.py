@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.base import logistic, suppress_overlaps
-from app.adapters.pipeline.steps.people import PeopleStep, tighten
+from app.adapters.pipeline.steps.people import HogPeopleStep, tighten
 from app.tests.unit.scenes import person_silhouette
 from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside, iou
 
 pytestmark = pytest.mark.unit
 
 
-def people_in(frame: np.ndarray, step: PeopleStep | None = None) -> list[dict]:
+def people_in(frame: np.ndarray, step: HogPeopleStep | None = None) -> list[dict]:
     result: dict = {}
-    (step or PeopleStep()).process(frame, 0, result)
+    (step or HogPeopleStep()).process(frame, 0, result)
     assert_plain_json(result)
     return assert_detections(result, {"person"}, (frame.shape[1], frame.shape[0]))
 
@@ -45,7 +45,7 @@ def test_a_standing_figure_is_found_once_and_boxed_around_it(height):
 def test_a_figure_in_a_large_frame_is_found_on_the_small_copy_and_mapped_back():
     frame = np.full((720, 1280, 3), 190, np.uint8)
     truth = person_silhouette(frame, 900, 150, 260)
-    people = people_in(frame, PeopleStep(max_width=640))
+    people = people_in(frame, HogPeopleStep(max_width=640))
     assert len(people) == 1, people
     assert iou(people[0]["bbox"], truth) >= 0.4, (people, truth)
 
@@ -88,7 +88,7 @@ def test_the_detection_window_is_tightened_around_the_body():
 @pytest.mark.parametrize("options", [{"scale": 1.0}, {"win_stride": 0}, {"nms": 0.3}])
 def test_bad_options_are_refused(options):
     with pytest.raises((TypeError, ValueError)):
-        PeopleStep(**options)
+        HogPeopleStep(**options)
 
 
 class FakeHog:
@@ -100,7 +100,7 @@ class FakeHog:
 
 
 def test_the_step_suppresses_overlapping_windows_and_maps_their_margins():
-    step = PeopleStep()
+    step = HogPeopleStep()
     step._hog = FakeHog()
     people = people_in(np.zeros((240, 320, 3), np.uint8), step)
     # Window (12, 14, 64, 128) tightened: x 18.4..69.6, y 22.96..125.36, rounded per edge.

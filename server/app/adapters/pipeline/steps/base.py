@@ -20,6 +20,9 @@ class FrameStep(ABC):
     """
 
     name: ClassVar[str]
+    # The detection labels this step can emit (empty for steps that add other keys);
+    # an instance may narrow it (objects with a `classes` option).
+    labels: tuple[str, ...] = ()
 
     @abstractmethod
     def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:

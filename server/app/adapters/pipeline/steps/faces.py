@@ -1,6 +1,12 @@
-"""Frontal faces with a Haar cascade shipped inside opencv-python-headless.
+"""Faces: BlazeFace (a convolutional detector, app.adapters.pipeline.models.blazeface) by
+default, frontal and turned faces, small ones through tiles; the Haar cascade of 2001
+shipped inside opencv-python-headless stays as {"detector": "haar"}.
 
-Confidence: detectMultiScale3(..., outputRejectLevels=True) reports, for each face, the
+BlazeFace confidence: the network's face probability (sigmoid of its logit), kept from
+0.5. `every` runs it on one frame in `every` and repeats its boxes in between, marked
+"carried" (see steps/objects.py).
+
+Haar confidence: detectMultiScale3(..., outputRejectLevels=True) reports, for each face, the
 sum the cascade's last stage gave its best window (`levelWeights`). A window is a face
 when that sum reaches the stage threshold; the largest sum the stage can ever give is
 the total of its weak classifiers' best leaf values. We map the margin linearly:
@@ -18,12 +24,13 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import Any, ClassVar
 from xml.etree import ElementTree
 
 import cv2
 import numpy as np
 
+from app.adapters.pipeline.models.blazeface import BlazeFaceDetector, Face
 from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, scale_box, to_gray
 
 
@@ -52,7 +59,7 @@ def resolve_cascade(cascade: str) -> str:
     return path
 
 
-class FacesStep(FrameStep):
+class HaarFacesStep(FrameStep):
     """Options: `max_width` working width (0 = full size; 640 keeps 720p ~4x cheaper);
     `min_size` smallest face side in working pixels; `scale_factor` and `min_neighbors`
     as in detectMultiScale; `cascade` a file in cv2.data.haarcascades or a path;
@@ -60,6 +67,7 @@ class FacesStep(FrameStep):
 
     name = "faces"
     label = "face"
+    labels = ("face",)
 
     def __init__(
         self,
@@ -107,3 +115,60 @@ class FacesStep(FrameStep):
         for box, weight in zip(boxes, np.ravel(weights), strict=False):
             bbox = scale_box(box, scale, width, height)
             add_detection(result, self.label, bbox, self.confidence(weight))
+
+
+class BlazeFacesStep(FrameStep):
+    """Options: `variant` "full" (faces up to ~5 m; default) or "short" (close faces,
+    cheaper); `score` least face probability; `nms` IoU at which boxes merge; `tiles`
+    overlapping squares across the frame seen at larger scale, for small faces (0 = the
+    whole frame only); `every` frame stride."""
+
+    name = "faces"
+    labels = ("face",)
+
+    def __init__(
+        self,
+        variant: str = "full",
+        score: float = 0.5,
+        nms: float = 0.3,
+        tiles: int = 2,
+        every: int = 1,
+    ) -> None:
+        if int(every) < 1:
+            raise ValueError("every must be at least 1")
+        self.every = int(every)
+        self._detector = BlazeFaceDetector(str(variant), float(score), float(nms), int(tiles))
+        self._seen = 0
+        self._last: list[Face] = []
+
+    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+        result.setdefault("detections", [])
+        carried = self._seen % self.every != 0
+        self._seen += 1
+        if not carried:
+            self._last = self._detector.detect(frame)
+        for face in self._last:
+            extra = {"carried": True} if carried else {}
+            add_detection(result, "face", face.box, face.score, **extra)
+
+
+class FacesStep(FrameStep):
+    """Options: `detector` "blazeface" (default; options variant, score, nms, tiles,
+    every) or "haar" (options max_width, min_size, scale_factor, min_neighbors, cascade,
+    equalize)."""
+
+    name = "faces"
+    labels: ClassVar[tuple[str, ...]] = ("face",)
+    detectors: ClassVar[dict[str, type[FrameStep]]] = {
+        "blazeface": BlazeFacesStep,
+        "haar": HaarFacesStep,
+    }
+
+    def __init__(self, detector: str = "blazeface", **options: Any) -> None:
+        if detector not in self.detectors:
+            raise ValueError(f"detector must be one of {sorted(self.detectors)}")
+        self.detector = detector
+        self.impl = self.detectors[detector](**options)
+
+    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+        self.impl.process(frame, index, result)

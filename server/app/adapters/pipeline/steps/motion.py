@@ -34,6 +34,7 @@ class MotionStep(FrameStep):
 
     name = "motion"
     label = "motion"
+    labels = ("motion",)
 
     def __init__(
         self,

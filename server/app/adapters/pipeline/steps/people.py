@@ -1,6 +1,10 @@
-"""Standing people with OpenCV's HOG + linear SVM pedestrian detector.
+"""People: persons from the COCO detector (YOLOv3-tiny, see steps/objects.py) by default;
+OpenCV's HOG + linear SVM pedestrian detector of 2005 stays as {"detector": "hog"}.
 
-The detector's window is 64x128 pixels, so at the default working width of 640 a person
+The convolutional detector finds people standing, walking, seated, partly hidden or seen
+from the side; HOG only finds upright, whole, mostly frontal pedestrians.
+
+HOG: the detector's window is 64x128 pixels, so at the default working width of 640 a person
 must be about 100 working pixels tall (about 200 pixels in a 720p frame) to be found;
 raise `max_width` for smaller people, at roughly quadratic cost.
 
@@ -10,7 +14,7 @@ boundary (w = 0) reads 0.5, the SVM's unit margin 0.73, a margin of 3 about 0.95
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -23,6 +27,7 @@ from app.adapters.pipeline.steps.base import (
     scale_box,
     suppress_overlaps,
 )
+from app.adapters.pipeline.steps.objects import YoloStep
 
 
 def tighten(box: np.ndarray | tuple[int, int, int, int]) -> tuple[float, float, float, float]:
@@ -32,7 +37,7 @@ def tighten(box: np.ndarray | tuple[int, int, int, int]) -> tuple[float, float, 
     return x + 0.1 * w, y + 0.07 * h, 0.8 * w, 0.8 * h
 
 
-class PeopleStep(FrameStep):
+class HogPeopleStep(FrameStep):
     """Options: `max_width` working width (0 = full size); `win_stride` and `padding`
     in working pixels and `scale` (pyramid step) as in HOGDescriptor.detectMultiScale;
     `hit_threshold` SVM margin a window needs; `max_overlap` IoU above which the weaker
@@ -40,6 +45,7 @@ class PeopleStep(FrameStep):
 
     name = "people"
     label = "person"
+    labels = ("person",)
 
     def __init__(
         self,
@@ -80,3 +86,33 @@ class PeopleStep(FrameStep):
         scores = [logistic(w) for w in np.ravel(weights)]
         for i in suppress_overlaps(boxes, scores, self.max_overlap):
             add_detection(result, self.label, scale_box(boxes[i], scale, width, height), scores[i])
+
+
+class YoloPeopleStep(YoloStep):
+    """The COCO detector restricted to its `person` class (options as ObjectsStep's)."""
+
+    name = "people"
+
+    def __init__(self, **options: Any) -> None:
+        if "classes" in options:
+            raise TypeError("people takes no 'classes' option")
+        super().__init__(classes=["person"], **options)
+
+
+class PeopleStep(FrameStep):
+    """Options: `detector` "yolo" (default; options as the objects step: size, coarse,
+    score, nms, every) or "hog" (options max_width, win_stride, padding, scale,
+    hit_threshold, max_overlap)."""
+
+    name = "people"
+    labels: ClassVar[tuple[str, ...]] = ("person",)
+    detectors: ClassVar[dict[str, type[FrameStep]]] = {"yolo": YoloPeopleStep, "hog": HogPeopleStep}
+
+    def __init__(self, detector: str = "yolo", **options: Any) -> None:
+        if detector not in self.detectors:
+            raise ValueError(f"detector must be one of {sorted(self.detectors)}")
+        self.detector = detector
+        self.impl = self.detectors[detector](**options)
+
+    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+        self.impl.process(frame, index, result)

@@ -34,6 +34,7 @@ class QrStep(FrameStep):
 
     name = "qr"
     label = "qr"
+    labels = ("qr",)
 
     def __init__(self, max_width: int = 640, margin: float = 0.25) -> None:
         if not 0.0 <= float(margin) <= 2.0:

