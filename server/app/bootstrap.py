@@ -19,7 +19,11 @@ from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
 from app.adapters.queue.redis_queue import RedisQueue
 from app.adapters.storage.filesystem import FilesystemStorage
 from app.domain.errors import QueueUnavailable
-from app.domain.ports import QueueService, VideoInspector
+from app.domain.frames import FrameLimits, FrameSink
+from app.domain.job_runs import SinkFactory
+from app.domain.model import Job
+from app.domain.options import AnalysisOptions
+from app.domain.ports import QueueService, StorageService, VideoInspector
 from app.settings import Settings
 
 
@@ -41,8 +45,30 @@ def build_storage(settings: Settings) -> FilesystemStorage:
     return FilesystemStorage(settings.storage_dir, settings.data_dir)
 
 
+def build_limits(settings: Settings) -> FrameLimits:
+    """The contract's limits that the worker enforces while it decodes."""
+    return FrameLimits(
+        max_pixels=settings.max_pixels,
+        max_duration_s=settings.max_duration_s,
+        max_frames=settings.max_frames,
+        max_job_s=settings.max_job_s,
+        max_detections_per_frame=settings.max_detections_per_frame,
+    )
+
+
 def build_runner(settings: Settings) -> VideoFilePipelineService:
-    return VideoFilePipelineService(PipelineCatalog.load(settings.pipelines_dir))
+    return VideoFilePipelineService(
+        PipelineCatalog.load(settings.pipelines_dir), limits=build_limits(settings)
+    )
+
+
+def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFactory:
+    """The export sinks each job gets after its results writer (none yet)."""
+
+    def sinks(_job: Job, _options: AnalysisOptions) -> list[FrameSink]:
+        return []
+
+    return sinks
 
 
 def build_inspector(_settings: Settings) -> VideoInspector:

@@ -101,6 +101,7 @@ class CountingRunner(PipelineRunner):
         *,
         should_stop: StopCheck = lambda: False,
         on_progress: ProgressCallback | None = None,
+        **kwargs: Any,
     ) -> VideoAnalysis:
         counted = 0
 
@@ -112,7 +113,7 @@ class CountingRunner(PipelineRunner):
                 on_progress(done, total)
 
         return self.inner.run(
-            video_path, pipeline_id, should_stop=should_stop, on_progress=progress
+            video_path, pipeline_id, should_stop=should_stop, on_progress=progress, **kwargs
         )
 
 

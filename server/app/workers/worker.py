@@ -15,9 +15,11 @@ import time
 import uuid
 
 from app.domain.errors import PipelineInterrupted, QueueUnavailable
+from app.domain.frames import FrameLimits
+from app.domain.job_runs import SinkFactory, release_job, run_claimed_job
 from app.domain.model import JobStatus
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
-from app.domain.services import claim_job, release_job, run_claimed_job
+from app.domain.services import claim_job
 from app.workers.heartbeat import Heartbeat
 from app.workers.metrics import worker_metrics
 
@@ -40,6 +42,8 @@ class Worker:
         stall_timeout: float = 300.0,
         poll_timeout: float = 1.0,
         max_backoff: float = 5.0,
+        limits: FrameLimits | None = None,
+        export_sinks: SinkFactory | None = None,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -49,6 +53,8 @@ class Worker:
         self.stall_timeout = stall_timeout
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
+        self.limits = limits
+        self.export_sinks = export_sinks
         self.name = f"worker-{os.getpid()}"
         self.stop_requested = threading.Event()
         self._backoff = 0.0
@@ -125,6 +131,8 @@ class Worker:
                     jobs=self.jobs,
                     storage=self.storage,
                     runner=run.runner,
+                    limits=self.limits,
+                    export_sinks=self.export_sinks,
                     should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
                     on_progress=heartbeat.report,
                 )

@@ -13,7 +13,14 @@ import sys
 import time
 
 from app.adapters.db.migrate import wait_for_schema
-from app.bootstrap import build_database, build_queue_client, build_runner, build_storage
+from app.bootstrap import (
+    build_database,
+    build_export_sinks,
+    build_limits,
+    build_queue_client,
+    build_runner,
+    build_storage,
+)
 from app.logging_setup import configure_logging
 from app.settings import Settings
 from app.workers.metrics import serve_worker_metrics
@@ -25,13 +32,16 @@ ONCE_WAIT_S = 30.0
 
 def build_worker(settings: Settings) -> tuple[Worker, object]:
     database = build_database(settings, pool_size=2)
+    storage = build_storage(settings)
     worker = Worker(
         jobs=database.jobs,
         queue=build_queue_client(settings),
-        storage=build_storage(settings),
+        storage=storage,
         runner=build_runner(settings),
         heartbeat_interval=settings.heartbeat_interval_s,
         stall_timeout=settings.stall_timeout_s,
+        limits=build_limits(settings),
+        export_sinks=build_export_sinks(settings, storage),
     )
     return worker, database
 

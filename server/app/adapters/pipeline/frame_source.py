@@ -1,11 +1,19 @@
-"""Decode a video on a background thread so decoding overlaps the analysis.
+"""The source of the frame loop: decoded frames with their presentation times.
 
-OpenCV releases the GIL while it decodes, so a reader thread a few frames ahead keeps
-one core decoding while the steps run on the other.
+A reader thread decodes a few frames ahead (OpenCV releases the GIL while it decodes, so
+one core decodes while the steps run on the other). It seeks to `start_s`, stops at
+`end_s`, skips frames that sampling does not pick with `grab()` (decoded, never
+converted to BGR) and enforces the limits as it decodes: the frame size before any
+frame is decoded, the frame count and the duration as they grow.
+
+Timestamps: after `grab()`, OpenCV's FFmpeg backend reports `CAP_PROP_POS_MSEC` from the
+frame's best-effort presentation timestamp minus the stream's start time, the same
+number `ffprobe -show_frames` prints as best_effort_timestamp_time - start_time.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
@@ -13,10 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
 
-from app.domain.errors import VideoDecodeError
+from app.adapters.pipeline.source_checks import DecodeBounds, declared_video
+from app.domain.errors import VideoDecodeError, VideoJobsError
+from app.domain.frames import Frame, FrameLimits
+from app.domain.options import AnalysisOptions
 
+log = logging.getLogger(__name__)
 _END = object()
 
 
@@ -25,7 +36,7 @@ class VideoProperties:
     fps: float
     width: int
     height: int
-    frame_count_estimate: int
+    frames_declared: int | None  # the container's frame count; None when it has none
 
 
 def open_video(path: str) -> cv2.VideoCapture:
@@ -39,40 +50,101 @@ def open_video(path: str) -> cv2.VideoCapture:
     return capture
 
 
-def read_properties(capture: cv2.VideoCapture) -> VideoProperties:
+def read_properties(capture: cv2.VideoCapture, declared: int | None = None) -> VideoProperties:
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 0.0
-    count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-    count = int(count) if count and math.isfinite(count) and count > 0 else 0
+    if declared is None:
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        declared = int(count) if count and math.isfinite(count) and count > 0 else None
     return VideoProperties(
         fps=fps,
         width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
         height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-        frame_count_estimate=count,
+        frames_declared=declared,
     )
 
 
-class FrameReader:
-    """Iterate decoded frames in order while a thread decodes ahead (bounded buffer)."""
+class VideoSource:
+    """Iterate the analysed frames of one video (bounded prefetch on a thread).
 
-    def __init__(self, capture: cv2.VideoCapture, prefetch: int = 4) -> None:
-        self._capture = capture
+    After iteration: `frames_decoded` (every frame the decoder produced, sampled or
+    not), `width`/`height` of the decoded frames, and `ended_early` when decoding
+    stopped before the container's declared count without a time range asking for it.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        options: AnalysisOptions | None = None,
+        limits: FrameLimits | None = None,
+        prefetch: int = 4,
+    ) -> None:
+        self.options = options or AnalysisOptions()
+        self.limits = limits or FrameLimits()
+        header = declared_video(path)
+        if header is not None:  # refuse a frame size before a decoder allocates it
+            DecodeBounds(self.limits).check_size(header.width, header.height)
+        self._capture = open_video(path)
+        declared = header.frame_count if header is not None else None
+        self.properties = read_properties(self._capture, declared)
+        DecodeBounds(self.limits).check_size(self.properties.width, self.properties.height)
+        self.frames_decoded = 0
+        self.width, self.height = self.properties.width, self.properties.height
+        self.ended_early = False
+        self._prefetch = prefetch
         self._frames: queue.Queue = queue.Queue(maxsize=prefetch)
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._decode, name="frame-reader", daemon=True)
 
+    # -- the reader thread ------------------------------------------------------
     def _decode(self) -> None:
         try:
-            while not self._stop.is_set():
-                ok, frame = self._capture.read()
-                if not ok or frame is None:
-                    break
-                self._offer(frame)
+            self._decode_frames()
         except BaseException as exc:  # handed to the consumer, re-raised there
             self._error = exc
         finally:
             self._offer(_END)
+
+    def _decode_frames(self) -> None:
+        capture, options = self._capture, self.options
+        bounds = DecodeBounds(self.limits)
+        start_ms = (options.start_s or 0.0) * 1000.0
+        end_ms = options.end_s * 1000.0 if options.end_s is not None else None
+        period_ms = 1000.0 / options.sample_fps if options.sample_fps else None
+        index = 0
+        if start_ms > 0 and capture.set(cv2.CAP_PROP_POS_MSEC, start_ms):
+            index = max(int(capture.get(cv2.CAP_PROP_POS_FRAMES)), 0)
+        last_slot = -1
+        checked_size = False
+        while not self._stop.is_set():
+            if not capture.grab():
+                declared = self.properties.frames_declared
+                self.ended_early = declared is not None and index < declared
+                return
+            timestamp_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+            self.frames_decoded += 1
+            bounds.check_decoded(self.frames_decoded, timestamp_ms)
+            frame_index, index = index, index + 1
+            if end_ms is not None and timestamp_ms >= end_ms:
+                return
+            if timestamp_ms < start_ms:
+                continue
+            if period_ms is not None:
+                slot = math.floor((timestamp_ms - start_ms) / period_ms)
+                if slot <= last_slot:
+                    continue
+                last_slot = slot
+            ok, image = capture.retrieve()
+            if not ok or image is None:
+                declared = self.properties.frames_declared
+                self.ended_early = declared is not None and frame_index < declared
+                return
+            if not checked_size:
+                self.height, self.width = image.shape[:2]
+                bounds.check_size(self.width, self.height)
+                checked_size = True
+            self._offer(Frame(frame_index, round(timestamp_ms), image))
 
     def _offer(self, item: object) -> None:
         while not self._stop.is_set():
@@ -82,11 +154,14 @@ class FrameReader:
             except queue.Full:
                 continue
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    # -- the consumer side ------------------------------------------------------
+    def __iter__(self) -> Iterator[Frame]:
         self._thread.start()
         try:
             while (item := self._frames.get()) is not _END:
                 yield item
+            if isinstance(self._error, VideoJobsError):
+                raise self._error
             if self._error is not None:
                 raise VideoDecodeError(f"decoding failed: {self._error}") from self._error
         finally:

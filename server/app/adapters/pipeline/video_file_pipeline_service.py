@@ -1,13 +1,24 @@
-"""VideoFilePipelineService: the frame loop. Decode an MP4, run a pipeline on every frame."""
+"""VideoFilePipelineService: the frame loop.
+
+source -> steps -> stages -> sinks, one frame at a time (docs/architecture.md). Each
+concern is its own small piece: the source decodes, seeks, samples and enforces the
+limits; steps add detections; stages (shots, tracker, then filters) hold per-job state;
+sinks write files. Nothing per frame is kept here, so memory is flat in the frame count.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
 
 from app.adapters.pipeline.catalog import PipelineCatalog
-from app.adapters.pipeline.frame_source import FrameReader, open_video, read_properties
+from app.adapters.pipeline.filters import DetectionFilter
+from app.adapters.pipeline.frame_source import VideoSource
+from app.adapters.pipeline.source_checks import DecodeBounds
 from app.domain.errors import PipelineInterrupted, VideoDecodeError
+from app.domain.frames import FrameLimits, FrameSink, FrameStage
+from app.domain.options import AnalysisOptions
 from app.domain.ports import (
     PipelineInfo,
     PipelineRunner,
@@ -18,14 +29,29 @@ from app.domain.ports import (
 
 log = logging.getLogger(__name__)
 
+# Builds a job's stages that run before the filters (shots, tracker), in order.
+StageFactory = Callable[[str, AnalysisOptions], list[FrameStage]]
+
+
+def no_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:
+    return []
+
 
 class VideoFilePipelineService(PipelineRunner):
     """The OpenCV PipelineRunner: frames go to the steps as numpy BGR arrays, never
     re-encoded; each step adds its keys to the frame's result dict."""
 
-    def __init__(self, catalog: PipelineCatalog, prefetch: int = 4) -> None:
+    def __init__(
+        self,
+        catalog: PipelineCatalog,
+        prefetch: int = 4,
+        stages: StageFactory = no_stages,
+        limits: FrameLimits | None = None,
+    ) -> None:
         self.catalog = catalog
         self.prefetch = prefetch
+        self.stages = stages
+        self.limits = limits or FrameLimits()
 
     def pipelines(self) -> list[PipelineInfo]:
         return self.catalog.infos()
@@ -38,36 +64,69 @@ class VideoFilePipelineService(PipelineRunner):
         video_path: str,
         pipeline_id: str,
         *,
+        options: AnalysisOptions | None = None,
+        sinks: Sequence[FrameSink] = (),
+        limits: FrameLimits | None = None,
         should_stop: StopCheck = lambda: False,
         on_progress: ProgressCallback | None = None,
     ) -> VideoAnalysis:
+        options = options or AnalysisOptions()
+        limits = limits or self.limits
+        started = time.monotonic()
+        bounds = DecodeBounds(limits)
         steps = self.catalog.get(pipeline_id).build_steps()
-        capture = open_video(video_path)
-        properties = read_properties(capture)
-        results: list[dict[str, Any]] = []
-        width = height = 0
-        for index, frame in enumerate(FrameReader(capture, self.prefetch)):
+        stages = [
+            *self.stages(pipeline_id, options),
+            DetectionFilter(options, limits.max_detections_per_frame),
+        ]
+        source = VideoSource(video_path, options, limits, self.prefetch)
+        declared = source.properties.frames_declared
+        analysed = 0
+        for frame in source:
             if should_stop():
-                raise PipelineInterrupted(f"stopped after {index} frames")
-            height, width = frame.shape[:2]
-            result: dict[str, Any] = {}
+                source.close()
+                raise PipelineInterrupted(f"stopped after {analysed} frames")
+            bounds.check_job_time(time.monotonic() - started)
             for step in steps:
-                step.process(frame, index, result)
-            results.append({"frame_index": index, "result": result})
+                step.process(frame.image, frame.index, frame.result)
+            for stage in stages:
+                stage.process(frame)
+            for sink in sinks:
+                sink.add(frame)
+            frame.image = None
+            analysed += 1
             if on_progress is not None:
-                on_progress(index + 1, properties.frame_count_estimate or None)
-        if not results:
+                on_progress(source.frames_decoded, declared)
+        if source.frames_decoded == 0:
             raise VideoDecodeError(
                 "no frame could be decoded: the file is corrupt, truncated or has no video track"
             )
-        fps = properties.fps
         return VideoAnalysis(
-            video={
-                "fps": round(fps, 6),
-                "frame_count": len(results),
-                "width": width or properties.width,
-                "height": height or properties.height,
-                "duration_s": round(len(results) / fps, 6) if fps else 0.0,
-            },
-            results=results,
+            video=_video(source),
+            warnings=_source_warnings(source) + [w for s in stages for w in s.warnings()],
+            frames_analysed=analysed,
         )
+
+
+def _video(source: VideoSource) -> dict:
+    """The results' `video` object: `frame_count` is the frames actually decoded."""
+    fps = source.properties.fps
+    decoded = source.frames_decoded
+    return {
+        "fps": round(fps, 6),
+        "frame_count": decoded,
+        "width": source.width,
+        "height": source.height,
+        "duration_s": round(decoded / fps, 6) if fps else 0.0,
+        "frames_declared": source.properties.frames_declared,
+    }
+
+
+def _source_warnings(source: VideoSource) -> list[str]:
+    if not source.ended_early:
+        return []
+    return [
+        f"decoding stopped early: the container declares {source.properties.frames_declared} "
+        "frames but the decoder could read no further; the file is truncated or damaged, "
+        "and the results cover only the frames before that point"
+    ]

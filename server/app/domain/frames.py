@@ -1,0 +1,90 @@
+"""The frame loop's vocabulary: a decoded frame, the stages after the steps, the sinks.
+
+The loop is `for frame in source: steps; stages; sinks` (docs/architecture.md). Stages
+hold per-job state (shots, tracks, filters); sinks consume finished frames and own the
+files they write, so a new export is a new sink, not an edit of the loop. Plain Python:
+`image` is a numpy array in practice, typed Any so the domain imports no numpy.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Frame:
+    """One decoded frame on its way through the loop."""
+
+    index: int  # the decoder's frame number, from 0 (sampled frames keep theirs)
+    timestamp_ms: int  # presentation time in ms from the start of the video stream
+    image: Any  # numpy BGR array (None once the frame has left the stages)
+    result: dict[str, Any] = field(default_factory=dict)  # the per-frame result
+
+    def item(self) -> dict[str, Any]:
+        """The results document's item for this frame (contract shape)."""
+        return {"frame_index": self.index, "timestamp_ms": self.timestamp_ms, "result": self.result}
+
+
+class FrameStage(ABC):
+    """Per-job state that runs after the steps on every analysed frame."""
+
+    @abstractmethod
+    def process(self, frame: Frame) -> None: ...
+
+    def warnings(self) -> list[str]:
+        """Sentences for the job's `warnings`, asked once after the last frame."""
+        return []
+
+
+class FrameSink(ABC):
+    """Consumes each finished frame; owns the files it writes.
+
+    `close` finishes the files atomically when the job is done; `abort` removes every
+    file the sink wrote, also after `close` (another sink's close may fail after this
+    one's, and a job whose claim was lost keeps nothing). Both may be called once each.
+    """
+
+    @abstractmethod
+    def add(self, frame: Frame) -> None: ...
+
+    def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:  # noqa: B027
+        """Job done: `video` is the results' video object, `warnings` the job's."""
+
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """Job failed or stopped: remove this sink's files (temporary and finished)."""
+
+
+def close_sinks(sinks: Sequence[FrameSink], video: dict[str, Any], warnings: Sequence[str]) -> None:
+    """Close every sink; if one fails, all are aborted (none keeps a file) and it raises."""
+    try:
+        for sink in sinks:
+            sink.close(video, list(warnings))
+    except BaseException:
+        abort_sinks(sinks)
+        raise
+
+
+def abort_sinks(sinks: Sequence[FrameSink]) -> None:
+    """Abort every sink; one failing abort does not keep the others' files."""
+    for sink in sinks:
+        try:
+            sink.abort()
+        except Exception:
+            log.exception("%s could not remove its files", type(sink).__name__)
+
+
+@dataclass(frozen=True)
+class FrameLimits:
+    """The contract's limits, enforced while decoding (settings name each one)."""
+
+    max_pixels: int = 3840 * 2160
+    max_duration_s: float = 14400.0
+    max_frames: int = 1_000_000
+    max_job_s: float = 21600.0
+    max_detections_per_frame: int = 100

@@ -1,0 +1,166 @@
+"""Running a claimed job, and handing it back: the worker's side of the services.
+
+The sinks (the results writer, then the exports) are built here, fed by the runner,
+and closed or aborted here, so a job's files exist only for a completed job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from app.domain.errors import PipelineInterrupted, VideoJobsError
+from app.domain.frames import FrameLimits, FrameSink, abort_sinks, close_sinks
+from app.domain.model import Job, JobStatus, Progress, input_key, utcnow
+from app.domain.options import AnalysisOptions
+from app.domain.ports import (
+    JobRepository,
+    PipelineRunner,
+    ProgressCallback,
+    QueueService,
+    StorageService,
+    VideoAnalysis,
+)
+from app.domain.results_writer import ResultsWriter
+from app.domain.services import get_job, notify_workers
+
+log = logging.getLogger(__name__)
+
+# Builds a job's export sinks (summary, CSV, VTT, annotated video), after the results.
+SinkFactory = Callable[[Job, AnalysisOptions], list[FrameSink]]
+
+
+def run_claimed_job(
+    job: Job,
+    *,
+    jobs: JobRepository,
+    storage: StorageService,
+    runner: PipelineRunner,
+    limits: FrameLimits | None = None,
+    export_sinks: SinkFactory | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: ProgressCallback | None = None,
+) -> JobStatus:
+    """Run a job this worker holds and record how it ended; never raises for bad input.
+
+    The sinks (the results writer, then the exports) receive each frame as it is
+    analysed; they close together when the job succeeds and all remove their files
+    when it fails, stops, or is no longer this worker's.
+    PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
+    """
+    started = time.monotonic()
+    options = AnalysisOptions.from_dict(job.options)
+    try:
+        writer = ResultsWriter(storage, job)
+    except VideoJobsError as exc:
+        return _record_failure(jobs, job, str(exc))
+    sinks: list[FrameSink] = [writer]
+    try:
+        sinks += export_sinks(job, options) if export_sinks is not None else []
+        analysis = runner.run(
+            storage.local_path(input_key(job.job_id)),
+            job.pipeline_id,
+            options=options,
+            sinks=sinks,
+            limits=limits,
+            should_stop=should_stop,
+            on_progress=on_progress,
+        )
+        close_sinks(sinks, analysis.video, analysis.warnings)
+    except PipelineInterrupted:
+        abort_sinks(sinks)
+        raise
+    except VideoJobsError as exc:
+        abort_sinks(sinks)
+        return _record_failure(jobs, job, str(exc))
+    except Exception as exc:
+        abort_sinks(sinks)
+        log.exception("job %s: unexpected error in the pipeline", job.job_id)
+        return _record_failure(jobs, job, f"internal error while processing: {exc!r}")
+    except BaseException:
+        abort_sinks(sinks)
+        raise
+    return _record_completion(jobs, job, analysis, writer, sinks, time.monotonic() - started)
+
+
+def _record_completion(
+    jobs: JobRepository,
+    job: Job,
+    analysis: VideoAnalysis,
+    writer: ResultsWriter,
+    sinks: list[FrameSink],
+    elapsed: float,
+) -> JobStatus:
+    """completed, with the job's warnings; frames_total keeps the declared count."""
+    decoded = int(analysis.video.get("frame_count") or 0)
+    declared = analysis.video.get("frames_declared")
+    done = jobs.transition(
+        job.job_id,
+        JobStatus.RUNNING,
+        JobStatus.COMPLETED,
+        now=utcnow(),
+        attempt=job.attempts,
+        output_path=writer.output_path,
+        progress=Progress(
+            decoded,
+            declared if declared is not None else decoded,
+            round(decoded / elapsed, 2) if elapsed > 0 else None,
+        ),
+        warnings=list(analysis.warnings),
+    )
+    if done is None:  # canceled meanwhile, or recovered by a sweep: keep nothing
+        log.warning("job %s: finished, but this worker no longer holds it", job.job_id)
+        abort_sinks(sinks)
+        return get_job(jobs, job.job_id).status
+    for warning in analysis.warnings:
+        log.warning("job %s: %s", job.job_id, warning)
+    log.info(
+        "job %s completed: %d frames analysed of %d decoded",
+        job.job_id,
+        analysis.frames_analysed,
+        decoded,
+    )
+    return JobStatus.COMPLETED
+
+
+def release_job(jobs: JobRepository, queue: QueueService, job: Job) -> None:
+    """Hand an unfinished job back: pending again (the attempt is not counted, the
+    frames done and rate reset, since the next run starts over) and its id back on the
+    queue. A failure here is only logged: the stale sweep recovers it."""
+    try:
+        current = jobs.get(job.job_id)
+        total = current.frames_total if current is not None else job.frames_total
+        released = jobs.transition(
+            job.job_id,
+            JobStatus.RUNNING,
+            JobStatus.PENDING,
+            now=utcnow(),
+            attempt=job.attempts,
+            attempts_delta=-1,
+            progress=Progress(0, total, None),  # the next run starts from frame 0
+        )
+    except Exception as exc:
+        log.warning("job %s: release failed (%s); the stale sweep will recover it", job.job_id, exc)
+        return
+    if released is None:
+        log.info("job %s: no longer held by this worker; nothing to release", job.job_id)
+        return
+    log.info("job %s released back to pending", job.job_id)
+    notify_workers(queue, job.job_id)
+
+
+def _record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
+    failed = jobs.transition(
+        job.job_id,
+        JobStatus.RUNNING,
+        JobStatus.FAILED,
+        now=utcnow(),
+        attempt=job.attempts,
+        error_message=message,
+    )
+    if failed is None:
+        log.warning("job %s: failed (%s), but this worker no longer holds it", job.job_id, message)
+        return get_job(jobs, job.job_id).status
+    log.warning("job %s failed: %s", job.job_id, message)
+    return JobStatus.FAILED
