@@ -25,6 +25,9 @@ class Frame:
     timestamp_ms: int  # presentation time in ms from the start of the video stream
     image: Any  # numpy BGR array (None once the frame has left the stages)
     result: dict[str, Any] = field(default_factory=dict)  # the per-frame result
+    # The shot the frame belongs to, from 0: set by the shots stage, read by the tracker
+    # (tracks end at a cut) and the summary; not part of the results item.
+    shot: int = 0
 
     def item(self) -> dict[str, Any]:
         """The results document's item for this frame (contract shape)."""
