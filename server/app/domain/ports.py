@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from app.domain.frames import FrameLimits, FrameSink
 from app.domain.model import Job, JobStatus, Progress, WebhookDelivery
+from app.domain.options import AnalysisOptions
 
 
 class JobRepository(ABC):
@@ -171,8 +174,52 @@ class QueueService(ABC):
         """Release connections; the default has none."""
 
 
+class FileWrite(ABC):
+    """A file written piece by piece: invisible under its key until `commit`, and
+    `discard` removes every trace (before or after the commit)."""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Append; InsufficientStorage when the disk is full."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Flush and move the file under its key atomically."""
+
+    @abstractmethod
+    def discard(self) -> None: ...
+
+
+class _SpooledWrite(FileWrite):
+    """Generic FileWrite for any StorageService: spooled to a temporary file, then
+    saved with `save_file` in chunks. Storages on disk write in place instead."""
+
+    def __init__(self, storage: StorageService, key: str) -> None:
+        self.storage, self.key = storage, key
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by commit or discard
+        self._committed = False
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self) -> None:
+        self._file.seek(0)
+        self.storage.save_file(self.key, iter(lambda: self._file.read(1 << 20), b""))
+        self._file.close()
+        self._committed = True
+
+    def discard(self) -> None:
+        self._file.close()
+        if self._committed:
+            self.storage.delete_file(self.key)
+
+
 class StorageService(ABC):
     """Files addressed by a key relative to the storage root."""
+
+    def open_write(self, key: str) -> FileWrite:
+        """Write a file in pieces (a results file as frames are analysed)."""
+        return _SpooledWrite(self, key)
 
     @abstractmethod
     def save_file(self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None) -> int:
@@ -244,15 +291,17 @@ class PipelineInfo:
     id: str
     description: str
     labels: tuple[str, ...] = ()  # the detection labels its steps can emit
-    labels: tuple[str, ...] = ()  # the detection labels its steps can emit
 
 
 @dataclass
 class VideoAnalysis:
-    """What a pipeline run produced: the video's metadata and one result per frame."""
+    """What a pipeline run produced: the results' `video` object and the job's warnings.
+
+    The frames themselves went to the sinks as they were analysed (no list in memory)."""
 
     video: dict[str, Any]
-    results: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    frames_analysed: int = 0
 
 
 StopCheck = Callable[[], bool]
@@ -275,7 +324,12 @@ class PipelineRunner(ABC):
         video_path: str,
         pipeline_id: str,
         *,
+        options: AnalysisOptions | None = None,
+        sinks: Sequence[FrameSink] = (),
+        limits: FrameLimits | None = None,
         should_stop: StopCheck = lambda: False,
         on_progress: ProgressCallback | None = None,
     ) -> VideoAnalysis:
-        """Raise VideoDecodeError for an unreadable video, PipelineInterrupted on stop."""
+        """Feed each analysed frame to every sink's `add` (the caller closes or aborts
+        the sinks). Raise VideoDecodeError for an unreadable video, FrameLimitExceeded
+        past a limit, PipelineInterrupted on stop."""
