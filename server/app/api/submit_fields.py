@@ -27,11 +27,11 @@ _HELP = {
 
 
 def _form(name: str):
-    return Form(default=None, alias=name, description=_HELP[name])
+    return Form(alias=name, description=_HELP[name])
 
 
 def _query(name: str):
-    return Query(default=None, alias=name, description=_HELP[name])
+    return Query(alias=name, description=_HELP[name])
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,13 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def add_jobs(client: TestClient, statuses: list[JobStatus]) -> list[str]:
+def add_jobs(
+    client: TestClient, statuses: list[JobStatus], tags: list[str | None] | None = None
+) -> list[str]:
     """Rows created one minute apart, oldest first; returns their ids in that order."""
     ids = []
-    for minute, status in enumerate(statuses):
+    tags = tags or [None] * len(statuses)
+    for minute, (status, tag) in enumerate(zip(statuses, tags, strict=True)):
         job_id = uuid.uuid4()
         created = T0 + timedelta(minutes=minute)
         client.app.state.jobs.add(
@@ -39,6 +42,8 @@ def add_jobs(client: TestClient, statuses: list[JobStatus]) -> list[str]:
                 created_at=created,
                 updated_at=created,
                 error_message="boom" if status is JobStatus.FAILED else None,
+                tag=tag,
+                filename=f"clip-{minute}.mp4",
             )
         )
         ids.append(str(job_id))
@@ -75,7 +80,7 @@ def test_limit_and_offset_page_through_the_jobs(client):
     pages = [listed(client, limit=3, offset=offset) for offset in (0, 3, 6, 9)]
     assert pages == [ids[0:3], ids[3:6], ids[6:7], []]
     body = client.get("/video/jobs", params={"limit": 3, "offset": 6}).json()
-    assert (body["limit"], body["offset"]) == (3, 6)
+    assert (body["limit"], body["offset"], body["total"]) == (3, 6, 7)
     assert len(listed(client, limit=500)) == 7
 
 
@@ -113,6 +118,24 @@ def test_listing_needs_the_api_key_when_one_is_set(settings: Settings):
 
 def test_listing_is_in_the_openapi_schema_with_its_response_model(client):
     operation = client.get("/openapi.json").json()["paths"]["/video/jobs"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"status", "limit", "offset"}
+    assert {p["name"] for p in operation["parameters"]} == {"status", "tag", "limit", "offset"}
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema["$ref"].endswith("/JobListResponse")
+
+
+def test_tag_filter_matches_exactly_and_combines_with_status_and_paging(client):
+    tags = ["street", "Street", "street", "street cam", None, "street"]
+    statuses = [JobStatus.PENDING, JobStatus.PENDING, JobStatus.FAILED] + [JobStatus.PENDING] * 3
+    ids = add_jobs(client, statuses, tags)
+    street = [ids[5], ids[2], ids[0]]
+    assert listed(client, tag="street") == street
+    assert listed(client, tag="  street ") == street  # tags are stored stripped
+    assert listed(client, tag="Street") == [ids[1]]
+    assert listed(client, tag="stree") == []
+    assert listed(client, tag="street", status="failed") == [ids[2]]
+    assert listed(client, tag="") == ids[::-1]  # an empty search is no filter
+    body = client.get("/video/jobs", params={"tag": "street", "limit": 2, "offset": 2}).json()
+    assert [job["job_id"] for job in body["jobs"]] == [ids[0]]
+    assert body["total"] == 3
+    assert body["jobs"][0]["tag"] == "street" and body["jobs"][0]["filename"] == "clip-0.mp4"
+    assert client.get("/video/jobs", params={"tag": "x" * 257}).status_code == 422
