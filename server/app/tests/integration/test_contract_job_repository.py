@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -253,3 +254,20 @@ def test_count_by_status_reports_every_status(repo: JobRepository) -> None:
 
 def test_ping_succeeds_on_a_reachable_store(repo: JobRepository) -> None:
     assert repo.ping() is None
+
+
+def test_list_and_count_jobs_filter_by_exact_tag(repo: JobRepository) -> None:
+    tags = ["street", "Street", None, "street", "street cam"]
+    ids = []
+    for i, tag in enumerate(tags):
+        job = replace(make_job(T0 + i * SECOND), tag=tag, filename=f"{i}.mp4")
+        repo.add(job)
+        ids.append(job.job_id)
+    claim(repo, repo.get(ids[3]))
+    assert [j.job_id for j in repo.list_jobs(tag="street")] == [ids[3], ids[0]]
+    assert [j.job_id for j in repo.list_jobs(tag="street", status=PENDING)] == [ids[0]]
+    assert [j.job_id for j in repo.list_jobs(tag="street", limit=1, offset=1)] == [ids[0]]
+    assert repo.list_jobs(tag="stree") == []
+    assert (repo.count_jobs(), repo.count_jobs(tag="street"), repo.count_jobs(tag="x")) == (5, 2, 0)
+    assert repo.count_jobs(tag="street", status=RUNNING) == 1
+    assert repo.get(ids[4]).filename == "4.mp4"
