@@ -1,0 +1,1 @@
+"""Export sinks: files the worker writes as frames finish, streamed later by the API."""

@@ -1,0 +1,77 @@
+"""`<job_id>_detections.csv`: one row per detection, for spreadsheets and pandas.
+
+Header (contract "Exports"): frame_index,timestamp_ms,label,track_id,x,y,w,h,
+confidence,text. Rows are written as frames finish (flat memory); empty cells where a
+detection has no track id or no text. The csv module quotes labels and QR payloads that
+hold commas, quotes or newlines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from app.domain.frames import Frame, FrameSink
+from app.domain.model import detections_csv_key
+from app.domain.ports import StorageService
+
+HEADER = (
+    "frame_index",
+    "timestamp_ms",
+    "label",
+    "track_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "confidence",
+    "text",
+)
+
+
+class DetectionsCsvSink(FrameSink):
+    def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
+        self._file = storage.open_write(detections_csv_key(job_id))
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer)
+        self._writer.writerow(HEADER)
+        self._flush()
+
+    def _flush(self) -> None:
+        self._file.write(self._buffer.getvalue().encode())
+        self._buffer.seek(0)
+        self._buffer.truncate()
+
+    def add(self, frame: Frame) -> None:
+        detections = frame.result.get("detections")
+        if not detections:
+            return
+        for detection in detections:
+            self._writer.writerow(row(frame.index, frame.timestamp_ms, detection))
+        self._flush()
+
+    def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
+        self._file.commit()
+
+    def abort(self) -> None:
+        self._file.discard()
+
+
+def row(index: int, timestamp_ms: int, detection: dict[str, Any]) -> list[Any]:
+    x, y, w, h = detection["bbox"]
+    track_id = detection.get("track_id")
+    return [
+        index,
+        timestamp_ms,
+        detection["label"],
+        "" if track_id is None else track_id,
+        x,
+        y,
+        w,
+        h,
+        detection.get("confidence", ""),
+        detection.get("text", ""),
+    ]

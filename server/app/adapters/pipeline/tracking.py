@@ -1,0 +1,210 @@
+"""Multi-object tracking: give each detection a `track_id` that follows one object.
+
+A compact ByteTrack-style tracker (Zhang et al. 2022, github.com/ifzhang/ByteTrack),
+numpy only. Why not a library: norfair pins numpy < 2 (the lock has numpy 2), and
+supervision pulls scipy, matplotlib, pillow, requests and tqdm for one class that counts
+gaps in frames, not milliseconds, and matches across labels. What we keep of ByteTrack:
+
+- two-stage association by score: confident detections are matched first, to every
+  live track; weak ones then only to tracks still unmatched (a weak box near a known
+  object is that object, not a new one);
+- matching on IoU against each track's box *predicted* at this frame's time by a
+  constant velocity (smoothed), so a moving object keeps its id even when sampling
+  leaves large steps between analysed frames; greedy, best IoU first, per label.
+
+What is ours: time comes from `timestamp_ms`, so a gap of up to `max_gap_ms` (1 s,
+the contract's brief occlusion) keeps the id at any frame rate or sampling; every
+detection gets an id (an unmatched one starts a track; ids are never reused within a
+job); `end_all()` ends every track at a shot cut. A detection the step only repeated
+from an earlier frame (`"carried": true`, detection every few frames) is not a new
+measurement: it takes its track's predicted box and is marked `"tracked": true`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.adapters.pipeline.shots import ShotStage
+from app.domain.frames import Frame, FrameStage
+from app.domain.options import AnalysisOptions
+
+# A track is found again only if its predicted box overlaps this much: ByteTrack's
+# first stage (cost 1 - IoU <= 0.8) and its stricter second stage for weak boxes.
+HIGH_MATCH_IOU = 0.2
+LOW_MATCH_IOU = 0.4
+VELOCITY_SMOOTHING = 0.5  # weight of the newest velocity estimate
+# Last resort for what IoU left unmatched (large steps between sampled frames, where a
+# box moved by most of its width): a box of similar size whose centre lies within
+# 0.7 diagonals of the predicted one.
+NEAR_MATCH = 0.3
+
+
+@dataclass
+class _Track:
+    track_id: int
+    label: str
+    box: np.ndarray  # x, y, w, h at last_ms
+    last_ms: int
+    velocity: np.ndarray  # d(x, y, w, h) / ms
+
+    def predicted(self, at_ms: int, max_ahead_ms: int) -> np.ndarray:
+        ahead = min(max(at_ms - self.last_ms, 0), max_ahead_ms)
+        box = self.box + self.velocity * ahead
+        box[2:] = np.maximum(box[2:], 1.0)
+        return box
+
+    def update(self, box: np.ndarray, at_ms: int) -> None:
+        elapsed = at_ms - self.last_ms
+        if elapsed > 0:
+            measured = (box - self.box) / elapsed
+            self.velocity = VELOCITY_SMOOTHING * measured + (1 - VELOCITY_SMOOTHING) * self.velocity
+        self.box, self.last_ms = box, at_ms
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every [x, y, w, h] row of `a` with every row of `b`."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    ax0, ay0 = a[:, 0:1], a[:, 1:2]
+    ax1, ay1 = ax0 + a[:, 2:3], ay0 + a[:, 3:4]
+    bx0, by0 = b[:, 0], b[:, 1]
+    bx1, by1 = bx0 + b[:, 2], by0 + b[:, 3]
+    inter = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None) * np.clip(
+        np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None
+    )
+    union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def nearness_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 - centre distance / diagonal of b's box, 0 when sizes differ by over 2x."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    centre_a = a[:, None, :2] + a[:, None, 2:] / 2
+    centre_b = b[None, :, :2] + b[None, :, 2:] / 2
+    distance = np.linalg.norm(centre_a - centre_b, axis=2)
+    diagonal = np.linalg.norm(b[:, 2:], axis=1)[None, :]
+    ratio = (a[:, None, 2] * a[:, None, 3]) / np.maximum(b[None, :, 2] * b[None, :, 3], 1)
+    similar = (ratio >= 0.5) & (ratio <= 2.0)
+    return np.where(similar, np.clip(1 - distance / np.maximum(diagonal, 1), 0, None), 0.0)
+
+
+def greedy_match(scores: np.ndarray, minimum: float) -> list[tuple[int, int]]:
+    """Pairs (row, column), best score first, each row and column used once."""
+    pairs: list[tuple[int, int]] = []
+    if scores.size == 0:
+        return pairs
+    order = np.dstack(np.unravel_index(np.argsort(-scores, axis=None), scores.shape))[0]
+    rows, cols = set(), set()
+    for row, col in order:
+        if scores[row, col] < minimum:
+            break
+        if row in rows or col in cols:
+            continue
+        rows.add(row)
+        cols.add(col)
+        pairs.append((int(row), int(col)))
+    return pairs
+
+
+class Tracker:
+    """Assigns track ids to one frame's detections at a time (per job: fresh state)."""
+
+    def __init__(
+        self, max_gap_ms: int = 1000, high_score: float = 0.5, untracked: Iterable[str] = ()
+    ) -> None:
+        self.max_gap_ms = int(max_gap_ms)
+        self.high_score = float(high_score)
+        self.untracked = frozenset(untracked)
+        self._tracks: dict[str, list[_Track]] = {}
+        self._next_id = 1
+        self._previous_ms: int | None = None
+
+    def end_all(self) -> None:
+        """A shot cut: no track continues into the new shot."""
+        self._tracks.clear()
+
+    def update(self, detections: list[dict[str, Any]], timestamp_ms: int) -> None:
+        """Set `track_id` on each detection (in place) seen at `timestamp_ms`."""
+        step = 0 if self._previous_ms is None else max(timestamp_ms - self._previous_ms, 0)
+        self._previous_ms = timestamp_ms
+        for label, tracks in self._tracks.items():
+            # Unseen for longer than the allowed gap (the time between the last frame it
+            # was in and this one, less one frame step): the object has gone.
+            self._tracks[label] = [
+                t for t in tracks if timestamp_ms - t.last_ms - step <= self.max_gap_ms
+            ]
+        by_label: dict[str, list[dict[str, Any]]] = {}
+        for detection in detections:
+            if detection.get("label") not in self.untracked:
+                by_label.setdefault(detection["label"], []).append(detection)
+        for label, found in by_label.items():
+            self._update_label(label, found, timestamp_ms)
+
+    def _update_label(self, label: str, found: list[dict[str, Any]], now: int) -> None:
+        tracks = self._tracks.setdefault(label, [])
+        predicted = np.array(
+            [t.predicted(now, self.max_gap_ms) for t in tracks], dtype=np.float64
+        ).reshape(-1, 4)
+        boxes = np.array([d["bbox"] for d in found], dtype=np.float64).reshape(-1, 4)
+        free_tracks = set(range(len(tracks)))
+        high = [i for i, d in enumerate(found) if d.get("confidence", 1.0) >= self.high_score]
+        low = [i for i in range(len(found)) if i not in set(high)]
+        unmatched = set(range(len(found)))
+        for group, similarity, minimum in (
+            (high, iou_matrix, HIGH_MATCH_IOU),
+            (low, iou_matrix, LOW_MATCH_IOU),
+            (None, nearness_matrix, NEAR_MATCH),
+        ):
+            rows = sorted(unmatched) if group is None else group
+            columns = sorted(free_tracks)
+            scores = similarity(boxes[rows], predicted[columns])
+            for row, col in greedy_match(scores, minimum):
+                free_tracks.discard(columns[col])
+                unmatched.discard(rows[row])
+                track = tracks[columns[col]]
+                self._follow(
+                    found[rows[row]], track, predicted[columns[col]], boxes[rows[row]], now
+                )
+        for index in sorted(unmatched):
+            track = _Track(self._next_id, label, boxes[index].copy(), now, np.zeros(4))
+            self._next_id += 1
+            tracks.append(track)
+            found[index]["track_id"] = track.track_id
+
+    @staticmethod
+    def _follow(
+        detection: dict[str, Any], track: _Track, predicted: np.ndarray, box: np.ndarray, now: int
+    ) -> None:
+        detection["track_id"] = track.track_id
+        if detection.get("carried"):
+            detection["bbox"] = [max(round(float(v)), 0) for v in predicted]
+            detection["tracked"] = True
+            return
+        track.update(box, now)
+
+
+class TrackingStage(FrameStage):
+    """The tracker as a frame-loop stage, after the shots stage: a frame in a new shot
+    ends every track first."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self._shot: int | None = None
+
+    def process(self, frame: Frame) -> None:
+        if frame.shot != self._shot:
+            self.tracker.end_all()
+            self._shot = frame.shot
+        # Also on frames without detections: the tracker measures gaps in frame steps.
+        self.tracker.update(frame.result.get("detections") or [], frame.timestamp_ms)
+
+
+def tracking_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:
+    """The runner's stage factory: shots on every job, then the tracker (motion blobs
+    are regions, not objects: they get no track)."""
+    return [ShotStage(), TrackingStage(Tracker(untracked=("motion",)))]

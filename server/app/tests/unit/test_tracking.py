@@ -1,0 +1,130 @@
+"""The tracker: one id per object while visible, kept through short gaps, never reused."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.adapters.pipeline.tracking import Tracker, TrackingStage, iou_matrix
+from app.domain.frames import Frame
+
+pytestmark = pytest.mark.unit
+
+FRAME_MS = 33
+
+
+def det(x: int, y: int, label: str = "person", confidence: float = 0.9, **extra) -> dict:
+    return {"label": label, "bbox": [x, y, 40, 80], "confidence": confidence, **extra}
+
+
+def track_ids(tracker: Tracker, frames: list[tuple[int, list[dict]]]) -> list[list[int]]:
+    out = []
+    for timestamp_ms, detections in frames:
+        tracker.update(detections, timestamp_ms)
+        out.append([d["track_id"] for d in detections])
+    return out
+
+
+def walking(start_x: int, frames: range, speed: int = 3) -> list[tuple[int, list[dict]]]:
+    return [(i * FRAME_MS, [det(start_x + speed * i, 50)]) for i in frames]
+
+
+def test_iou_matrix_matches_hand_computed_overlaps():
+    a = [[0, 0, 10, 10]]
+    b = [[0, 0, 10, 10], [5, 0, 10, 10], [20, 20, 5, 5]]
+    import numpy as np
+
+    scores = iou_matrix(np.array(a, float), np.array(b, float))
+    assert scores[0].tolist() == pytest.approx([1.0, 50 / 150, 0.0])
+
+
+def test_a_walking_person_keeps_one_id():
+    ids = track_ids(Tracker(), walking(10, range(60)))
+    assert {i for frame in ids for i in frame} == {1}
+
+
+def test_two_people_crossing_paths_keep_their_ids():
+    tracker = Tracker()
+    frames = [(i * FRAME_MS, [det(10 + 4 * i, 40), det(250 - 4 * i, 60)]) for i in range(60)]
+    ids = track_ids(tracker, frames)
+    assert ids[0] == [1, 2]
+    # After they cross (around frame 30) each box still carries its own id.
+    assert all(frame == [1, 2] for frame in ids)
+
+
+def hidden(frames: range) -> list[tuple[int, list[dict]]]:
+    return [(i * FRAME_MS, []) for i in frames]
+
+
+def test_a_gap_shorter_than_a_second_keeps_the_id():
+    tracker = Tracker()
+    track_ids(tracker, walking(10, range(30)))  # seen until 29 * 33 = 957 ms
+    # Hidden for 29 frames (0.96 s), seen again where its velocity says it would be.
+    track_ids(tracker, hidden(range(30, 59)))
+    (again,) = track_ids(tracker, [(59 * FRAME_MS, [det(10 + 3 * 59, 50)])])
+    assert again == [1]
+
+
+def test_a_gap_longer_than_a_second_gives_a_new_id():
+    tracker = Tracker()
+    track_ids(tracker, walking(10, range(30)))
+    track_ids(tracker, hidden(range(30, 62)))  # 32 frames: 1.06 s
+    (again,) = track_ids(tracker, [(62 * FRAME_MS, [det(10 + 3 * 62, 50)])])
+    assert again == [2]
+
+
+def test_sampled_frames_one_second_apart_keep_the_id():
+    """sample_fps=1: every analysed frame is 1000 ms after the previous one."""
+    tracker = Tracker()
+    frames = [(i * 1000, [det(10 + 30 * i, 50)]) for i in range(8)]
+    assert {i for frame in track_ids(tracker, frames) for i in frame} == {1}
+
+
+def test_ids_are_never_reused_after_a_cut():
+    tracker = Tracker()
+    stage = TrackingStage(tracker)
+    seen = []
+    for i in range(20):
+        frame = Frame(i, i * FRAME_MS, None, {"detections": [det(10, 50)]}, shot=0 if i < 10 else 1)
+        stage.process(frame)
+        seen.append(frame.result["detections"][0]["track_id"])
+    assert seen == [1] * 10 + [2] * 10
+
+
+def test_labels_are_tracked_separately():
+    tracker = Tracker()
+    ids = track_ids(
+        tracker,
+        [(i * FRAME_MS, [det(10, 50, "person"), det(10, 50, "dog")]) for i in range(5)],
+    )
+    assert all(frame == [1, 2] for frame in ids)
+
+
+def test_every_detection_gets_an_id_and_new_objects_get_new_ids():
+    tracker = Tracker()
+    ids = track_ids(
+        tracker,
+        [(0, [det(10, 50)]), (33, [det(12, 50), det(200, 50, confidence=0.2)])],
+    )
+    assert ids == [[1], [1, 2]]
+
+
+def test_a_weak_box_continues_a_track_rather_than_starting_one():
+    tracker = Tracker()
+    ids = track_ids(tracker, [(0, [det(10, 50)]), (33, [det(14, 52, confidence=0.1)])])
+    assert ids == [[1], [1]]
+
+
+def test_motion_regions_get_no_track_id():
+    tracker = Tracker(untracked=("motion",))
+    detections = [det(10, 50, "motion")]
+    tracker.update(detections, 0)
+    assert "track_id" not in detections[0]
+
+
+def test_carried_boxes_follow_the_prediction_and_are_marked_tracked():
+    tracker = Tracker()
+    track_ids(tracker, walking(10, range(4), speed=6))  # last seen at x=28, 99 ms
+    carried = det(28, 50, carried=True)
+    tracker.update([carried], 4 * FRAME_MS)
+    assert carried["track_id"] == 1 and carried["tracked"] is True
+    assert 30 <= carried["bbox"][0] <= 38  # moved on by about one frame's 6 px
