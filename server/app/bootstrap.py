@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 from app.adapters.db.engine import build_engine, build_session_factory
 from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
+from app.adapters.exports import export_sinks
 from app.adapters.media.inspector import Mp4Inspector
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
 from app.adapters.queue.redis_queue import RedisQueue
@@ -58,15 +60,18 @@ def build_limits(settings: Settings) -> FrameLimits:
 
 def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(
-        PipelineCatalog.load(settings.pipelines_dir), limits=build_limits(settings)
+        PipelineCatalog.load(settings.pipelines_dir),
+        stages=tracking_stages,
+        limits=build_limits(settings),
     )
 
 
 def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFactory:
-    """The export sinks each job gets after its results writer (none yet)."""
+    """The export sinks each job gets after its results writer: summary, WebVTT, CSV,
+    and the annotated video for annotate=true."""
 
-    def sinks(_job: Job, _options: AnalysisOptions) -> list[FrameSink]:
-        return []
+    def sinks(job: Job, options: AnalysisOptions) -> list[FrameSink]:
+        return export_sinks(storage, job, options)
 
     return sinks
 

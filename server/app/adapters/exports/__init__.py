@@ -1,1 +1,25 @@
 """Export sinks: files the worker writes as frames finish, streamed later by the API."""
+
+from __future__ import annotations
+
+from app.adapters.exports.annotated_video import AnnotatedVideoSink
+from app.adapters.exports.detections_csv import DetectionsCsvSink
+from app.domain.frames import FrameSink
+from app.domain.model import Job
+from app.domain.options import AnalysisOptions
+from app.domain.ports import StorageService
+from app.domain.summary import SummarySink
+
+
+def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) -> list[FrameSink]:
+    """A job's exports: summary + WebVTT and the CSV always, the video when asked for."""
+    sinks: list[FrameSink] = [SummarySink(storage, job.job_id)]
+    try:
+        sinks.append(DetectionsCsvSink(storage, job.job_id))
+        if options.annotate:
+            sinks.append(AnnotatedVideoSink(storage, job.job_id))
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+    return sinks

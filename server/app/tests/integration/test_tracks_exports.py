@@ -1,0 +1,138 @@
+"""The real frame loop with the shots and tracker stages and every export sink, on a
+clip with two shots: a photograph with a face panning, then a different one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.adapters.exports import export_sinks
+from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.tracking import tracking_stages
+from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
+from app.adapters.storage.filesystem import FilesystemStorage
+from app.domain.frames import abort_sinks, close_sinks
+from app.domain.model import (
+    Job,
+    annotated_key,
+    detections_csv_key,
+    export_keys,
+    summary_key,
+    tracks_vtt_key,
+)
+from app.domain.options import AnalysisOptions
+from app.domain.results_writer import ResultsWriter
+from app.tests.fixtures.videos import write_mp4
+from app.tests.unit.scenes import astronaut, rgb_to_bgr
+
+pytestmark = pytest.mark.integration
+
+FPS = 25.0
+FIRST_SHOT = 30  # frames of the panning astronaut; then 20 of the coffee cup
+
+
+def two_shot_frames() -> list[np.ndarray]:
+    still = cv2.resize(astronaut(), (384, 384))
+    frames = []
+    for i in range(FIRST_SHOT):
+        canvas = np.full((360, 480, 3), 90, np.uint8)
+        x = 10 + 2 * i
+        canvas[:, x : x + 384][:360] = still[:360]
+        frames.append(canvas)
+    import skimage.data
+
+    coffee = cv2.resize(rgb_to_bgr(skimage.data.coffee()), (480, 360))
+    frames += [np.roll(coffee, i, axis=1) for i in range(20)]
+    return frames
+
+
+@pytest.fixture(scope="module")
+def two_shot_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_mp4(tmp_path_factory.mktemp("clip") / "two_shots.mp4", two_shot_frames(), FPS)
+
+
+def run_job(clip: Path, root: Path, options: AnalysisOptions, pipeline_id: str = "faces"):
+    storage = FilesystemStorage(root / "video_jobs", root)
+    job = Job(job_id=uuid.uuid4(), pipeline_id=pipeline_id, input_path="x.mp4")
+    runner = VideoFilePipelineService(PipelineCatalog.load(None), stages=tracking_stages)
+    sinks = [ResultsWriter(storage, job), *export_sinks(storage, job, options)]
+    try:
+        analysis = runner.run(str(clip), pipeline_id, options=options, sinks=sinks)
+        close_sinks(sinks, analysis.video, analysis.warnings)
+    except BaseException:
+        abort_sinks(sinks)
+        raise
+    return storage, job, sinks
+
+
+def test_faces_get_one_track_per_shot_and_every_export_is_written(two_shot_clip, tmp_path):
+    storage, job, _ = run_job(two_shot_clip, tmp_path, AnalysisOptions(annotate=True))
+    summary = json.loads(storage.load_file(summary_key(job.job_id)))
+    assert [(s["start_frame"], s["end_frame"]) for s in summary["shots"]] == [
+        (0, FIRST_SHOT - 1),
+        (FIRST_SHOT, FIRST_SHOT + 19),
+    ]
+    assert summary["shots"][1]["start_ms"] == round(FIRST_SHOT * 1000 / FPS)
+    face_tracks = [t for t in summary["tracks"] if t["label"] == "face"]
+    # The astronaut's face is found on most frames of the first shot, under one id.
+    longest = max(face_tracks, key=lambda t: t["frames"])
+    assert longest["frames"] >= 0.8 * FIRST_SHOT
+    assert longest["last_frame"] < FIRST_SHOT  # no track crosses the cut
+    assert longest["first_frame"] <= longest["best_frame"] <= longest["last_frame"]
+
+    rows = list(
+        csv.DictReader(io.StringIO(storage.load_file(detections_csv_key(job.job_id)).decode()))
+    )
+    assert rows and all(row["track_id"] for row in rows if row["label"] == "face")
+    assert (
+        sum(1 for row in rows if row["track_id"] == str(longest["track_id"])) == longest["frames"]
+    )
+    vtt = storage.load_file(tracks_vtt_key(job.job_id)).decode()
+    assert vtt.startswith("WEBVTT") and f"face #{longest['track_id']}" in vtt
+
+    video = storage.local_path(annotated_key(job.job_id))
+    capture = cv2.VideoCapture(video)
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    assert count == FIRST_SHOT + 20
+    if shutil.which("ffprobe"):
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_name,pix_fmt,width,height",
+                "-of",
+                "json",
+                video,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        stream = json.loads(probe.stdout)["streams"][0]
+        assert (stream["codec_name"], stream["pix_fmt"]) == ("h264", "yuv420p")
+        assert (stream["width"], stream["height"]) == (480, 360)
+
+
+def test_no_annotated_video_unless_asked_and_abort_removes_every_export(two_shot_clip, tmp_path):
+    storage, job, sinks = run_job(two_shot_clip, tmp_path, AnalysisOptions(), "quality")
+    assert not storage.exists(annotated_key(job.job_id))
+    assert storage.exists(summary_key(job.job_id))
+    abort_sinks(sinks)
+    assert not any(storage.exists(key) for key in export_keys(job.job_id))
+    assert not list((tmp_path / "video_jobs").glob(".*.part"))
