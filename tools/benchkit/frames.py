@@ -101,7 +101,7 @@ def naive_loop(path: Path, catalog: PipelineCatalog, pipeline_id: str) -> int:
 
 
 def service_run(service: VideoFilePipelineService, path: Path, pipeline_id: str) -> int:
-    return len(service.run(str(path), pipeline_id).results)
+    return service.run(str(path), pipeline_id).frames_analysed
 
 
 def naive_detector(catalog: PipelineCatalog, pipeline_id: str) -> Detector:

@@ -96,7 +96,7 @@ class VideoFilePipelineService(PipelineRunner):
             frame.image = None
             analysed += 1
             if on_progress is not None:
-                on_progress(source.frames_decoded, declared)
+                on_progress(frame.index + 1, declared)  # how far into the video
         if source.frames_decoded == 0:
             raise VideoDecodeError(
                 "no frame could be decoded: the file is corrupt, truncated or has no video track"

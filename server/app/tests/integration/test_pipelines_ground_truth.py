@@ -11,6 +11,7 @@ import pytest
 
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
+from app.tests.fixtures.sinks import run_collecting
 from app.tests.fixtures.videos import write_mp4
 from app.tests.unit.scenes import (
     ASTRONAUT_FACE,
@@ -47,10 +48,10 @@ def service() -> VideoFilePipelineService:
 
 def analyse(service, tmp_path: Path, frames: list[np.ndarray], pipeline_id: str) -> list[dict]:
     path = write_mp4(tmp_path / f"{pipeline_id}.mp4", frames)
-    analysis = service.run(str(path), pipeline_id)
-    assert [r["frame_index"] for r in analysis.results] == list(range(len(frames)))
+    _analysis, items = run_collecting(service, str(path), pipeline_id)
+    assert [r["frame_index"] for r in items] == list(range(len(frames)))
     height, width = frames[0].shape[:2]
-    results = [r["result"] for r in analysis.results]
+    results = [r["result"] for r in items]
     for result in results:
         assert_plain_json(result)
         assert set(result) == CONTRACT_KEYS[pipeline_id]

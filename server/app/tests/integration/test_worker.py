@@ -48,12 +48,12 @@ class ScriptedRunner(PipelineRunner):
     """A PipelineRunner whose run() does whatever the test scripts."""
 
     def __init__(self, action: Callable[[StopCheck], VideoAnalysis] | None = None) -> None:
-        self.action = action or (lambda _stop: VideoAnalysis({"frame_count": 1}, []))
+        self.action = action or (lambda _stop: VideoAnalysis({"frame_count": 1}))
 
     def pipelines(self) -> list[PipelineInfo]:
         return [PipelineInfo("motion", "scripted")]
 
-    def run(self, video_path, pipeline_id, *, should_stop=lambda: False, on_progress=None):
+    def run(self, video_path, pipeline_id, *, should_stop=lambda: False, **_kwargs):
         return self.action(should_stop)
 
 
@@ -168,12 +168,12 @@ class StopAtFrame(VideoFilePipelineService):
         self.frame = frame
         self.on_frame = on_frame
 
-    def run(self, video_path, pipeline_id, *, should_stop=lambda: False, on_progress=None):
+    def run(self, video_path, pipeline_id, *, on_progress=None, **kwargs):
         def progress(done: int, *_total: object) -> None:
             if done == self.frame:
                 self.on_frame()
 
-        return super().run(video_path, pipeline_id, should_stop=should_stop, on_progress=progress)
+        return super().run(video_path, pipeline_id, on_progress=progress, **kwargs)
 
 
 @pytest.mark.integration
@@ -309,7 +309,7 @@ def test_a_worker_that_lost_its_claim_stops_and_leaves_the_job_to_the_new_holder
         if eventually(should_stop):
             noticed.set()
             raise PipelineInterrupted("stopped: claim lost")
-        return VideoAnalysis({"frame_count": 1}, [])
+        return VideoAnalysis({"frame_count": 1})
 
     parts.runner.action = taken_over_then_wait
     assert parts.worker().run_once(wait=30) is True

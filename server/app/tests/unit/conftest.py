@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -10,6 +10,8 @@ from app.adapters.db.in_memory import InMemoryJobRepository
 from app.adapters.queue.in_memory import InProcessQueue
 from app.adapters.storage.in_memory import InMemoryStorage
 from app.domain.errors import PipelineInterrupted
+from app.domain.frames import Frame, FrameLimits, FrameSink
+from app.domain.options import AnalysisOptions
 from app.domain.ports import (
     PipelineInfo,
     PipelineRunner,
@@ -22,8 +24,17 @@ from app.domain.ports import (
 MP4_HEADER = b"\x00\x00\x00\x18ftypisom"
 MP4_BYTES = MP4_HEADER + bytes(range(256)) * 4
 
-FRAMES = [{"frame_index": i, "result": {"brightness": 10.0 * i}} for i in range(3)]
-VIDEO = {"fps": 25.0, "frame_count": 3, "width": 64, "height": 48, "duration_s": 0.12}
+FRAMES = [
+    {"frame_index": i, "timestamp_ms": 40 * i, "result": {"brightness": 10.0 * i}} for i in range(3)
+]
+VIDEO = {
+    "fps": 25.0,
+    "frame_count": 3,
+    "width": 64,
+    "height": 48,
+    "duration_s": 0.12,
+    "frames_declared": 3,
+}
 
 
 class FakeRunner(PipelineRunner):
@@ -34,7 +45,11 @@ class FakeRunner(PipelineRunner):
         pipeline_ids: tuple[str, ...] = ("motion", "quality"),
         error: BaseException | None = None,
         during_run: Callable[[], None] | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> None:
+        self.warnings = warnings
+        self.video = dict(VIDEO)
+        self.options: AnalysisOptions | None = None
         self.pipeline_ids = pipeline_ids
         self.error = error
         self.during_run = during_run
@@ -48,17 +63,27 @@ class FakeRunner(PipelineRunner):
         video_path: str,
         pipeline_id: str,
         *,
+        options: AnalysisOptions | None = None,
+        sinks: Sequence[FrameSink] = (),
+        limits: FrameLimits | None = None,
         should_stop: StopCheck = lambda: False,
         on_progress: ProgressCallback | None = None,
     ) -> VideoAnalysis:
         self.calls.append((video_path, pipeline_id))
+        self.options = options
         if self.during_run is not None:
             self.during_run()
         if should_stop():
             raise PipelineInterrupted("stopped before the first frame")
         if self.error is not None:
             raise self.error
-        return VideoAnalysis(video=dict(VIDEO), results=[dict(f) for f in FRAMES])
+        for item in FRAMES:
+            frame = Frame(item["frame_index"], item["timestamp_ms"], None, dict(item["result"]))
+            for sink in sinks:
+                sink.add(frame)
+        return VideoAnalysis(
+            video=dict(self.video), warnings=list(self.warnings), frames_analysed=3
+        )
 
 
 @pytest.fixture

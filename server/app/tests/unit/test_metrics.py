@@ -35,14 +35,13 @@ class FramesRunner(PipelineRunner):
     def pipelines(self) -> list[PipelineInfo]:
         return [PipelineInfo("motion", "test")]
 
-    def run(self, video_path, pipeline_id, *, should_stop=lambda: False, on_progress=None):
+    def run(self, video_path, pipeline_id, *, should_stop=lambda: False, on_progress=None, **_):
         for done in range(1, self.frames + 1):
             if on_progress is not None:
                 on_progress(done, self.frames)
         if self.error is not None:
             raise self.error
-        results = [{"frame_index": i, "result": {}} for i in range(self.frames)]
-        return VideoAnalysis(video={"frame_count": self.frames}, results=results)
+        return VideoAnalysis(video={"frame_count": self.frames}, frames_analysed=self.frames)
 
 
 def job(pipeline: str = "motion") -> Job:

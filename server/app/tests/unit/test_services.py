@@ -24,17 +24,11 @@ from app.domain.errors import (
     UploadTooLarge,
     VideoDecodeError,
 )
+from app.domain.job_runs import release_job, run_claimed_job
 from app.domain.model import Job, JobStatus, check_transition, input_key, results_key, utcnow
 from app.domain.recovery import recover_stale_jobs, requeue_pending
-from app.domain.results import encode_results
-from app.domain.services import (
-    claim_job,
-    get_results,
-    iter_chunks,
-    release_job,
-    run_claimed_job,
-    submit_video,
-)
+from app.domain.results_writer import encode_results
+from app.domain.services import claim_job, get_results, iter_chunks, submit_video
 from app.tests.unit.conftest import FRAMES, MP4_BYTES, MP4_HEADER, VIDEO, FakeRunner
 
 pytestmark = pytest.mark.unit
@@ -179,6 +173,7 @@ def test_a_successful_run_completes_the_job_with_its_results_document(
         "job_id": str(job.job_id),
         "pipeline_id": "quality",
         "video": VIDEO,
+        "warnings": [],
         "results": FRAMES,
     }
     assert runner.calls == [(storage.local_path(f"{job.job_id}.mp4"), "quality")]
@@ -191,7 +186,7 @@ def test_an_undecodable_video_fails_the_job_with_the_decoder_message(
     assert run(claimed, jobs, storage, runner) is FAILED
     job = jobs.get(claimed.job_id)
     assert (job.status, job.error_message) == (FAILED, "the video could not be opened")
-    assert not storage.exists(f"{job.job_id}_results.json")
+    assert storage.files.keys() == {f"{job.job_id}.mp4"}  # no results file of any kind
 
 
 def test_an_unexpected_error_fails_the_job_as_an_internal_error(claimed, jobs, storage) -> None:
@@ -221,6 +216,7 @@ def test_a_worker_that_lost_its_claim_leaves_the_new_holders_job_alone(
         run(claimed, jobs, storage, runner)
         job = jobs.get(claimed.job_id)
         assert (job.status, job.output_path, job.error_message) == (RUNNING, None, None)
+        assert storage.files.keys() == {f"{job.job_id}.mp4"}  # the results were removed
 
 
 def test_encode_results_turns_numpy_values_into_plain_json(claimed) -> None:
@@ -229,7 +225,7 @@ def test_encode_results_turns_numpy_values_into_plain_json(claimed) -> None:
     document = json.loads(encode_results(claimed, {"fps": np.float64(25.0)}, [frame]))
     assert document["results"] == [{"ratio": 0.5, "count": 3, "cut": True, "box": [1, 2, 3, 4]}]
     assert document["video"] == {"fps": 25.0}
-    assert set(document) == {"job_id", "pipeline_id", "video", "results"}
+    assert set(document) == {"job_id", "pipeline_id", "video", "warnings", "results"}
 
 
 def test_encode_results_refuses_values_it_cannot_represent(claimed) -> None:
@@ -244,14 +240,14 @@ def test_results_are_the_document_plus_the_jobs_timestamps(claimed, jobs, storag
         get_results(jobs, storage, claimed.job_id)
     run(claimed, jobs, storage, runner)
     job = jobs.get(claimed.job_id)
-    assert get_results(jobs, storage, job.job_id) == {
+    results = get_results(jobs, storage, job.job_id)
+    assert {key: results[key] for key in ("job_id", "pipeline_id", "video", "results")} == {
         "job_id": str(job.job_id),
         "pipeline_id": "quality",
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
         "video": VIDEO,
         "results": FRAMES,
     }
+    assert (results["created_at"], results["updated_at"]) == (job.created_at, job.updated_at)
 
 
 def test_release_returns_the_job_to_pending_and_requeues_it(claimed, jobs, queue) -> None:
