@@ -22,11 +22,13 @@ from app.api.middleware import UploadLimitMiddleware
 from app.api.routes import (
     health,
     job_cancel,
+    job_exports,
     job_frames,
     job_list,
     job_results,
     job_status,
     job_submit,
+    job_summary,
     metrics,
     pipelines,
     web,
@@ -48,6 +50,8 @@ VIDEO_ROUTERS = (
     job_list.router,
     job_frames.router,
     job_cancel.router,
+    job_summary.router,
+    job_exports.router,
 )
 
 

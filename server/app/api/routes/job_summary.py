@@ -1,0 +1,70 @@
+"""GET /video/jobs/{job_id}/summary: shots, per-label totals and tracks.
+
+The worker writes the summary when the job completes (domain/summary.py); this route
+only sends the file. 404/410 as for results.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from app.api.deps import JobsDep, StorageDep
+from app.api.routes.job_exports import ERRORS, stored_export
+from app.domain.model import summary_key
+
+router = APIRouter(tags=["jobs"])
+
+
+class Shot(BaseModel):
+    index: int
+    start_frame: int
+    end_frame: int
+    start_ms: int
+    end_ms: int
+
+
+class LabelTotals(BaseModel):
+    label: str
+    tracks: int
+    frames: int
+    screen_time_ms: int
+    max_confidence: float
+
+
+class Track(BaseModel):
+    track_id: int
+    label: str
+    first_frame: int
+    last_frame: int
+    start_ms: int
+    end_ms: int
+    frames: int
+    max_confidence: float
+    best_frame: int
+    best_bbox: list[int]
+
+
+class SummaryResponse(BaseModel):
+    job_id: str
+    video: dict
+    warnings: list[str]
+    shots: list[Shot]
+    labels: list[LabelTotals]
+    tracks: list[Track]
+
+
+@router.get(
+    "/video/jobs/{job_id}/summary",
+    response_class=FileResponse,
+    responses={200: {"model": SummaryResponse, "description": "the job's summary"}, **ERRORS},
+)
+def job_summary(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
+    """What is in the video, when, for how long: shots, labels (tracks, frames with the
+    label, screen time, best confidence) and tracks (first/last frame and time, best
+    frame and box)."""
+    path = stored_export(jobs, storage, job_id, summary_key, "summary")
+    return FileResponse(path, media_type="application/json")
