@@ -80,3 +80,36 @@ def test_each_instance_starts_its_own_video():
 def test_bad_options_are_refused(options):
     with pytest.raises((TypeError, ValueError)):
         SceneCutStep(**options)
+
+
+def test_a_small_cut_in_a_quiet_video_is_found_and_a_fixed_line_misses_it():
+    # two dim shots of similar colours: the change is small in absolute terms but far
+    # above the frame-to-frame noise of either shot
+    rng = np.random.default_rng(5)
+    base = np.full((90, 120, 3), (40, 50, 60), np.uint8)
+    other = base.copy()
+    other[:, 90:] = (60, 50, 40)  # a quarter of the picture changes colour
+    frames = [
+        np.clip(base + rng.integers(0, 3, base.shape), 0, 255).astype(np.uint8) for _ in range(10)
+    ]
+    frames += [
+        np.clip(other + rng.integers(0, 3, base.shape), 0, 255).astype(np.uint8) for _ in range(10)
+    ]
+    results = run(frames)
+    assert cut_frames(results) == [10]
+    assert results[10]["score"] < 0.5  # the old absolute rule could not have cut here
+    assert cut_frames(run(frames, SceneCutStep(rule="absolute"))) == []
+
+
+def test_a_busy_shot_with_large_scores_throughout_does_not_cut_on_every_frame():
+    rng = np.random.default_rng(6)
+    frames = [rng.integers(0, 256, (60, 80, 3), dtype=np.uint8) for _ in range(30)]
+    results = run(frames)
+    assert min(r["score"] for r in results[1:]) > 0.1  # every frame differs a lot
+    assert len(cut_frames(results)) <= 1  # only the first comparison has no neighbours
+
+
+@pytest.mark.parametrize("options", [{"rule": "x"}, {"ratio": 1.0}, {"min_score": 1.0}])
+def test_bad_adaptive_options_are_refused(options):
+    with pytest.raises(ValueError):
+        SceneCutStep(**options)
