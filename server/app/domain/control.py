@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import timedelta
 
-from app.domain.model import Job, JobStatus, job_file_keys, results_key, utcnow
+from app.domain.model import Job, JobStatus, job_file_keys, utcnow
 from app.domain.ports import JobRepository, StorageService
-from app.domain.results import ResultsQuery, read_page
+from app.domain.results import (
+    ResultsQuery,
+    StoredDocument,
+    read_page,
+    stored_document,
+    stored_head,
+)
 from app.domain.services import completed_job, get_job, job_labels
 
 log = logging.getLogger(__name__)
@@ -80,13 +85,14 @@ def get_results_page(
     """One page of a completed job's results, with `next_offset` (None at the end)."""
     job = completed_job(jobs, job_id)
     items, next_offset = read_page(storage, job, query)
-    video = _video_of(storage, job)
+    head = stored_head(storage, job)
     return {
         "job_id": str(job.job_id),
         "pipeline_id": job.pipeline_id,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
-        "video": video,
+        "video": head["video"],
+        "warnings": head.get("warnings", job.warnings or []),
         "results": items,
         "offset": query.offset,
         "limit": query.limit,
@@ -95,10 +101,16 @@ def get_results_page(
     }
 
 
-def _video_of(storage: StorageService, job: Job) -> dict:
-    """The document's "video" object, read from its first bytes (it precedes results)."""
-    with storage.open_file(results_key(job.job_id)) as handle:
-        head = handle.read(4096)
-    start = head.index(b'"video":') + len(b'"video":')
-    end = head.index(b',"results":[', start)
-    return json.loads(head[start:end])
+def get_results_document(
+    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID
+) -> StoredDocument:
+    """A completed job's whole document, to send from disk in chunks: the API's memory
+    does not grow with its size. The job row adds timestamps, warnings and labels."""
+    job = completed_job(jobs, job_id)
+    extra = {
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "warnings": job.warnings or [],
+        **job_labels(job),
+    }
+    return stored_document(storage, job, extra)

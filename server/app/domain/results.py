@@ -10,12 +10,19 @@ Each frame is serialised once and the bytes reused for both files.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
+from app.domain.errors import JobFilesGone
 from app.domain.model import Job, results_index_key, results_key, results_lines_key
 from app.domain.ports import StorageService
 from app.domain.results_writer import OFFSET as _OFFSET
 from app.domain.results_writer import write_results
+
+MAX_HEAD_BYTES = 1 << 20  # the head holds "video" and "warnings": small
+_RESULTS_MARK = b',"results":['
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class ResultsQuery:
     min_confidence: float | None = None
     from_frame: int = 0
     to_frame: int | None = None
+    max_scan: int = 10_000  # frames examined per request (VIDEO_JOBS_RESULTS_SCAN_FRAMES)
 
     @property
     def filters_detections(self) -> bool:
@@ -52,19 +60,26 @@ class ResultsQuery:
 
 
 def read_page(storage: StorageService, job: Job, query: ResultsQuery) -> tuple[list, int | None]:
-    """Frames of one page and the offset of the next one (None at the end)."""
+    """Frames of one page and the offset of the next one (None at the end).
+
+    At most `query.max_scan` frames are examined, matching or not, so a rare label costs
+    one bounded scan per request; `next_offset` continues where the scan stopped."""
     _ensure_sidecars(storage, job)
-    index = storage.load_file(results_index_key(job.job_id))
-    frame_count = len(index) // _OFFSET.size
-    last = frame_count - 1 if query.to_frame is None else min(query.to_frame, frame_count - 1)
-    position = query.from_frame + query.offset
-    items: list[dict] = []
-    if position > last:
-        return items, None
-    (start,) = _OFFSET.unpack_from(index, position * _OFFSET.size)
-    with storage.open_file(results_lines_key(job.job_id)) as lines:
+    with (
+        _opened(storage, job, results_index_key(job.job_id)) as index,
+        _opened(storage, job, results_lines_key(job.job_id)) as lines,
+    ):
+        frame_count = index.seek(0, 2) // _OFFSET.size
+        last = frame_count - 1 if query.to_frame is None else min(query.to_frame, frame_count - 1)
+        position = query.from_frame + query.offset
+        items: list[dict] = []
+        if position > last:
+            return items, None
+        index.seek(position * _OFFSET.size)
+        (start,) = _OFFSET.unpack(index.read(_OFFSET.size))
         lines.seek(start)
-        while position <= last and len(items) < query.limit:
+        stop = min(last + 1, position + query.max_scan)
+        while position < stop and len(items) < query.limit:
             item = query.filtered(json.loads(lines.readline()))
             position += 1
             if item is not None:
@@ -73,9 +88,83 @@ def read_page(storage: StorageService, job: Job, query: ResultsQuery) -> tuple[l
     return items, next_offset
 
 
+def _open(storage: StorageService, job: Job, key: str) -> BinaryIO:
+    """A results file, or JobFilesGone (410, JSON) when it is missing on disk."""
+    try:
+        return storage.open_file(key)
+    except FileNotFoundError as exc:
+        raise JobFilesGone(
+            f"the results of job {job.job_id} are missing from storage ({key}); "
+            "submit the video again"
+        ) from exc
+
+
+@contextmanager
+def _opened(storage: StorageService, job: Job, key: str) -> Iterator[BinaryIO]:
+    with _open(storage, job, key) as handle:
+        yield handle
+
+
+@dataclass
+class StoredDocument:
+    """The results document as the API sends it: a rewritten head (the stored keys plus
+    the job row's), then the stored items copied from disk, never parsed."""
+
+    head: bytes
+    chunks: Iterator[bytes]
+    length: int
+
+
+def _read_head(handle: BinaryIO, job: Job) -> tuple[dict[str, Any], int]:
+    """The stored keys before "results" (parsed) and the byte offset of the first item."""
+    start = handle.read(MAX_HEAD_BYTES)
+    mark = start.find(_RESULTS_MARK)
+    if mark < 0 or not start.startswith(b"{"):
+        raise ValueError(f"the results document of job {job.job_id} has no results list")
+    offset = mark + len(_RESULTS_MARK)
+    head = json.loads(start[:offset] + b"]}")
+    head.pop("results", None)
+    return head, offset
+
+
+def stored_head(storage: StorageService, job: Job) -> dict[str, Any]:
+    """The document's keys other than "results" ("video", "warnings", ...)."""
+    with _opened(storage, job, results_key(job.job_id)) as handle:
+        return _read_head(handle, job)[0]
+
+
+def stored_document(
+    storage: StorageService, job: Job, extra: dict[str, Any], chunk_size: int = 1 << 18
+) -> StoredDocument:
+    """Open the stored document for sending; only its head (before "results") is parsed.
+
+    The writer puts "results" last (results_writer.document_head), so the bytes after
+    `"results":[` are the items and the closing `]}`, sent as they are. `extra` (the
+    job row's fields) fills keys the document lacks; the row's timestamps always win."""
+    handle = _open(storage, job, results_key(job.job_id))
+    try:
+        stored, offset = _read_head(handle, job)
+        size = handle.seek(0, 2)
+    except BaseException:
+        handle.close()
+        raise
+    head = {**extra, **stored}
+    head.update(created_at=extra["created_at"], updated_at=extra["updated_at"])
+    encoded = json.dumps(head, separators=(",", ":")).encode()[:-1] + _RESULTS_MARK
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            handle.seek(offset)
+            while chunk := handle.read(chunk_size):
+                yield chunk
+
+    return StoredDocument(encoded, chunks(), len(encoded) + size - offset)
+
+
 def _ensure_sidecars(storage: StorageService, job: Job) -> None:
     """Results written before sidecars existed get them on first paged read (once)."""
     if storage.exists(results_index_key(job.job_id)):
         return
-    document = json.loads(storage.load_file(results_key(job.job_id)))
+    with _opened(storage, job, results_key(job.job_id)) as handle:
+        document = json.loads(handle.read())
     write_results(storage, job, document["video"], document["results"])

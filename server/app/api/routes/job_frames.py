@@ -1,36 +1,55 @@
-"""GET /video/jobs/{job_id}/frames/{n}.jpg: one frame of the stored input, with the
-boxes the pipeline found in it drawn on top, so a person can see what was detected.
+"""GET /video/jobs/{job_id}/frames/{n}.jpg: one frame of a completed job's video, with
+the boxes the pipeline found in it drawn on top, so a person can see what was detected.
 
-Only the one frame is decoded (seek, then read) and only that frame's result is kept;
-the image is downscaled before drawing so labels stay legible on a thumbnail.
+Decoding is the one costly thing the API does, so it is bounded three ways: a pool of
+its own (api/frame_pool.py: a few at a time, 503 + Retry-After beyond), a pixel budget
+(VIDEO_JOBS_MAX_PIXELS) and a decode budget (frame n may lie at most
+VIDEO_JOBS_FRAME_DECODE_BUDGET frames past its keyframe, read from the MP4 header).
+The route is async and awaits the pool: /health and /video/status never wait for it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 import zlib
 from typing import Annotated, Any
 
 import cv2
 import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
-from app.api.deps import JobsDep, StorageDep
+from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4
+from app.api.deps import JobsDep, SettingsDep, StorageDep
+from app.api.frame_pool import FramePool, PoolBusy
 from app.api.schemas import ErrorResponse
-from app.domain.errors import VideoJobsError
+from app.domain.errors import InvalidUpload
 from app.domain.model import Job, JobStatus, input_key
-from app.domain.ports import StorageService
-from app.domain.results import ResultsQuery, read_page
-from app.domain.services import get_job
+from app.domain.ports import JobRepository, StorageService
+from app.domain.results import ResultsQuery, read_page, stored_head
+from app.domain.services import completed_job, get_job
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["jobs"])
 
 MAX_FRAME_INDEX = 10_000_000
 JPEG_QUALITY = 85
+RETRY_AFTER_S = 1
 # BGR colours, picked per label so one label keeps one colour across thumbnails.
 PALETTE = ((0, 200, 255), (80, 220, 60), (255, 120, 40), (200, 60, 255), (60, 60, 255))
+_pool_lock = threading.Lock()
+
+
+def frame_pool(request: Request) -> FramePool:
+    """The app's frame pool, made on first use (sized from settings)."""
+    state = request.app.state
+    with _pool_lock:
+        if getattr(state, "frame_pool", None) is None:
+            settings: Settings = state.settings
+            state.frame_pool = FramePool(settings.frame_workers, settings.frame_queue)
+        return state.frame_pool
 
 
 @router.get(
@@ -41,55 +60,116 @@ PALETTE = ((0, 200, 255), (80, 220, 60), (255, 120, 40), (200, 60, 255), (60, 60
         401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
         404: {
             "model": ErrorResponse,
-            "description": "unknown job, frame out of range, or the input video is gone",
+            "description": "unknown job, not completed, frame out of range, or the video is gone",
         },
+        410: {"model": ErrorResponse, "description": "the job's files were deleted"},
+        422: {
+            "model": ErrorResponse,
+            "description": "over the pixel budget (VIDEO_JOBS_MAX_PIXELS) or the decode "
+            "budget (VIDEO_JOBS_FRAME_DECODE_BUDGET)",
+        },
+        503: {"model": ErrorResponse, "description": "busy: retry after `Retry-After` s"},
     },
 )
-def job_frame(
+async def job_frame(
+    request: Request,
     job_id: uuid.UUID,
     n: Annotated[int, Path(ge=0, le=MAX_FRAME_INDEX, description="frame index, from 0")],
     jobs: JobsDep,
     storage: StorageDep,
+    settings: SettingsDep,
     width: Annotated[int, Query(ge=16, le=4096, description="downscale to this width")] = 480,
 ) -> Response:
-    """Frame `n` as a JPEG; once the job is completed, its detections are drawn on it."""
+    """Frame `n` of a completed job as a JPEG, its detections drawn on it."""
+    try:
+        encoded = await frame_pool(request).run(
+            render_frame, jobs, storage, settings, job_id, n, width
+        )
+    except PoolBusy as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"frame images are busy ({exc}); try again in {RETRY_AFTER_S} s",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        ) from exc
+    # A completed job's frame never changes.
+    headers = {"Cache-Control": "private, max-age=3600"}
+    return Response(encoded, media_type="image/jpeg", headers=headers)
+
+
+def render_frame(
+    jobs: JobRepository,
+    storage: StorageService,
+    settings: Settings,
+    job_id: uuid.UUID,
+    n: int,
+    width: int,
+) -> bytes:
+    """Runs on the frame pool: every check, then one bounded decode, draw and encode."""
     job = get_job(jobs, job_id)
+    if job.status is not JobStatus.COMPLETED:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"job {job_id} is {job.status.value}; frame images exist once it is completed",
+        )
+    job = completed_job(jobs, job_id)  # 410 when its files were deleted
     key = input_key(job_id)
     if not storage.exists(key):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"the input video of job {job_id} is gone")
+    _check_pixels(storage, job, settings.max_pixels)
     result = _frame_result(storage, job, n)
-    frame = read_frame(storage.local_path(key), n)
+    path = storage.local_path(key)
+    _check_decode_budget(path, n, settings.frame_decode_budget)
+    frame = read_frame(path, n)
     if frame is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"frame {n} is out of range for job {job_id}"
         )
     image, scale = downscale(frame, width)
     del frame
-    draw_detections(image, (result or {}).get("detections"), scale)
+    draw_detections(image, result.get("detections"), scale)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "JPEG encoding failed")
-    # A completed job's thumbnail never changes; before that, boxes may still appear.
-    cache = "private, max-age=3600" if job.status is JobStatus.COMPLETED else "no-cache"
-    return Response(encoded.tobytes(), media_type="image/jpeg", headers={"Cache-Control": cache})
+    return encoded.tobytes()
 
 
-def _frame_result(storage: StorageService, job: Job, n: int) -> dict[str, Any] | None:
-    """Frame n's result of a completed job; raises 404 when n is past the decoded frames.
+def _check_pixels(storage: StorageService, job: Job, max_pixels: int) -> None:
+    """Refuse before decoding when a frame is larger than VIDEO_JOBS_MAX_PIXELS."""
+    video = stored_head(storage, job).get("video") or {}
+    pixels = int(video.get("width") or 0) * int(video.get("height") or 0)
+    if pixels > max_pixels:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"frames of job {job.job_id} are {video.get('width')}x{video.get('height')} "
+            f"({pixels} pixels), over the frame-image budget VIDEO_JOBS_MAX_PIXELS={max_pixels}",
+        )
 
-    None for a job without results (not completed, or the file is unreadable)."""
-    if job.status is not JobStatus.COMPLETED:
-        return None
-    try:  # one seek into the line-per-frame sidecar, not a parse of the whole document
-        items, _ = read_page(storage, job, ResultsQuery(from_frame=n, to_frame=n, limit=1))
-    except (OSError, ValueError, KeyError, VideoJobsError) as exc:
-        log.warning("job %s: results unreadable for thumbnails (%s)", job.job_id, exc)
-        return None
+
+def _check_decode_budget(path: str, n: int, budget: int) -> None:
+    """Reaching frame n decodes from the keyframe before it: refuse when that is over
+    VIDEO_JOBS_FRAME_DECODE_BUDGET frames (the keyframe table comes from the header)."""
+    try:
+        track = probe_mp4(path).video
+    except (InvalidUpload, OSError) as exc:
+        log.warning("frame %d: header unreadable (%s); counting from frame 0", n, exc)
+        track = None
+    keyframe = keyframe_at_or_before(track, n) if track is not None else 0
+    if n - keyframe > budget:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"frame {n} lies {n - keyframe} frames past its keyframe (frame {keyframe}); "
+            f"frame images decode at most VIDEO_JOBS_FRAME_DECODE_BUDGET={budget} frames",
+        )
+
+
+def _frame_result(storage: StorageService, job: Job, n: int) -> dict[str, Any]:
+    """Frame n's result; 404 when n is past the frames the worker analysed."""
+    items, _ = read_page(storage, job, ResultsQuery(from_frame=n, to_frame=n, limit=1))
     if not items:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"frame {n} is out of range for job {job.job_id}"
         )
-    return items[0].get("result")
+    return items[0].get("result") or {}
 
 
 def read_frame(path: str, n: int) -> np.ndarray | None:

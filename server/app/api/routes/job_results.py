@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import JobsDep, StorageDep
+from app.api.deps import JobsDep, SettingsDep, StorageDep
+from app.api.file_responses import StoredDocumentResponse
 from app.api.schemas import ErrorResponse, ResultsResponse
-from app.domain.control import get_results_page
+from app.domain.control import get_results_document, get_results_page
 from app.domain.results import ResultsQuery
-from app.domain.services import get_results
 
 router = APIRouter(tags=["jobs"])
 MAX_PAGE = 10_000
@@ -23,35 +23,44 @@ MAX_PAGE = 10_000
     response_model=ResultsResponse,
     responses={
         404: {"model": ErrorResponse, "description": "unknown job, or not completed"},
-        410: {"model": ErrorResponse, "description": "the job's files were deleted"},
+        410: {
+            "model": ErrorResponse,
+            "description": "the job's files were deleted, or are missing from storage",
+        },
     },
 )
 def job_results(
     job_id: uuid.UUID,
     jobs: JobsDep,
     storage: StorageDep,
+    settings: SettingsDep,
     offset: Annotated[int | None, Query(ge=0, description="frames of the range to skip")] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="page size")] = None,
     label: Annotated[str | None, Query(max_length=64, description="keep detections")] = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     from_frame: Annotated[int | None, Query(ge=0, description="first frame (inclusive)")] = None,
     to_frame: Annotated[int | None, Query(ge=0, description="last frame (inclusive)")] = None,
-) -> JSONResponse:
+) -> Response:
     """The per-frame results of a completed job, in frame order. With no parameters, the
-    whole document; with any, one page of it plus `next_offset` (null at the end)."""
+    whole document; with any, one page of it plus `next_offset` (null at the end).
+
+    A page examines at most VIDEO_JOBS_RESULTS_SCAN_FRAMES frames (default 10,000),
+    matching or not: a filter that matches little returns fewer items and a
+    `next_offset` to continue from."""
     paged = (offset, limit, label, min_confidence, from_frame, to_frame)
     if all(value is None for value in paged):
-        document = get_results(jobs, storage, job_id)
-    else:
-        query = ResultsQuery(
-            offset=offset or 0,
-            limit=limit or 100,
-            label=label,
-            min_confidence=min_confidence,
-            from_frame=from_frame or 0,
-            to_frame=to_frame,
-        )
-        document = get_results_page(jobs, storage, job_id, query)
+        # Sent from disk as stored, in chunks: a 41 MB document never sits in memory.
+        return StoredDocumentResponse(get_results_document(jobs, storage, job_id))
+    query = ResultsQuery(
+        offset=offset or 0,
+        limit=limit or 100,
+        label=label,
+        min_confidence=min_confidence,
+        from_frame=from_frame or 0,
+        to_frame=to_frame,
+        max_scan=settings.results_scan_frames,
+    )
+    document = get_results_page(jobs, storage, job_id, query)
     document["created_at"] = document["created_at"].isoformat()
     document["updated_at"] = document["updated_at"].isoformat()
     # Returned as-is: re-validating every frame through the model would only cost time.
