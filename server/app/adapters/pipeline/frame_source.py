@@ -29,6 +29,7 @@ from app.domain.options import AnalysisOptions
 
 log = logging.getLogger(__name__)
 _END = object()
+MAX_FAILED_READS = 64  # in a row; past that the rest of the file is taken as lost
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,9 @@ class VideoSource:
     """Iterate the analysed frames of one video (bounded prefetch on a thread).
 
     After iteration: `frames_decoded` (every frame the decoder produced, sampled or
-    not), `width`/`height` of the decoded frames, and `ended_early` when decoding
-    stopped before the container's declared count without a time range asking for it.
+    not), `width`/`height` of the decoded frames, `ended_early` when decoding stopped
+    before the container's declared count without a time range asking for it, and
+    `damaged_spans`: how many times decoding failed and then resumed further on.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class VideoSource:
         self.frames_decoded = 0
         self.width, self.height = self.properties.width, self.properties.height
         self.ended_early = False
+        self.damaged_spans = 0
         self._prefetch = prefetch
         self._frames: queue.Queue = queue.Queue(maxsize=prefetch)
         self._stop = threading.Event()
@@ -117,12 +120,21 @@ class VideoSource:
             index = max(int(capture.get(cv2.CAP_PROP_POS_FRAMES)), 0)
         last_slot = -1
         checked_size = False
+        failed = 0  # grabs failed in a row: damaged data the decoder may get past
         while not self._stop.is_set():
             if not capture.grab():
+                failed += 1
+                if self._worth_retrying(index, failed):
+                    continue
                 declared = self.properties.frames_declared
                 self.ended_early = declared is not None and index < declared
                 return
             timestamp_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+            if failed:  # frames were lost: number the next one by its time
+                self.damaged_spans += 1
+                fps = self.properties.fps
+                index = max(index, round(timestamp_ms * fps / 1000.0)) if fps else index
+                failed = 0
             self.frames_decoded += 1
             bounds.check_decoded(self.frames_decoded, timestamp_ms)
             frame_index, index = index, index + 1
@@ -137,14 +149,19 @@ class VideoSource:
                 last_slot = slot
             ok, image = capture.retrieve()
             if not ok or image is None:
-                declared = self.properties.frames_declared
-                self.ended_early = declared is not None and frame_index < declared
-                return
+                self.damaged_spans += 1
+                continue
             if not checked_size:
                 self.height, self.width = image.shape[:2]
                 bounds.check_size(self.width, self.height)
                 checked_size = True
             self._offer(Frame(frame_index, round(timestamp_ms), image))
+
+    def _worth_retrying(self, index: int, failed: int) -> bool:
+        """After a failed read, FFmpeg can resume at the next intact packet: keep reading
+        while the container declares more frames, for a bounded number of failures."""
+        declared = self.properties.frames_declared
+        return declared is not None and index < declared and failed <= MAX_FAILED_READS
 
     def _offer(self, item: object) -> None:
         while not self._stop.is_set():

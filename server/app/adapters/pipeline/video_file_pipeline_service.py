@@ -123,10 +123,17 @@ def _video(source: VideoSource) -> dict:
 
 
 def _source_warnings(source: VideoSource) -> list[str]:
-    if not source.ended_early:
-        return []
-    return [
-        f"decoding stopped early: the container declares {source.properties.frames_declared} "
-        "frames but the decoder could read no further; the file is truncated or damaged, "
-        "and the results cover only the frames before that point"
-    ]
+    """What the job must say about a video that did not decode whole (contract)."""
+    warnings = []
+    if source.damaged_spans:
+        warnings.append(
+            f"the video is damaged: decoding failed in {source.damaged_spans} place(s) and "
+            "resumed after each; the frames that could not be decoded have no results"
+        )
+    if source.ended_early:
+        warnings.append(
+            f"decoding stopped after {source.frames_decoded} frames, but the container "
+            f"declares {source.properties.frames_declared}: the file is truncated or damaged, "
+            "and the results cover only the frames that could be decoded"
+        )
+    return warnings
