@@ -10,7 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
-from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
+from app.domain.ports import (
+    JobRepository,
+    PipelineRunner,
+    QueueService,
+    StorageService,
+    VideoInspector,
+)
 from app.settings import Settings
 
 
@@ -34,11 +40,16 @@ def get_queue(request: Request) -> QueueService:
     return request.app.state.queue
 
 
+def get_inspector(request: Request) -> VideoInspector:
+    return request.app.state.inspector
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobRepository, Depends(get_jobs)]
 StorageDep = Annotated[StorageService, Depends(get_storage)]
 RunnerDep = Annotated[PipelineRunner, Depends(get_runner)]
 QueueDep = Annotated[QueueService, Depends(get_queue)]
+InspectorDep = Annotated[VideoInspector, Depends(get_inspector)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _known_query: dict[int, frozenset[str]] = {}
@@ -80,7 +91,10 @@ def reject_unknown_query_parameters(request: Request) -> None:
 def require_api_key(
     settings: SettingsDep, api_key: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
-    """When VIDEO_JOBS_API_KEY is set, every /video route needs it (constant-time compare)."""
+    """When VIDEO_JOBS_API_KEY is set, every /video route needs it (constant-time compare).
+
+    ApiKeyMiddleware (auth.py) has already refused a wrong key before the body was
+    read; this dependency declares the scheme in the OpenAPI schema and checks again."""
     expected = settings.api_key
     if expected is None:
         return

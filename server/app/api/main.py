@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.adapters.db.migrate import migrate_to_head
 from app.adapters.webhooks.httpx_sender import HttpxWebhookSender
+from app.api.auth import ApiKeyMiddleware
 from app.api.compression import install_compression
 from app.api.deps import reject_unknown_query_parameters, require_api_key
 from app.api.errors import install_error_handlers
@@ -36,7 +37,13 @@ from app.api.routes import (
 from app.api.schemas import ErrorResponse, ValidationErrorResponse
 from app.api.sweeper import Sweeper
 from app.api.webhook_dispatcher import WebhookDispatcher
-from app.bootstrap import build_api_queue, build_database, build_runner, build_storage
+from app.bootstrap import (
+    build_api_queue,
+    build_database,
+    build_inspector,
+    build_runner,
+    build_storage,
+)
 from app.logging_setup import configure_logging
 from app.settings import Settings
 
@@ -110,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.storage = build_storage(current)
         app.state.runner = build_runner(current)
         app.state.queue = queue
+        app.state.inspector = build_inspector(current)
         sweeper = Sweeper(current, database.jobs, queue, app.state.storage).start()
         sender = HttpxWebhookSender(
             current.webhook_timeout_s, allow_private=current.webhook_allow_private
@@ -135,6 +143,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     _truthful_openapi(app, settings)
     app.add_middleware(UploadLimitMiddleware, limit=lambda: app.state.settings.max_upload_bytes)
+    # Added after the size limit, so it runs before it: a keyless request is answered
+    # 401 from its headers, before anything reads (or spools) its body.
+    app.add_middleware(ApiKeyMiddleware, api_key=lambda: app.state.settings.api_key)
     install_compression(app)  # outermost: compresses what every route answers
     app.include_router(_video_routes())
     app.include_router(health.router)

@@ -286,6 +286,22 @@ class VideoInspector(ABC):
         """Raise InvalidUpload when the header cannot be read."""
 
 
+class StagedUpload(ABC):
+    """An upload already written beside the stored files (as the request body arrived),
+    under a temporary name: `store` moves it under its key, so there is one copy on
+    disk and no second write; `discard` removes it unless it was stored."""
+
+    size: int
+    sha256: str
+    head: bytes  # its first bytes, for the format check
+
+    @abstractmethod
+    def store(self, key: str) -> None: ...
+
+    @abstractmethod
+    def discard(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class PipelineInfo:
     id: str

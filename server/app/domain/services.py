@@ -17,6 +17,7 @@ from app.domain.errors import (
     JobNotCompleted,
     JobNotFound,
     UnknownPipeline,
+    UploadTooLarge,
 )
 from app.domain.model import (
     Job,
@@ -31,8 +32,11 @@ from app.domain.ports import (
     JobRepository,
     PipelineRunner,
     QueueService,
+    StagedUpload,
     StorageService,
+    VideoInspector,
 )
+from app.domain.video_limits import HeaderLimits, check_header
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +59,21 @@ def mp4_checked(chunks: Iterable[bytes]) -> Iterator[bytes]:
         head += chunk
         if len(head) >= _HEADER_LEN:
             break
-    if not head:
-        raise InvalidUpload("the uploaded file is empty")
-    if len(head) < _HEADER_LEN or head[4:_HEADER_LEN] != MP4_MAGIC:
-        raise InvalidUpload("the uploaded file is not an MP4 (no 'ftyp' box at byte 4)")
+    check_mp4_head(head)
     yield head
     yield from it
 
 
+def check_mp4_head(head: bytes) -> None:
+    """InvalidUpload unless the file's first bytes are those of an MP4 (`ftyp` at 4)."""
+    if not head:
+        raise InvalidUpload("the uploaded file is empty")
+    if len(head) < _HEADER_LEN or head[4:_HEADER_LEN] != MP4_MAGIC:
+        raise InvalidUpload("the uploaded file is not an MP4 (no 'ftyp' box at byte 4)")
+
+
 def submit_video(
-    chunks: Iterable[bytes],
+    upload: Iterable[bytes] | StagedUpload,
     pipeline_id: str,
     *,
     jobs: JobRepository,
@@ -78,6 +87,8 @@ def submit_video(
     options: AnalysisOptions | None = None,
     tag: str | None = None,
     filename: str | None = None,
+    inspector: VideoInspector | None = None,
+    limits: HeaderLimits | None = None,
 ) -> Job:
     """Store the upload, record a pending job, then notify the workers.
 
@@ -85,6 +96,11 @@ def submit_video(
     it fails the job is still pending in the database and a sweep enqueues it later.
     With an idempotency key, a repeat of the same file and pipeline returns the first
     job (nothing new is created); the same key with anything else is a conflict.
+    `upload` is the file's chunks, or a file the API already wrote while reading the
+    request (moved into place, not copied). Before the row is written the stored file's
+    header is read: no video track, or a frame size, duration or frame count over a
+    limit, removes the file and refuses the submit; frames_total starts at the count
+    the container declares.
     """
     known = {p.id: p for p in runner.pipelines()}
     if pipeline_id not in known:
@@ -95,12 +111,11 @@ def submit_video(
         raise InsufficientStorage("the server is low on disk space; try again later")
     job_id = new_job_id()
     key = input_key(job_id)
-    digest = hashlib.sha256()
-    storage.save_file(key, _hashed(mp4_checked(chunks), digest), max_bytes)
-    sha256 = digest.hexdigest()
+    sha256 = _store_upload(upload, key, storage, max_bytes)
     if idempotency_key and (earlier := jobs.find_by_idempotency_key(idempotency_key)):
         storage.delete_file(key)
         return _replayed(earlier, sha256, pipeline_id)
+    frames_total = _checked_header(storage, key, inspector, limits)
     job = Job(
         job_id=job_id,
         pipeline_id=pipeline_id,
@@ -111,6 +126,7 @@ def submit_video(
         options=options.to_dict(),
         tag=tag,
         filename=filename,
+        frames_total=frames_total,
     )
     try:
         jobs.add(job)
@@ -129,6 +145,40 @@ def _hashed(chunks: Iterable[bytes], digest) -> Iterator[bytes]:
     for chunk in chunks:
         digest.update(chunk)
         yield chunk
+
+
+def _store_upload(
+    upload: Iterable[bytes] | StagedUpload, key: str, storage: StorageService, max_bytes: int | None
+) -> str:
+    """Put the upload under `key` (checked to be an MP4) and return its SHA-256."""
+    if isinstance(upload, StagedUpload):
+        check_mp4_head(upload.head)
+        if max_bytes is not None and upload.size > max_bytes:
+            raise UploadTooLarge(f"the upload is larger than {max_bytes} bytes")
+        upload.store(key)
+        return upload.sha256
+    digest = hashlib.sha256()
+    storage.save_file(key, _hashed(mp4_checked(upload), digest), max_bytes)
+    return digest.hexdigest()
+
+
+def _checked_header(
+    storage: StorageService,
+    key: str,
+    inspector: VideoInspector | None,
+    limits: HeaderLimits | None,
+) -> int | None:
+    """The stored video's declared frame count, once its header is within the limits;
+    otherwise the file is removed and InvalidUpload says which limit (and setting)."""
+    if inspector is None:
+        return None
+    try:
+        header = inspector.inspect(storage.local_path(key))
+        check_header(header, limits or HeaderLimits())
+    except BaseException:
+        storage.delete_file(key)
+        raise
+    return header.frame_count
 
 
 def _replayed(earlier: Job | None, sha256: str, pipeline_id: str) -> Job:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, HTTPException, Query, UploadFile, status
 
-from app.api.deps import JobsDep, QueueDep, RunnerDep, SettingsDep, StorageDep
+from app.api.deps import (
+    InspectorDep,
+    JobsDep,
+    QueueDep,
+    RunnerDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.api.schemas import ErrorResponse, SubmitResponse
 from app.api.submit_fields import SubmitFieldsDep
+from app.api.upload import SubmitRoute
 from app.domain.options import display_filename
+from app.domain.ports import StagedUpload
 from app.domain.services import iter_chunks, submit_video
+from app.domain.video_limits import HeaderLimits
 from app.domain.webhooks import validate_callback_url
 
-router = APIRouter(tags=["jobs"])
+# Text a client sends is never echoed whole: ids as the catalog's id pattern allows.
+MAX_PIPELINE_ID_CHARS = 64
+MAX_CALLBACK_URL_CHARS = 2048
+
+# SubmitRoute: the body is parsed as it arrives, the file written into DATA_DIR.
+router = APIRouter(tags=["jobs"], route_class=SubmitRoute)
 
 
 @router.post(
@@ -26,7 +42,10 @@ router = APIRouter(tags=["jobs"])
         },
         401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
         409: {"model": ErrorResponse, "description": "Idempotency-Key reused for another upload"},
-        413: {"model": ErrorResponse, "description": "the upload is over the size limit"},
+        413: {
+            "model": ErrorResponse,
+            "description": "the upload, or a form field (64 KiB), is over its size limit",
+        },
         507: {"model": ErrorResponse, "description": "the disk is full or below MIN_FREE_BYTES"},
     },
 )
@@ -37,6 +56,7 @@ def submit(
     queue: QueueDep,
     storage: StorageDep,
     runner: RunnerDep,
+    inspector: InspectorDep,
     fields: SubmitFieldsDep,
     pipeline_form: Annotated[str | None, Form(alias="pipeline_id")] = None,
     pipeline_query: Annotated[str | None, Query(alias="pipeline_id")] = None,
@@ -55,6 +75,7 @@ def submit(
     ] = None,
 ) -> SubmitResponse:
     """Accept an MP4 and return its job id at once; a worker does the analysis."""
+    _check_lengths(pipeline_form, pipeline_query, callback_url)
     if pipeline_form and pipeline_query and pipeline_form != pipeline_query:
         raise HTTPException(
             status_code=status.HTTP_400_BAD_REQUEST,
@@ -65,7 +86,7 @@ def submit(
     if callback_url:
         validate_callback_url(callback_url, secret_configured=settings.webhook_secret is not None)
     job = submit_video(
-        iter_chunks(file.file.read),
+        _upload_of(file),
         pipeline_id,
         jobs=jobs,
         queue=queue,
@@ -75,8 +96,35 @@ def submit(
         min_free_bytes=settings.min_free_bytes,
         idempotency_key=idempotency_key or None,
         callback_url=callback_url or None,
+        inspector=inspector,
+        limits=HeaderLimits(settings.max_pixels, settings.max_duration_s, settings.max_frames),
         options=fields.options,
         tag=fields.tag,
         filename=display_filename(file.filename),
     )
     return SubmitResponse(job_id=job.job_id, status=job.status.value, pipeline_id=job.pipeline_id)
+
+
+def _upload_of(file: UploadFile) -> StagedUpload | Iterator[bytes]:
+    """The file SubmitRoute already wrote into DATA_DIR (moved into place, not copied)."""
+    staged = getattr(file, "staged", None)
+    return staged if isinstance(staged, StagedUpload) else iter_chunks(file.file.read)
+
+
+def _check_lengths(*values_and_url: str | None) -> None:
+    """400 for a pipeline_id or callback_url longer than any valid one, before either is
+    used or echoed in a message."""
+    *pipeline_ids, callback_url = values_and_url
+    for value in pipeline_ids:
+        if value is not None and len(value) > MAX_PIPELINE_ID_CHARS:
+            raise HTTPException(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                detail=f"pipeline_id is {len(value)} characters long; pipeline ids have at "
+                f"most {MAX_PIPELINE_ID_CHARS} (GET /video/pipelines lists them)",
+            )
+    if callback_url is not None and len(callback_url) > MAX_CALLBACK_URL_CHARS:
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            detail=f"callback_url is {len(callback_url)} characters long; the limit is "
+            f"{MAX_CALLBACK_URL_CHARS}",
+        )

@@ -73,26 +73,29 @@ def test_rejected_upload_is_400_and_leaves_nothing(client, data_dir, payload, ex
     assert client.app.state.jobs.list_jobs() == []
 
 
-def test_ftyp_followed_by_garbage_fails_the_job_with_a_message(client):
-    job_id = _submit(client, b"\x00\x00\x00\x18ftypisom" + os.urandom(4096)).json()["job_id"]
-    status = _run_to_end(client, job_id)
-    assert status["status"] == "failed"
-    assert "could not be opened" in status["error_message"]
+def test_ftyp_followed_by_garbage_is_400_at_submit(client, data_dir):
+    response = _submit(client, b"\x00\x00\x00\x18ftypisom" + os.urandom(4096))
+    assert response.status_code == 400
+    assert "the MP4's header cannot be read" in response.json()["detail"]
+    assert _stored_files(data_dir) == []
+    assert client.app.state.jobs.list_jobs() == []
 
 
-def test_truncated_mp4_fails_the_job_and_the_next_job_still_runs(client, clip_path: Path):
-    whole = clip_path.read_bytes()
-    truncated = _submit(client, whole[: len(whole) // 2]).json()["job_id"]
-    assert _run_to_end(client, truncated)["status"] == "failed"
+def test_mp4_cut_before_its_moov_is_400_and_the_next_job_still_runs(client, clip_path: Path):
+    whole = clip_path.read_bytes()  # OpenCV writes the moov after the media
+    truncated = _submit(client, whole[: len(whole) // 2])
+    assert truncated.status_code == 400
+    assert "no 'moov' box" in truncated.json()["detail"]
     good = _submit(client, whole).json()["job_id"]
     assert _run_to_end(client, good)["status"] == "completed"
 
 
-def test_mp4_without_a_video_track_fails_the_job_with_a_message(client):
-    job_id = _submit(client, mp4_without_video_track()).json()["job_id"]
-    status = _run_to_end(client, job_id)
-    assert status["status"] == "failed"
-    assert "no video track" in status["error_message"]
+def test_mp4_without_a_video_track_is_400_at_submit(client, data_dir):
+    response = _submit(client, mp4_without_video_track())
+    assert response.status_code == 400
+    assert response.json()["detail"] == "the MP4 has no video track"
+    assert _stored_files(data_dir) == []
+    assert client.app.state.jobs.list_jobs() == []
 
 
 def test_oversized_upload_is_413_before_the_body_is_read(client, data_dir):
