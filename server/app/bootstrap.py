@@ -107,4 +107,4 @@ def build_queue_client(settings: Settings) -> QueueService:
     """A worker's queue: Redis when configured, else a client of the API's Manager queue."""
     if settings.queue_url:
         return RedisQueue(settings.queue_url, name=settings.queue_name)
-    return ManagerQueueClient(settings.queue_host, settings.queue_port, settings.resolve_authkey())
+    return ManagerQueueClient(settings.queue_host, settings.queue_port, settings.resolve_authkey)

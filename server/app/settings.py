@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +13,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 QUEUE_KEY_FILE = "queue.key"
+MIN_KEY_BYTES = 32
+log = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
@@ -106,16 +110,48 @@ class Settings(BaseSettings):
         return self.data_dir / "video_jobs"
 
     def resolve_authkey(self) -> bytes:
-        """The queue authkey: from settings, else `<DATA_DIR>/queue.key`, created once (0600)."""
+        """The queue authkey: from settings, else `<DATA_DIR>/queue.key`, created once (0600).
+
+        Raises QueueKeyError (and logs why) for a key under MIN_KEY_BYTES or a key file
+        that group or others can read: anyone holding the key can run code in the API."""
         if self.queue_authkey:
-            return self.queue_authkey.encode()
+            return checked_key(self.queue_authkey.encode(), "VIDEO_JOBS_QUEUE_AUTHKEY")
         return load_or_create_key(self.data_dir / QUEUE_KEY_FILE)
+
+
+class QueueKeyError(ValueError):
+    """The queue authkey cannot be used safely; the API and workers refuse to start."""
+
+
+def checked_key(key: bytes, source: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        message = (
+            f"the queue authkey from {source} is {len(key)} bytes; at least {MIN_KEY_BYTES} are "
+            "needed (remove the key file to have a new one made, or set a longer "
+            "VIDEO_JOBS_QUEUE_AUTHKEY)"
+        )
+        log.error("%s", message)
+        raise QueueKeyError(message)
+    return key
+
+
+def read_key_file(path: Path) -> bytes:
+    """The key in `path`, refused when group or others have any access to the file."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        message = (
+            f"the queue key file {path} has mode {mode:04o}: group or others can read it; "
+            f"run `chmod 600 {path}`"
+        )
+        log.error("%s", message)
+        raise QueueKeyError(message)
+    return checked_key(path.read_bytes().strip(), str(path))
 
 
 def load_or_create_key(path: Path) -> bytes:
     """Read the key file, or create it atomically with a fresh random key and mode 0600."""
     try:
-        return path.read_bytes().strip()
+        return read_key_file(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,4 +166,4 @@ def load_or_create_key(path: Path) -> bytes:
         pass
     finally:
         tmp.unlink(missing_ok=True)
-    return path.read_bytes().strip()
+    return read_key_file(path)

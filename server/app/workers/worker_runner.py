@@ -22,7 +22,7 @@ from app.bootstrap import (
     build_storage,
 )
 from app.logging_setup import configure_logging
-from app.settings import Settings
+from app.settings import QueueKeyError, Settings
 from app.workers.metrics import serve_worker_metrics
 from app.workers.worker import Worker
 
@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     settings = Settings()
     serve_worker_metrics(settings)
-    worker, database = build_worker(settings)
+    try:
+        worker, database = build_worker(settings)
+    except QueueKeyError as exc:  # already logged with the reason; nothing to clean up
+        print(f"worker not started: {exc}", file=sys.stderr)
+        return 2
     worker.install_signal_handlers()
     started = time.monotonic()
     try:

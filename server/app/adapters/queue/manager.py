@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from multiprocessing import AuthenticationError
 from multiprocessing.managers import BaseManager, BaseProxy, Server
 
@@ -124,28 +125,48 @@ class ManagerQueueServer(InProcessQueue):
 
 
 class ManagerQueueClient(QueueService):
-    """A worker's side: calls the API's queue, reconnecting after any failure."""
+    """A worker's side: calls the API's queue, reconnecting after any failure.
 
-    def __init__(self, host: str, port: int, authkey: bytes) -> None:
+    `authkey` may be a function that reads the key (the key file): it is called at
+    once, so a bad key stops the worker at start, and again after the API refuses the
+    handshake, so a worker follows a key file that was recreated while it ran.
+    """
+
+    def __init__(self, host: str, port: int, authkey: bytes | Callable[[], bytes]) -> None:
         self.address = (host, port)
-        self._authkey = authkey
+        self._read_key = authkey if callable(authkey) else (lambda: authkey)
+        self._authkey = self._read_key()
+        self._key_refused = False
         self._proxy = None
 
     def _queue(self):
         if self._proxy is None:
+            if self._key_refused:
+                self._reread_key()
             manager = _QueueManager(address=self.address, authkey=self._authkey)
             manager.connect()
             self._proxy = manager.get_queue()
         return self._proxy
+
+    def _reread_key(self) -> None:
+        try:
+            key = self._read_key()
+        except (OSError, ValueError) as exc:  # being rewritten, or refused: try later
+            raise QueueUnavailable(f"the queue key could not be read again: {exc}") from exc
+        if key != self._authkey:
+            log.info("queue key changed on disk; connecting with the new key")
+        self._authkey, self._key_refused = key, False
 
     def _call(self, method: str, *args):
         try:
             return getattr(self._queue(), method)(*args)
         except AuthenticationError as exc:
             self._reset()
+            self._key_refused = True
             raise QueueUnavailable(
                 f"queue at {self.address[0]}:{self.address[1]} refused our authkey "
-                "(VIDEO_JOBS_QUEUE_AUTHKEY or <DATA_DIR>/queue.key must match the API's)"
+                "(VIDEO_JOBS_QUEUE_AUTHKEY or <DATA_DIR>/queue.key must match the API's); "
+                "the key is read again before the next try"
             ) from exc
         except (OSError, EOFError) as exc:
             self._reset()

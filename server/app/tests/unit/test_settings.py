@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.settings import Settings
+from app.settings import QueueKeyError, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -129,8 +129,40 @@ def test_an_explicit_queue_authkey_wins_and_writes_no_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "queue.key").write_bytes(b"the-file-key")
-    monkeypatch.setenv("VIDEO_JOBS_QUEUE_AUTHKEY", "from-the-environment")
-    assert Settings(data_dir=tmp_path).resolve_authkey() == b"from-the-environment"
+    from_env = "from-the-environment-and-long-enough-to-be-a-key"
+    monkeypatch.setenv("VIDEO_JOBS_QUEUE_AUTHKEY", from_env)
+    assert Settings(data_dir=tmp_path).resolve_authkey() == from_env.encode()
     empty = tmp_path / "empty"
-    assert Settings(data_dir=empty).resolve_authkey() == b"from-the-environment"
+    assert Settings(data_dir=empty).resolve_authkey() == from_env.encode()
     assert not (empty / "queue.key").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("content", [b"", b"\n", b"x" * 31])
+def test_an_empty_or_short_key_file_is_refused_and_logged(tmp_path, caplog, content) -> None:
+    key_file = tmp_path / "queue.key"
+    key_file.write_bytes(content)
+    key_file.chmod(0o600)
+    with pytest.raises(QueueKeyError, match="at least 32 are needed") as refused:
+        Settings(data_dir=tmp_path).resolve_authkey()
+    assert str(key_file) in str(refused.value)
+    assert str(refused.value) in caplog.text
+
+
+@pytest.mark.integration
+def test_a_short_key_in_the_environment_is_refused(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("VIDEO_JOBS_QUEUE_AUTHKEY", "short")
+    with pytest.raises(QueueKeyError, match="VIDEO_JOBS_QUEUE_AUTHKEY is 5 bytes"):
+        Settings(data_dir=tmp_path).resolve_authkey()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_a_key_file_others_can_read_is_refused(tmp_path, mode) -> None:
+    key_file = tmp_path / "queue.key"
+    key_file.write_bytes(b"k" * 64)
+    key_file.chmod(mode)
+    with pytest.raises(QueueKeyError, match=f"mode {mode:04o}.*chmod 600"):
+        Settings(data_dir=tmp_path).resolve_authkey()
+    key_file.chmod(0o600)
+    assert Settings(data_dir=tmp_path).resolve_authkey() == b"k" * 64
