@@ -14,14 +14,28 @@ import subprocess
 import sys
 import time
 
+from app.settings import Settings
+
 log = logging.getLogger("app.run")
 STOP_TIMEOUT_S = 30
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _spawn_api(host: str, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "app.api.main:app", "--host", host]
-    return subprocess.Popen([*command, "--port", str(port), "--timeout-graceful-shutdown", "10"])
+def api_command(host: str, port: int, settings: Settings) -> list[str]:
+    """uvicorn for the API, with the connection limits of docs/failure-model.md: at most
+    VIDEO_JOBS_HTTP_LIMIT_CONCURRENCY connections (503 beyond), idle keep-alive closed
+    after VIDEO_JOBS_HTTP_KEEP_ALIVE_S, and header/body read timeouts (slow_clients.py)."""
+    return [
+        *(sys.executable, "-m", "uvicorn", "app.api.main:app"),
+        *("--host", host, "--port", str(port), "--timeout-graceful-shutdown", "10"),
+        *("--http", "app.api.slow_clients:SlowClientH11Protocol"),
+        *("--limit-concurrency", str(settings.http_limit_concurrency)),
+        *("--timeout-keep-alive", str(settings.http_keep_alive_s)),
+    ]
+
+
+def _spawn_api(host: str, port: int, settings: Settings) -> subprocess.Popen:
+    return subprocess.Popen(api_command(host, port, settings))
 
 
 def _spawn_worker() -> subprocess.Popen:
@@ -60,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    api = _spawn_api(args.host, args.port)
+    api = _spawn_api(args.host, args.port, Settings())
     worker = _spawn_worker()
     log.info(
         "API on http://%s:%d (pid %d), worker pid %d", args.host, args.port, api.pid, worker.pid

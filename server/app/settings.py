@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     webhook_per_destination: int = Field(default=2, ge=1, le=64)
     http_header_timeout_s: float = Field(default=10.0, gt=0)
     http_body_timeout_s: float = Field(default=30.0, gt=0)
-    http_keep_alive_s: float = Field(default=5.0, gt=0)
+    http_keep_alive_s: int = Field(default=5, ge=1)
     http_limit_concurrency: int = Field(default=1000, ge=10)
 
     # Operations (not in the Phase-16 contract; documented in docs/cli-and-web.md).

@@ -1,0 +1,115 @@
+"""uvicorn's h11 protocol plus the two read timeouts it lacks, so slow clients cannot
+hold connections open (the "slowloris" attack).
+
+- Headers: a request's headers must arrive whole within VIDEO_JOBS_HTTP_HEADER_TIMEOUT_S
+  of the connection opening (or of the previous response on a kept-alive connection),
+  however slowly they trickle in; otherwise the API answers 408 and closes.
+- Body: while the API waits for body bytes, a gap longer than
+  VIDEO_JOBS_HTTP_BODY_TIMEOUT_S closes the connection (the route sees a disconnect).
+  Time the API itself spends not reading (flow control paused) is not counted.
+
+uvicorn's own --limit-concurrency (503 beyond it) and --timeout-keep-alive complete the
+picture; `make run` (app/run.py) passes all of them. Selected with
+`--http app.api.slow_clients:SlowClientH11Protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def read_timeouts() -> tuple[float, float]:
+    """(header, body) timeouts in seconds, read once per process from the settings."""
+    settings = Settings()
+    return settings.http_header_timeout_s, settings.http_body_timeout_s
+
+
+def _timeout_response(seconds: float) -> bytes:
+    body = f'{{"detail":"request headers not received within {seconds:g} s"}}'.encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+class SlowClientH11Protocol(H11Protocol):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout, self._body_timeout = read_timeouts()
+        self._read_timer: asyncio.TimerHandle | None = None
+        self._waiting_for: str | None = None  # "headers" or "body"
+
+    # -- timer ---------------------------------------------------------------------
+    def _cancel_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+        self._read_timer = None
+        self._waiting_for = None
+
+    def _arm(self, what: str, seconds: float) -> None:
+        self._cancel_read_timer()
+        self._waiting_for = what
+        self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
+
+    def _follow_state(self) -> None:
+        """Arm, keep or cancel the timer for what the connection now waits for."""
+        if self.transport is None or self.transport.is_closing():
+            self._cancel_read_timer()
+            return
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            if self._waiting_for != "headers":  # the deadline runs from when it was set
+                self._arm("headers", self._header_timeout)
+        elif state is h11.SEND_BODY:
+            self._arm("body", self._body_timeout)  # an idle limit: reset on every chunk
+        else:
+            self._cancel_read_timer()  # the request is in: the app's time is not counted
+
+    def _read_timed_out(self) -> None:
+        self._read_timer = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        state = self.conn.their_state
+        if self._waiting_for == "headers" and state is h11.IDLE:
+            log.info("closing a connection: headers not received in %gs", self._header_timeout)
+            if self.conn.our_state is h11.IDLE:
+                self.transport.write(_timeout_response(self._header_timeout))
+            self.transport.close()
+        elif self._waiting_for == "body" and state is h11.SEND_BODY:
+            if self.flow.read_paused:  # the app is not reading: not the client's fault
+                self._arm("body", self._body_timeout)
+                return
+            log.info("closing a connection: no body bytes for %gs", self._body_timeout)
+            self.transport.close()
+        else:
+            self._waiting_for = None
+            self._follow_state()
+
+    # -- protocol hooks --------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm("headers", self._header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._follow_state()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._cancel_read_timer()  # a new request: a new header deadline
+        self._follow_state()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_timer()
+        super().connection_lost(exc)
