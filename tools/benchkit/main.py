@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchkit import backends, clips
+from benchkit.api_limits import describe_api_limits, measure_api_limits
 from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
@@ -54,6 +55,7 @@ class Sizes:
     batch_size: tuple[int, int]
     batch_pipeline: str
     batch_rounds: int
+    results_frames: int = 270_000  # figure 8: a ~41 MB results document
 
 
 FULL = Sizes(
@@ -87,6 +89,7 @@ QUICK = Sizes(
     batch_size=(320, 240),
     batch_pipeline="people",
     batch_rounds=1,
+    results_frames=2_000,
 )
 
 
@@ -135,6 +138,9 @@ def run_all(sizes: Sizes, work: Path) -> Report:
         load = submit_load(services, tiny, sizes.submits, sizes.submit_clients)
     report.add(*describe_upload(upload))
     report.add(*describe_submits(load))
+
+    step("8. resource limits: the API's reads")
+    report.add(*describe_api_limits(measure_api_limits(work, sizes.results_frames)))
 
     step("6. CPU-bound batch, 1 and 2 workers")
     batches = measure_batches(
