@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if getattr(app.state, "frame_pool", None) is not None:
+                app.state.frame_pool.shutdown()
             webhooks.stop()
             sender.close()
             sweeper.stop()

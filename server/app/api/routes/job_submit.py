@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, HTTPException, Query, UploadFile, status
 
+from app.adapters.net.resolver import resolve_host
 from app.api.deps import (
     InspectorDep,
     JobsDep,
@@ -84,7 +85,12 @@ def submit(
         )
     pipeline_id = pipeline_form or pipeline_query or settings.default_pipeline
     if callback_url:
-        validate_callback_url(callback_url, secret_configured=settings.webhook_secret is not None)
+        validate_callback_url(
+            callback_url,
+            secret_configured=settings.webhook_secret is not None,
+            allow_private=settings.webhook_allow_private,
+            resolve=resolve_host,
+        )
     job = submit_video(
         _upload_of(file),
         pipeline_id,
