@@ -184,12 +184,12 @@ def _measure_frames(services: Services, job_id: str, result: ApiLimits) -> None:
 
 
 def describe_api_limits(limits: ApiLimits) -> tuple[list[Row], Section]:
-    mib = limits.document_bytes / 2**20
+    mb = limits.document_bytes / 1e6
     met = limits.growth_mib <= 64
     health_max = max(limits.health_ms + limits.frame_health_ms, default=0.0)
     rows = [
         Row(
-            f"8. API peak memory serving a {mib:.0f} MB results document "
+            f"8. API peak memory serving a {mb:.0f} MB results document "
             f"({limits.downloads} at once)",
             f"+{limits.growth_mib:.1f} MiB",
             "RSS growth ≤ 64 MB",
