@@ -111,10 +111,10 @@ class SubmitBodyParser:
                     if isinstance(value, StagedUploadFile):
                         value.size = value.staged.size
         except MultipartParseError as exc:
-            self._discard()
+            self.discard()
             raise UploadRejected(400, f"the multipart body is malformed: {exc}") from exc
         except BaseException:
-            self._discard()
+            self.discard()
             raise
         return FormData(self.items)
 
@@ -124,7 +124,8 @@ class SubmitBodyParser:
             chunks, self.pending = self.pending, []
             await run_in_threadpool(self.staged.write_all, chunks)
 
-    def _discard(self) -> None:
+    def discard(self) -> None:
+        """Remove the staged file unless the service stored it."""
         if self.staged is not None:
             self.staged.discard()
 
@@ -228,6 +229,13 @@ class SubmitRequest(Request):
                 raise HTTPException(exc.status_code, exc.detail, headers=headers) from exc
         return self._form
 
+    def discard_unstored(self) -> None:
+        """The request is answered: an upload the service did not store is removed now,
+        before the answer goes out (not whenever FastAPI closes the form)."""
+        parser = getattr(self, "_parser", None)
+        if parser is not None:
+            parser.discard()
+
     async def _parse(self) -> FormData:
         kind, _params = parse_options_header(self.headers.get("content-type", ""))
         if kind != b"multipart/form-data":
@@ -238,7 +246,8 @@ class SubmitRequest(Request):
         target = UploadTarget(
             storage, settings.storage_dir, settings.max_upload_bytes, settings.min_free_bytes
         )
-        return await SubmitBodyParser(self.headers, target).parse(self.stream())
+        self._parser = SubmitBodyParser(self.headers, target)
+        return await self._parser.parse(self.stream())
 
 
 class SubmitRoute(APIRoute):
@@ -249,6 +258,10 @@ class SubmitRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def submit_handler(request: Request) -> Response:
-            return await handler(SubmitRequest(request.scope, request.receive))
+            submit_request = SubmitRequest(request.scope, request.receive)
+            try:
+                return await handler(submit_request)
+            finally:
+                submit_request.discard_unstored()
 
         return submit_handler
