@@ -33,6 +33,7 @@ from benchkit.service import (
     submit_load,
 )
 from benchkit.services import Services
+from benchkit.worker_limits import describe_worker_limits, measure_worker_limits
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 
@@ -56,6 +57,7 @@ class Sizes:
     batch_pipeline: str
     batch_rounds: int
     results_frames: int = 270_000  # figure 8: a ~41 MB results document
+    worker_frames: int = 100_000  # figure 9: the worker's memory over a long job
 
 
 FULL = Sizes(
@@ -90,6 +92,7 @@ QUICK = Sizes(
     batch_pipeline="people",
     batch_rounds=1,
     results_frames=2_000,
+    worker_frames=2_000,
 )
 
 
@@ -141,6 +144,9 @@ def run_all(sizes: Sizes, work: Path) -> Report:
 
     step("8. resource limits: the API's reads")
     report.add(*describe_api_limits(measure_api_limits(work, sizes.results_frames)))
+
+    step("9. resource limits: the worker's memory over a long job")
+    report.add(*describe_worker_limits(measure_worker_limits(work, sizes.worker_frames)))
 
     step("6. CPU-bound batch, 1 and 2 workers")
     batches = measure_batches(
