@@ -21,13 +21,17 @@ from pathlib import Path
 
 import httpx
 
+from app.tests.fixtures.mp4_synth import box, ftyp, mvhd, video_trak
 from benchkit.backends import Backend
 from benchkit.machine import memory_kib, reset_peak_rss
 from benchkit.report import Row, Section, table
 from benchkit.services import ServiceError, Services
 
 TINY_PIPELINE = "motion"  # the default pipeline; on a 1-frame clip it costs ~nothing
-FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"  # a valid first MP4 box
+# ftyp + moov of a 1-frame 64x48 video: the submit reads this header (and nothing else)
+# before it accepts a file, so the rest can be any bytes inside one mdat box.
+MP4_HEAD = ftyp() + box("moov", mvhd(), video_trak(64, 48, frames=1))
+MDAT_HEADER = 16  # a 64-bit mdat size
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -116,8 +120,8 @@ class UploadResult:
 
 
 def multipart_body(size: int, boundary: str) -> tuple[Iterator[bytes], int]:
-    """A multipart/form-data body with a `size`-byte file part whose first box is
-    `ftyp` (so the submit is accepted), produced chunk by chunk, never held whole."""
+    """A multipart/form-data body with a `size`-byte file part whose header is a valid
+    MP4's (so the submit is accepted), produced chunk by chunk, never held whole."""
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="pipeline_id"\r\n\r\n'
         f"{TINY_PIPELINE}\r\n--{boundary}\r\n"
@@ -128,8 +132,9 @@ def multipart_body(size: int, boundary: str) -> tuple[Iterator[bytes], int]:
     block = os.urandom(1 << 20)
 
     def chunks() -> Iterator[bytes]:
-        yield head + FTYP
-        remaining = size - len(FTYP)
+        remaining = size - len(MP4_HEAD) - MDAT_HEADER
+        mdat = b"\x00\x00\x00\x01mdat" + (MDAT_HEADER + remaining).to_bytes(8, "big")
+        yield head + MP4_HEAD + mdat
         while remaining > 0:
             piece = block[: min(remaining, len(block))]
             remaining -= len(piece)

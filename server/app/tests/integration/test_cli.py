@@ -16,6 +16,7 @@ from app.api.main import create_app
 from app.cli.main import main
 from app.settings import Settings
 from app.tests.conftest import free_port
+from app.tests.fixtures.mp4_synth import undecodable_mp4
 from app.workers.worker import Worker
 
 pytestmark = pytest.mark.integration
@@ -78,8 +79,7 @@ def test_submit_wait_follows_the_job_to_completed_and_exits_0(client, clip_path,
 
 
 def test_submit_wait_of_an_undecodable_mp4_exits_1_with_the_error(client, tmp_path, capsys):
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 16)
+    broken = undecodable_mp4(tmp_path / "broken.mp4")  # passes the submit's header check
     worker = threading.Thread(target=worker_of(client).run_once, args=(20,))
     worker.start()
     try:
@@ -87,7 +87,7 @@ def test_submit_wait_of_an_undecodable_mp4_exits_1_with_the_error(client, tmp_pa
     finally:
         worker.join(timeout=30)
     err = capsys.readouterr().err
-    assert "failed" in err and "could not be opened" in err
+    assert "failed" in err and "corrupt" in err
 
 
 def test_a_file_that_is_not_an_mp4_exits_1_with_the_apis_detail(client, tmp_path, capsys):

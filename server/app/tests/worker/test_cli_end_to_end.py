@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app.tests.fixtures.mp4_synth import undecodable_mp4
+
 pytestmark = pytest.mark.worker
 
 SCRIPT = Path(sys.executable).parent / "video-jobs"
@@ -57,11 +59,10 @@ def test_a_corrupt_video_makes_submit_wait_exit_1_with_the_reason(services_facto
     services = services_factory()
     services.start_api()
     services.start_worker()
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)
+    broken = undecodable_mp4(tmp_path / "broken.mp4")  # passes the submit's header check
     result = video_jobs(services, "submit", str(broken), "--wait")
     assert result.returncode == 1
-    assert "failed" in result.stderr and "could not be opened" in result.stderr
+    assert "failed" in result.stderr and "corrupt" in result.stderr
 
 
 def test_the_api_key_is_taken_from_the_environment(services_factory):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from app.tests.fixtures.mp4_synth import undecodable_mp4
+
 pytestmark = pytest.mark.worker
 
 
@@ -63,11 +65,10 @@ def test_corrupt_upload_fails_with_message_and_worker_survives(
     services = services_factory()
     services.start_api()
     worker = services.start_worker()
-    garbage = tmp_path / "garbage.mp4"
-    garbage.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)
+    garbage = undecodable_mp4(tmp_path / "garbage.mp4")  # passes the submit's header check
     bad = services.wait_for(services.submit(garbage, "motion"))
     assert bad["status"] == "failed" and bad["progress"] == 1.0
-    assert "could not be opened" in bad["error_message"]
+    assert "corrupt" in bad["error_message"]
 
     good = services.wait_for(services.submit(clip_path, "motion"))
     assert good["status"] == "completed"
