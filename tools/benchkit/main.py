@@ -24,6 +24,7 @@ from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
 from benchkit.report import Report, render
+from benchkit.sampling import describe_sampling, measure_sampling
 from benchkit.service import (
     describe_setups,
     describe_submits,
@@ -57,6 +58,9 @@ class Sizes:
     batch_pipeline: str
     batch_rounds: int
     results_frames: int = 270_000  # figure 8: a ~41 MB results document
+    sampling_seconds: int = 600  # figure 10: a 10-minute clip
+    sampling_size: tuple[int, int] = (1280, 720)
+    sampling_pipeline: str = "faces"
     worker_frames: int = 100_000  # figure 9: the worker's memory over a long job
 
 
@@ -93,6 +97,8 @@ QUICK = Sizes(
     batch_rounds=1,
     results_frames=2_000,
     worker_frames=2_000,
+    sampling_seconds=2,
+    sampling_size=(160, 120),
 )
 
 
@@ -121,6 +127,15 @@ def run_all(sizes: Sizes, work: Path) -> Report:
         clip, sizes.clip_frames, sizes.clip_size, sizes.repeats, sizes.detector_every
     )
     report.add(*describe_frames(frames))
+
+    step("10. what sample_fps=1 saves")
+    report.add(
+        *describe_sampling(
+            measure_sampling(
+                work, sizes.sampling_seconds, sizes.sampling_size, sizes.sampling_pipeline
+            )
+        )
+    )
 
     step("2, 3, 7. queue hop, end-to-end, throughput (embedded)")
     with backends.embedded() as backend:
