@@ -99,6 +99,35 @@ def _open(storage: StorageService, job: Job, key: str) -> BinaryIO:
         ) from exc
 
 
+def find_frame(storage: StorageService, job: Job, frame_index: int) -> dict | None:
+    """The results item of video frame `frame_index`, or None when that frame was not
+    analysed (sampling, a time range). Items are in frame order, so this is a binary
+    search over the index: about log2(frames) line reads, whatever the document's size."""
+    _ensure_sidecars(storage, job)
+    with (
+        _opened(storage, job, results_index_key(job.job_id)) as index,
+        _opened(storage, job, results_lines_key(job.job_id)) as lines,
+    ):
+
+        def item_at(position: int) -> dict:
+            index.seek(position * _OFFSET.size)
+            (start,) = _OFFSET.unpack(index.read(_OFFSET.size))
+            lines.seek(start)
+            return json.loads(lines.readline())
+
+        low, high = 0, index.seek(0, 2) // _OFFSET.size
+        while low < high:
+            middle = (low + high) // 2
+            item = item_at(middle)
+            if item["frame_index"] == frame_index:
+                return item
+            if item["frame_index"] < frame_index:
+                low = middle + 1
+            else:
+                high = middle
+    return None
+
+
 @contextmanager
 def _opened(storage: StorageService, job: Job, key: str) -> Iterator[BinaryIO]:
     with _open(storage, job, key) as handle:
@@ -117,7 +146,9 @@ class StoredDocument:
 
 def _read_head(handle: BinaryIO, job: Job) -> tuple[dict[str, Any], int]:
     """The stored keys before "results" (parsed) and the byte offset of the first item."""
-    start = handle.read(MAX_HEAD_BYTES)
+    start = handle.read(1 << 16)  # the head is small: one read, rarely a second
+    if _RESULTS_MARK not in start and len(start) == 1 << 16:
+        start += handle.read(MAX_HEAD_BYTES - len(start))
     mark = start.find(_RESULTS_MARK)
     if mark < 0 or not start.startswith(b"{"):
         raise ValueError(f"the results document of job {job.job_id} has no results list")

@@ -27,7 +27,7 @@ from app.api.schemas import ErrorResponse
 from app.domain.errors import InvalidUpload
 from app.domain.model import Job, JobStatus, input_key
 from app.domain.ports import JobRepository, StorageService
-from app.domain.results import ResultsQuery, read_page, stored_head
+from app.domain.results import find_frame, stored_head
 from app.domain.services import completed_job, get_job
 from app.settings import Settings
 
@@ -115,8 +115,9 @@ def render_frame(
     key = input_key(job_id)
     if not storage.exists(key):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"the input video of job {job_id} is gone")
-    _check_pixels(storage, job, settings.max_pixels)
-    result = _frame_result(storage, job, n)
+    video = stored_head(storage, job).get("video") or {}
+    _check_pixels(video, job, settings.max_pixels)
+    result = _frame_result(storage, job, video, n)
     path = storage.local_path(key)
     _check_decode_budget(path, n, settings.frame_decode_budget)
     frame = read_frame(path, n)
@@ -133,9 +134,8 @@ def render_frame(
     return encoded.tobytes()
 
 
-def _check_pixels(storage: StorageService, job: Job, max_pixels: int) -> None:
+def _check_pixels(video: dict[str, Any], job: Job, max_pixels: int) -> None:
     """Refuse before decoding when a frame is larger than VIDEO_JOBS_MAX_PIXELS."""
-    video = stored_head(storage, job).get("video") or {}
     pixels = int(video.get("width") or 0) * int(video.get("height") or 0)
     if pixels > max_pixels:
         raise HTTPException(
@@ -162,14 +162,17 @@ def _check_decode_budget(path: str, n: int, budget: int) -> None:
         )
 
 
-def _frame_result(storage: StorageService, job: Job, n: int) -> dict[str, Any]:
-    """Frame n's result; 404 when n is past the frames the worker analysed."""
-    items, _ = read_page(storage, job, ResultsQuery(from_frame=n, to_frame=n, limit=1))
-    if not items:
+def _frame_result(storage: StorageService, job: Job, video: dict[str, Any], n: int) -> dict:
+    """Video frame n's result ({} for a frame the job did not analyse: sampling, a time
+    range); 404 when n is past the frames the worker decoded."""
+    item = find_frame(storage, job, n)
+    if item is not None:
+        return item.get("result") or {}
+    if n >= int(video.get("frame_count") or 0):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"frame {n} is out of range for job {job.job_id}"
         )
-    return items[0].get("result") or {}
+    return {}
 
 
 def read_frame(path: str, n: int) -> np.ndarray | None:

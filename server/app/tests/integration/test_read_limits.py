@@ -24,7 +24,7 @@ from app.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from app.domain.errors import InvalidCallbackUrl, JobFilesGone
 from app.domain.model import Job, JobStatus, results_key
 from app.domain.ports import JobRepository
-from app.domain.results import ResultsQuery, read_page, stored_document
+from app.domain.results import ResultsQuery, find_frame, read_page, stored_document
 from app.domain.results_writer import write_results
 from app.tests.integration.conftest import SQL_BACKENDS, empty_database
 
@@ -164,3 +164,14 @@ def test_a_missing_results_file_is_job_files_gone(stored) -> None:
     storage.delete_file(results_key(job.job_id))
     with pytest.raises(JobFilesGone, match="missing from storage"):
         stored_document(storage, job, {"created_at": "c", "updated_at": "u"})
+
+
+def test_a_frames_result_is_found_by_its_frame_index_when_frames_were_sampled(tmp_path):
+    storage = FilesystemStorage(tmp_path / "video_jobs", tmp_path)
+    job = Job(uuid.uuid4(), "motion", "x.mp4", status=JobStatus.COMPLETED)
+    items = [{"frame_index": i, "result": {"n": i}} for i in range(0, 3000, 5)]
+    write_results(storage, job, {"frame_count": 3000}, items)
+    assert find_frame(storage, job, 2995) == {"frame_index": 2995, "result": {"n": 2995}}
+    assert find_frame(storage, job, 0)["result"] == {"n": 0}
+    assert find_frame(storage, job, 7) is None  # not analysed
+    assert find_frame(storage, job, 5000) is None
