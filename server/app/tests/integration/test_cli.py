@@ -90,14 +90,27 @@ def test_submit_wait_of_an_undecodable_mp4_exits_1_with_the_error(client, tmp_pa
     assert "failed" in err and "corrupt" in err
 
 
-def test_a_file_that_is_not_an_mp4_exits_1_with_the_apis_detail(client, tmp_path, capsys):
+def test_a_file_that_is_not_an_mp4_is_refused_before_it_is_uploaded(client, tmp_path, capsys):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video at all")
     assert cli(client, "submit", str(text)) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert "HTTP 400" in err and "not an MP4" in err
+    assert "not an MP4" in err and "nothing was uploaded" in err
     assert client.get("/video/jobs").json()["jobs"] == []
+
+
+def test_submit_options_and_tag_reach_the_job_and_jobs_finds_it_by_tag(client, clip_path, capsys):
+    args = ["--pipeline", "people", "--sample-fps", "5", "--labels", "person", "--tag", "porch"]
+    job_id = submit(client, capsys, str(clip_path), *args, "--url", "http://testserver")
+    status = client.get(f"/video/status/{job_id}").json()
+    assert status["options"]["sample_fps"] == 5.0 and status["options"]["labels"] == ["person"]
+    assert (status["tag"], status["filename"]) == ("porch", clip_path.name)
+    assert cli(client, "jobs", "--tag", "porch") == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert len(rows) == 1 and rows[0].startswith(job_id) and clip_path.name in rows[0]
+    assert cli(client, "submit", str(clip_path), "--pipeline", "people", "--labels", "cat") == 1
+    assert "it can emit: person" in capsys.readouterr().err
 
 
 def test_an_unknown_pipeline_lists_the_valid_ones(client, clip_path, capsys):

@@ -136,3 +136,162 @@ def test_results_go_to_a_file_with_o(tmp_path, capsys):
     assert json.loads(target.read_text()) == document
     out, err = capsys.readouterr()
     assert out == "" and "1 frames" in err and str(target) in err
+
+
+def test_url_and_key_work_after_the_command_too(monkeypatch):
+    monkeypatch.delenv("VIDEO_JOBS_URL", raising=False)
+    monkeypatch.delenv("VIDEO_JOBS_API_KEY", raising=False)
+    parse = build_parser().parse_args
+    args = parse(["submit", "clip.mp4", "--url", "http://host:8000", "--api-key", "k"])
+    assert (args.url, args.api_key, args.file) == ("http://host:8000", "k", "clip.mp4")
+    args = parse(["--url", "http://before", "jobs", "--api-key", "after"])
+    assert (args.url, args.api_key) == ("http://before", "after")
+    assert parse(["--url", "http://a", "status", JOB_ID, "--url", "http://b"]).url == "http://b"
+    assert parse(["summary", JOB_ID]).url == "http://127.0.0.1:8000"
+
+
+def mp4_file(tmp_path, name="clip.mp4"):
+    clip = tmp_path / name
+    clip.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(1000))
+    return clip
+
+
+ACCEPTED = {"job_id": JOB_ID, "status": "pending", "pipeline_id": "people"}
+
+
+def test_submit_sends_the_options_and_tag_as_form_fields(tmp_path, capsys):
+    seen: list[httpx.Request] = []
+    http = fake_api({"/video/submit": (200, ACCEPTED)}, seen)
+    argv = ["submit", str(mp4_file(tmp_path)), "--pipeline", "people", "--sample-fps", "2"]
+    argv += ["--start", "1.5", "--end", "30", "--min-confidence", "0.4"]
+    argv += ["--labels", "person,dog", "--annotate", "--tag", "front door"]
+    assert main(argv, http=http) == 0
+    body = seen[0].read().decode("latin-1")
+    expected = {
+        "pipeline_id": "people",
+        "sample_fps": "2",
+        "start_s": "1.5",
+        "end_s": "30",
+        "min_confidence": "0.4",
+        "labels": "person,dog",
+        "annotate": "true",
+        "tag": "front door",
+    }
+    for name, value in expected.items():
+        assert f'name="{name}"\r\n\r\n{value}\r\n' in body, name
+    assert 'filename="clip.mp4"' in body
+
+
+def test_submit_without_options_sends_only_the_file(tmp_path, capsys):
+    seen: list[httpx.Request] = []
+    http = fake_api({"/video/submit": (200, ACCEPTED)}, seen)
+    assert main(["submit", str(mp4_file(tmp_path))], http=http) == 0
+    body = seen[0].read().decode("latin-1")
+    assert body.count("form-data; name=") == 1 and 'form-data; name="file"' in body
+
+
+@pytest.mark.parametrize("content", [b"GIF89a" + bytes(100), b"\x00\x00\x00\x18moov", b""])
+def test_a_file_that_is_not_an_mp4_is_refused_before_any_upload(tmp_path, capsys, content):
+    clip = tmp_path / "notes.mp4"
+    clip.write_bytes(content)
+    seen: list[httpx.Request] = []
+    assert main(["submit", str(clip)], http=fake_api({}, seen)) == 1
+    assert seen == []
+    err = capsys.readouterr().err
+    assert ("not an MP4" in err) or ("is empty" in err)
+
+
+def test_waiting_shows_frames_fps_and_eta():
+    from app.cli.commands import frame_progress
+
+    running = {"status": "running", "frames_done": 120, "frames_total": 600, "fps": 48.0}
+    shown = frame_progress({**running, "eta_s": 10.0})
+    assert shown == {"completed": 120, "total": 600, "frames": "120/600 frames, 48.0 fps, ETA 0:10"}
+    assert frame_progress({**running, "eta_s": 3725})["frames"].endswith("ETA 1:02:05")
+    pending = {"status": "pending", "frames_done": 0, "frames_total": None}
+    assert frame_progress(pending) == {"completed": 0, "total": None, "frames": "0 frames"}
+    done = {"status": "completed", "frames_done": 30, "frames_total": None}
+    assert frame_progress(done)["total"] == 30
+
+
+SUMMARY = {
+    "job_id": JOB_ID,
+    "video": {},
+    "warnings": ["the video ends early"],
+    "shots": [
+        {"index": 0, "start_frame": 0, "end_frame": 299, "start_ms": 0, "end_ms": 11960},
+        {"index": 1, "start_frame": 300, "end_frame": 1799, "start_ms": 12000, "end_ms": 71960},
+    ],
+    "labels": [
+        {"label": "dog", "tracks": 1, "frames": 700, "screen_time_ms": 29000, "max_confidence": 0.9}
+    ],
+    "tracks": [
+        {
+            "track_id": 7,
+            "label": "dog",
+            "first_frame": 300,
+            "last_frame": 1025,
+            "start_ms": 12000,
+            "end_ms": 41000,
+            "frames": 700,
+            "max_confidence": 0.934,
+            "best_frame": 512,
+            "best_bbox": [1, 2, 3, 4],
+        }
+    ],
+}
+
+
+def test_summary_prints_shots_labels_and_tracks_as_tables(capsys):
+    http = fake_api({f"/video/jobs/{JOB_ID}/summary": (200, SUMMARY)})
+    assert main(["summary", JOB_ID], http=http) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "SHOTS (2)"
+    assert lines[1].split() == ["SHOT", "START", "END", "FRAMES"]
+    assert lines[3].split() == ["1", "0:12.000", "1:11.960", "300-1799"]
+    track = next(line for line in lines if line.startswith("#7"))
+    assert track.split() == ["#7", "dog", "0:12.000", "0:41.000", "700", "0.93", "512"]
+    assert "warning: the video ends early" in lines
+    assert main(["summary", JOB_ID, "--json"], http=http) == 0
+    assert json.loads(capsys.readouterr().out) == SUMMARY
+
+
+def test_summary_of_a_job_without_one_says_not_available(capsys):
+    http = fake_api({})
+    assert main(["summary", JOB_ID], http=http) == 1
+    err = capsys.readouterr().err
+    assert "summary of job" in err and "not available" in err and "HTTP 404" in err
+
+
+def test_export_streams_the_file_and_a_missing_one_leaves_nothing(tmp_path, capsys):
+    csv = b"frame_index,timestamp_ms,label,track_id,x,y,w,h,confidence,text\n" * 5000
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/detections.csv"):
+            return httpx.Response(200, content=csv, headers={"content-type": "text/csv"})
+        return httpx.Response(404, json={"detail": "no annotated video for this job"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handle), base_url="http://api.test")
+    target = tmp_path / "out.csv"
+    assert main(["export", JOB_ID, "--format", "csv", "-o", str(target)], http=http) == 0
+    assert target.read_bytes() == csv
+    assert str(target) in capsys.readouterr().err
+    video = tmp_path / "out.mp4"
+    assert main(["export", JOB_ID, "--format", "mp4", "-o", str(video)], http=http) == 1
+    err = capsys.readouterr().err
+    assert "annotated.mp4 of job" in err and "not available" in err
+    assert "no annotated video for this job" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no partial file
+
+
+def test_jobs_show_the_name_and_filter_by_tag(capsys):
+    seen: list[httpx.Request] = []
+    named = {**STATUS, "filename": "front door.mp4", "tag": "porch"}
+    page = {"jobs": [named], "limit": 20, "offset": 0, "total": 41}
+    http = fake_api({"/video/jobs": (200, page)}, seen)
+    assert main(["jobs", "--tag", "porch"], http=http) == 0
+    out, err = capsys.readouterr()
+    header, row = out.splitlines()
+    assert "NAME" in header and "front door.mp4" in row
+    assert dict(seen[0].url.params)["tag"] == "porch"
+    assert "jobs 1-1 of 41" in err
