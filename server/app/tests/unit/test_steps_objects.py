@@ -132,3 +132,16 @@ def test_the_detector_reports_the_frame_size_it_was_given():
     for shape in [(48, 640, 3), (640, 48, 3)]:
         for d in detector.detect(np.full(shape, 90, np.uint8)):
             assert d.box[0] + d.box[2] <= shape[1] and d.box[1] + d.box[3] <= shape[0]
+
+
+def test_a_small_person_gets_a_box_of_her_size():
+    """The packaged cfg's anchor mask made every small object's box about half its size;
+    the corrected mask (models/yolo.py CFG_FIX) boxes a 100 px astronaut at IoU >= 0.5."""
+    scale = 100 / 512
+    small = cv2.resize(photo("astronaut"), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((720, 1280, 3), 120, np.uint8)
+    frame[300 : 300 + small.shape[0], 700 : 700 + small.shape[1]] = small
+    x, y, w, h = ASTRONAUT_PERSON
+    truth = (700 + x * scale, 300 + y * scale, w * scale, h * scale)
+    people = found(PeopleStep(), frame)
+    assert len(people) == 1 and iou(people[0]["bbox"], truth) >= 0.5, (people, truth)
