@@ -49,7 +49,7 @@ def test_a_name_that_resolves_to_any_internal_address_is_refused() -> None:
     def resolve(host: str) -> list[str]:
         return ["93.184.215.14", "10.1.2.3"]
 
-    with pytest.raises(InvalidCallbackUrl, match="10.1.2.3, a private address"):
+    with pytest.raises(InvalidCallbackUrl, match=r"10\.1\.2\.3, a private address"):
         validate_callback_url("https://hooks.example/x", secret_configured=True, resolve=resolve)
 
 
