@@ -5,12 +5,15 @@ numpy only. Why not a library: norfair pins numpy < 2 (the lock has numpy 2), an
 supervision pulls scipy, matplotlib, pillow, requests and tqdm for one class that counts
 gaps in frames, not milliseconds, and matches across labels. What we keep of ByteTrack:
 
-- two-stage association by score: confident detections are matched first, to every
-  live track; weak ones then only to tracks still unmatched (a weak box near a known
-  object is that object, not a new one);
+- weak detections are kept, not dropped: a weak box that overlaps a track strongly
+  (IoU >= 0.4; a confident one needs 0.2) continues it, so an object whose score dips
+  keeps its id. Unlike ByteTrack, confident boxes are not matched first: with the
+  small detectors here a confident part-of-object box (a zebra's legs) would take the
+  track from the weaker whole-object box; best overlap first avoids that;
 - matching on IoU against each track's box *predicted* at this frame's time by a
-  constant velocity (smoothed), so a moving object keeps its id even when sampling
-  leaves large steps between analysed frames; greedy, best IoU first, per label.
+  constant velocity of its centre (smoothed), so a moving object keeps its id even when
+  sampling leaves large steps between frames; greedy, best first, per label; then, for
+  what is still unpaired, nearness of centres between boxes of similar size.
 
 What is ours: time comes from `timestamp_ms`, so a gap of up to `max_gap_ms` (1 s,
 the contract's brief occlusion) keeps the id at any frame rate or sampling; every
@@ -49,20 +52,29 @@ class _Track:
     label: str
     box: np.ndarray  # x, y, w, h at last_ms
     last_ms: int
-    velocity: np.ndarray  # d(x, y, w, h) / ms
+    velocity: np.ndarray  # of the centre, pixels / ms
 
     def predicted(self, at_ms: int, max_ahead_ms: int) -> np.ndarray:
+        """The last box moved by the centre's velocity (its size is not extrapolated:
+        a detector's box sizes jitter, and a growing box would run away)."""
         ahead = min(max(at_ms - self.last_ms, 0), max_ahead_ms)
-        box = self.box + self.velocity * ahead
-        box[2:] = np.maximum(box[2:], 1.0)
+        box = self.box.copy()
+        box[:2] += self.velocity * ahead
         return box
 
     def update(self, box: np.ndarray, at_ms: int) -> None:
         elapsed = at_ms - self.last_ms
-        if elapsed > 0:
-            measured = (box - self.box) / elapsed
+        growth = (box[2] * box[3]) / max(self.box[2] * self.box[3], 1.0)
+        # A box that changed size a lot is a partly hidden or partly found object: its
+        # centre moved for that reason, not because the object did.
+        if elapsed > 0 and 0.7 <= growth <= 1 / 0.7:
+            measured = (_centre(box) - _centre(self.box)) / elapsed
             self.velocity = VELOCITY_SMOOTHING * measured + (1 - VELOCITY_SMOOTHING) * self.velocity
         self.box, self.last_ms = box, at_ms
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return box[:2] + box[2:] / 2
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -152,17 +164,18 @@ class Tracker:
         ).reshape(-1, 4)
         boxes = np.array([d["bbox"] for d in found], dtype=np.float64).reshape(-1, 4)
         free_tracks = set(range(len(tracks)))
-        high = [i for i, d in enumerate(found) if d.get("confidence", 1.0) >= self.high_score]
-        low = [i for i in range(len(found)) if i not in set(high)]
         unmatched = set(range(len(found)))
-        for group, similarity, minimum in (
-            (high, iou_matrix, HIGH_MATCH_IOU),
-            (low, iou_matrix, LOW_MATCH_IOU),
-            (None, nearness_matrix, NEAR_MATCH),
-        ):
-            rows = sorted(unmatched) if group is None else group
-            columns = sorted(free_tracks)
-            scores = similarity(boxes[rows], predicted[columns])
+        # Best overlap first, whatever the score; a weak box must overlap more to
+        # continue a track. Then nearness for what overlap could not pair.
+        overlaps = iou_matrix(boxes, predicted)
+        weak = np.array([d.get("confidence", 1.0) < self.high_score for d in found], bool)
+        overlaps[weak] = np.where(overlaps[weak] >= LOW_MATCH_IOU, overlaps[weak], 0.0)
+        for nearness, minimum in ((False, HIGH_MATCH_IOU), (True, NEAR_MATCH)):
+            rows, columns = sorted(unmatched), sorted(free_tracks)
+            if nearness:
+                scores = nearness_matrix(boxes[rows], predicted[columns])
+            else:
+                scores = overlaps[np.ix_(rows, columns)]
             for row, col in greedy_match(scores, minimum):
                 free_tracks.discard(columns[col])
                 unmatched.discard(rows[row])
@@ -171,7 +184,7 @@ class Tracker:
                     found[rows[row]], track, predicted[columns[col]], boxes[rows[row]], now
                 )
         for index in sorted(unmatched):
-            track = _Track(self._next_id, label, boxes[index].copy(), now, np.zeros(4))
+            track = _Track(self._next_id, label, boxes[index].copy(), now, np.zeros(2))
             self._next_id += 1
             tracks.append(track)
             found[index]["track_id"] = track.track_id
