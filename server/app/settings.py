@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     # Task A2 (issue 12, read side): bounds on reads, frames, webhooks and connections.
     frame_workers: int = Field(default=2, ge=1, le=16)
-    frame_queue: int = Field(default=4, ge=0, le=256)
+    frame_queue: int = Field(default=16, ge=0, le=256)  # waiting costs no decode memory
     frame_decode_budget: int = Field(default=300, ge=1)
     results_scan_frames: int = Field(default=10_000, ge=1)
     webhook_workers: int = Field(default=16, ge=1, le=256)

@@ -202,6 +202,7 @@ def describe_api_limits(limits: ApiLimits) -> tuple[list[Row], Section]:
             health_max < 2000,
         ),
     ]
+    defaults = Settings(_env_file=None)
     codes = ", ".join(f"{n} answered {code}" for code, n in sorted(limits.frame_codes.items()))
     frame_p50 = percentile(limits.frame_ms, 50) if limits.frame_ms else 0.0
     frame_max = max(limits.frame_ms, default=0.0)
@@ -223,7 +224,8 @@ def describe_api_limits(limits: ApiLimits) -> tuple[list[Row], Section]:
             f"{limits.filtered_ms:.0f} ms, examining 10,000 frames "
             "(VIDEO_JOBS_RESULTS_SCAN_FRAMES) and answering `next_offset`.",
             f"Frame images: 40 requests at once for frames 100-118 of a 120-frame 1280x720 "
-            f"mp4v clip (default pool: 2 decoding, 4 waiting): {codes}; the answered ones "
+            f"mp4v clip (default pool: {defaults.frame_workers} decoding, "
+            f"{defaults.frame_queue} waiting): {codes}; the answered ones "
             f"took {frame_p50:.0f} ms (median), {frame_max:.0f} ms (max); the rest were "
             "refused at once with Retry-After. /health meanwhile: max "
             f"{max(limits.frame_health_ms, default=0):.0f} ms.",
