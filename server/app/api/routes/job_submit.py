@@ -23,11 +23,10 @@ from app.domain.options import display_filename
 from app.domain.ports import StagedUpload
 from app.domain.services import iter_chunks, submit_video
 from app.domain.video_limits import HeaderLimits
-from app.domain.webhooks import validate_callback_url
+from app.domain.webhooks import MAX_CALLBACK_URL, validate_callback_url
 
 # Text a client sends is never echoed whole: ids as the catalog's id pattern allows.
 MAX_PIPELINE_ID_CHARS = 64
-MAX_CALLBACK_URL_CHARS = 2048
 
 # SubmitRoute: the body is parsed as it arrives, the file written into DATA_DIR.
 router = APIRouter(tags=["jobs"], route_class=SubmitRoute)
@@ -128,9 +127,9 @@ def _check_lengths(*values_and_url: str | None) -> None:
                 detail=f"pipeline_id is {len(value)} characters long; pipeline ids have at "
                 f"most {MAX_PIPELINE_ID_CHARS} (GET /video/pipelines lists them)",
             )
-    if callback_url is not None and len(callback_url) > MAX_CALLBACK_URL_CHARS:
-        raise HTTPException(
+    if callback_url is not None and len(callback_url) > MAX_CALLBACK_URL:
+        raise HTTPException(  # the words of validate_callback_url, which checks it too
             status_code=status.HTTP_400_BAD_REQUEST,
-            detail=f"callback_url is {len(callback_url)} characters long; the limit is "
-            f"{MAX_CALLBACK_URL_CHARS}",
+            detail=f"callback_url is {len(callback_url)} characters; at most "
+            f"{MAX_CALLBACK_URL} are accepted",
         )
