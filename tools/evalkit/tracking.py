@@ -13,7 +13,7 @@ differs from the object's previous match; `ids/object` is 1.0 when every object 
 one id. A second shot of another photograph checks that no track crosses the cut.
 
 Run alone: `cd tools && ../.venv/bin/python -m evalkit.tracking` (prints a table);
-`make eval` calls `table()` for docs/accuracy.md.
+`make eval` appends `section()` to docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -214,6 +214,27 @@ def table(rows: list[dict] | None = None) -> str:
             f"| {row['tracks_across_cuts']} |"
         )
     return "\n".join(lines)
+
+
+def section() -> str:
+    """The tracking section of docs/accuracy.md (appended by tools/eval.py)."""
+    return "\n".join(
+        [
+            "",
+            "## tracks: identity switches",
+            "",
+            "Virtual-camera clips of real photographs at 30 fps, run through the worker's",
+            "frame loop (the pipeline's steps, then the shots and tracker stages). Every",
+            "truth object is one identity for its shot; a detection matched to it (same",
+            "label, IoU >= 0.5) should carry the id of its previous match. A switch after",
+            "the object went unmatched for over a second is what the contract asks for (a",
+            "new id); one within a second is the tracker's mistake. `frames matched` is the",
+            "detector's share: identity can only be judged where it found the object.",
+            "",
+            table(),
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":
