@@ -295,7 +295,10 @@ def test_results_of_a_completed_job_hold_one_item_per_frame_in_order(
     assert [item["frame_index"] for item in body["results"]] == list(range(frames))
     assert all("motion_ratio" in item["result"] for item in body["results"])
     document = (settings.storage_dir / f"{job_id}_results.json").read_text()
-    assert set(json.loads(document)) == {"job_id", "pipeline_id", "video", "results"}
+    stored = json.loads(document)
+    assert set(stored) == {"job_id", "pipeline_id", "video", "warnings", "results"}
+    assert stored["warnings"] == [] and stored["video"]["frames_declared"] == frames
+    assert all(isinstance(item["timestamp_ms"], int) for item in body["results"])
 
 
 def test_pipelines_lists_ids_and_descriptions(client) -> None:
