@@ -136,3 +136,24 @@ def test_no_annotated_video_unless_asked_and_abort_removes_every_export(two_shot
     abort_sinks(sinks)
     assert not any(storage.exists(key) for key in export_keys(job.job_id))
     assert not list((tmp_path / "video_jobs").glob(".*.part"))
+
+
+def test_sampled_job_keeps_one_face_track_and_the_video_holds_only_analysed_frames(
+    two_shot_clip, tmp_path
+):
+    options = AnalysisOptions(sample_fps=5, annotate=True)
+    storage, job, _ = run_job(two_shot_clip, tmp_path, options)
+    summary = json.loads(storage.load_file(summary_key(job.job_id)))
+    analysed = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45]  # one frame in five at 25 fps
+    assert [s["start_frame"] for s in summary["shots"]] == [0, 30]
+    first_shot = [t for t in summary["tracks"] if t["label"] == "face" and t["last_frame"] < 30]
+    assert len(first_shot) == 1 and first_shot[0]["frames"] >= 5
+    face = next(label for label in summary["labels"] if label["label"] == "face")
+    # Each analysed frame stands for the 200 ms until the next one.
+    assert face["screen_time_ms"] == 200 * face["frames"]
+    capture = cv2.VideoCapture(storage.local_path(annotated_key(job.job_id)))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    assert count == len(analysed)
