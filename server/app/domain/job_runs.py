@@ -95,20 +95,24 @@ def _record_completion(
     """completed, with the job's warnings; frames_total keeps the declared count."""
     decoded = int(analysis.video.get("frame_count") or 0)
     declared = analysis.video.get("frames_declared")
-    done = jobs.transition(
-        job.job_id,
-        JobStatus.RUNNING,
-        JobStatus.COMPLETED,
-        now=utcnow(),
-        attempt=job.attempts,
-        output_path=writer.output_path,
-        progress=Progress(
-            decoded,
-            declared if declared is not None else decoded,
-            round(decoded / elapsed, 2) if elapsed > 0 else None,
-        ),
-        warnings=list(analysis.warnings),
-    )
+    try:
+        done = jobs.transition(
+            job.job_id,
+            JobStatus.RUNNING,
+            JobStatus.COMPLETED,
+            now=utcnow(),
+            attempt=job.attempts,
+            output_path=writer.output_path,
+            progress=Progress(
+                decoded,
+                declared if declared is not None else decoded,
+                round(decoded / elapsed, 2) if elapsed > 0 else None,
+            ),
+            warnings=list(analysis.warnings),
+        )
+    except BaseException:  # not recorded: the job will run again, so keep no files
+        abort_sinks(sinks)
+        raise
     if done is None:  # canceled meanwhile, or recovered by a sweep: keep nothing
         log.warning("job %s: finished, but this worker no longer holds it", job.job_id)
         abort_sinks(sinks)

@@ -87,9 +87,13 @@ class VideoSource:
         if header is not None:  # refuse a frame size before a decoder allocates it
             DecodeBounds(self.limits).check_size(header.width, header.height)
         self._capture = open_video(path)
-        declared = header.frame_count if header is not None else None
-        self.properties = read_properties(self._capture, declared)
-        DecodeBounds(self.limits).check_size(self.properties.width, self.properties.height)
+        try:
+            declared = header.frame_count if header is not None else None
+            self.properties = read_properties(self._capture, declared)
+            DecodeBounds(self.limits).check_size(self.properties.width, self.properties.height)
+        except BaseException:
+            self._capture.release()
+            raise
         self.frames_decoded = 0
         self.width, self.height = self.properties.width, self.properties.height
         self.ended_early = False

@@ -82,21 +82,23 @@ class VideoFilePipelineService(PipelineRunner):
         source = VideoSource(video_path, options, limits, self.prefetch)
         declared = source.properties.frames_declared
         analysed = 0
-        for frame in source:
-            if should_stop():
-                source.close()
-                raise PipelineInterrupted(f"stopped after {analysed} frames")
-            bounds.check_job_time(time.monotonic() - started)
-            for step in steps:
-                step.process(frame.image, frame.index, frame.result)
-            for stage in stages:
-                stage.process(frame)
-            for sink in sinks:
-                sink.add(frame)
-            frame.image = None
-            analysed += 1
-            if on_progress is not None:
-                on_progress(frame.index + 1, declared)  # how far into the video
+        try:
+            for frame in source:
+                if should_stop():
+                    raise PipelineInterrupted(f"stopped after {analysed} frames")
+                bounds.check_job_time(time.monotonic() - started)
+                for step in steps:
+                    step.process(frame.image, frame.index, frame.result)
+                for stage in stages:
+                    stage.process(frame)
+                for sink in sinks:
+                    sink.add(frame)
+                frame.image = None
+                analysed += 1
+                if on_progress is not None:
+                    on_progress(frame.index + 1, declared)  # how far into the video
+        finally:
+            source.close()  # the reader thread and the decoder, whatever happened
         if source.frames_decoded == 0:
             raise VideoDecodeError(
                 "no frame could be decoded: the file is corrupt, truncated or has no video track"

@@ -229,3 +229,17 @@ def test_frames_without_detections_pass_the_filters_untouched():
     frame = Frame(0, 0, None, {"brightness": 3.0})
     stage.process(frame)
     assert frame.result == {"brightness": 3.0}
+
+
+def test_a_completion_the_database_refuses_keeps_no_results(claimed, jobs, storage, runner):
+    record = jobs.transition
+
+    def refuse_completion(job_id, expected, new, **kwargs):
+        if new is JobStatus.COMPLETED:
+            raise RuntimeError("database is locked")
+        return record(job_id, expected, new, **kwargs)
+
+    jobs.transition = refuse_completion
+    with pytest.raises(RuntimeError, match="locked"):
+        run_claimed_job(claimed, jobs=jobs, storage=storage, runner=runner)
+    assert storage.files.keys() == {f"{claimed.job_id}.mp4"}
