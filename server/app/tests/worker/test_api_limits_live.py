@@ -79,7 +79,7 @@ def test_unpaged_results_of_41_mb_stream_with_flat_api_memory(services_factory, 
     storage = services.data_dir / "video_jobs"
     frames = 270_000  # ~41 MB, the size of issue 12's document
     size = write_big_results(storage, job_id, video, frames)
-    assert size > 40 * 2**20
+    assert size > 40_000_000  # the issue's 41 MB document
     api_pid = services.api.pid
 
     def download(_: int) -> bytes:
