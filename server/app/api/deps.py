@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
+from app.domain.frames import FrameLimits
 from app.domain.ports import (
     JobRepository,
     PipelineRunner,
@@ -44,12 +45,17 @@ def get_inspector(request: Request) -> VideoInspector:
     return request.app.state.inspector
 
 
+def get_limits(request: Request) -> FrameLimits:
+    return request.app.state.limits
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobRepository, Depends(get_jobs)]
 StorageDep = Annotated[StorageService, Depends(get_storage)]
 RunnerDep = Annotated[PipelineRunner, Depends(get_runner)]
 QueueDep = Annotated[QueueService, Depends(get_queue)]
 InspectorDep = Annotated[VideoInspector, Depends(get_inspector)]
+LimitsDep = Annotated[FrameLimits, Depends(get_limits)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _known_query: dict[int, frozenset[str]] = {}

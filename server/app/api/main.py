@@ -41,6 +41,7 @@ from app.bootstrap import (
     build_api_queue,
     build_database,
     build_inspector,
+    build_limits,
     build_runner,
     build_storage,
 )
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runner = build_runner(current)
         app.state.queue = queue
         app.state.inspector = build_inspector(current)
+        app.state.limits = build_limits(current)  # checked at submit and by the worker
         sweeper = Sweeper(current, database.jobs, queue, app.state.storage).start()
         sender = HttpxWebhookSender(
             current.webhook_timeout_s, allow_private=current.webhook_allow_private

@@ -19,6 +19,7 @@ from app.domain.errors import (
     UnknownPipeline,
     UploadTooLarge,
 )
+from app.domain.frames import FrameLimits
 from app.domain.model import (
     Job,
     JobStatus,
@@ -36,7 +37,7 @@ from app.domain.ports import (
     StorageService,
     VideoInspector,
 )
-from app.domain.video_limits import HeaderLimits, check_header
+from app.domain.video_limits import check_header
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def submit_video(
     tag: str | None = None,
     filename: str | None = None,
     inspector: VideoInspector | None = None,
-    limits: HeaderLimits | None = None,
+    limits: FrameLimits | None = None,
 ) -> Job:
     """Store the upload, record a pending job, then notify the workers.
 
@@ -166,7 +167,7 @@ def _checked_header(
     storage: StorageService,
     key: str,
     inspector: VideoInspector | None,
-    limits: HeaderLimits | None,
+    limits: FrameLimits | None,
 ) -> int | None:
     """The stored video's declared frame count, once its header is within the limits;
     otherwise the file is removed and InvalidUpload says which limit (and setting)."""
@@ -174,7 +175,7 @@ def _checked_header(
         return None
     try:
         header = inspector.inspect(storage.local_path(key))
-        check_header(header, limits or HeaderLimits())
+        check_header(header, limits or FrameLimits())
     except BaseException:
         storage.delete_file(key)
         raise

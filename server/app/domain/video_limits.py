@@ -7,25 +7,16 @@ becoming a job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from app.domain.errors import InvalidUpload
+from app.domain.frames import FrameLimits
 from app.domain.ports import VideoHeader
 
 NO_VIDEO_TRACK = "the MP4 has no video track"
 
 
-@dataclass(frozen=True)
-class HeaderLimits:
-    """VIDEO_JOBS_MAX_PIXELS, VIDEO_JOBS_MAX_DURATION_S and VIDEO_JOBS_MAX_FRAMES."""
-
-    max_pixels: int = 3840 * 2160
-    max_duration_s: float = 14400.0
-    max_frames: int = 1_000_000
-
-
-def check_header(header: VideoHeader, limits: HeaderLimits) -> None:
-    """InvalidUpload (400) naming the limit and its setting; no video track is its own."""
+def check_header(header: VideoHeader, limits: FrameLimits) -> None:
+    """InvalidUpload (400) naming the limit and its setting; no video track is its own.
+    The limits are the worker's (bootstrap.build_limits): one set, checked twice."""
     if not header.has_video:
         raise InvalidUpload(NO_VIDEO_TRACK)
     pixels = header.width * header.height

@@ -11,6 +11,7 @@ from app.adapters.net.resolver import resolve_host
 from app.api.deps import (
     InspectorDep,
     JobsDep,
+    LimitsDep,
     QueueDep,
     RunnerDep,
     SettingsDep,
@@ -22,7 +23,6 @@ from app.api.upload import SubmitRoute
 from app.domain.options import display_filename
 from app.domain.ports import StagedUpload
 from app.domain.services import iter_chunks, submit_video
-from app.domain.video_limits import HeaderLimits
 from app.domain.webhooks import MAX_CALLBACK_URL, validate_callback_url
 
 # Text a client sends is never echoed whole: ids as the catalog's id pattern allows.
@@ -57,6 +57,7 @@ def submit(
     storage: StorageDep,
     runner: RunnerDep,
     inspector: InspectorDep,
+    limits: LimitsDep,
     fields: SubmitFieldsDep,
     pipeline_form: Annotated[str | None, Form(alias="pipeline_id")] = None,
     pipeline_query: Annotated[str | None, Query(alias="pipeline_id")] = None,
@@ -102,7 +103,7 @@ def submit(
         idempotency_key=idempotency_key or None,
         callback_url=callback_url or None,
         inspector=inspector,
-        limits=HeaderLimits(settings.max_pixels, settings.max_duration_s, settings.max_frames),
+        limits=limits,
         options=fields.options,
         tag=fields.tag,
         filename=display_filename(file.filename),

@@ -10,15 +10,16 @@ import pytest
 
 from app.api.auth import ApiKeyMiddleware, is_protected
 from app.domain.errors import InvalidUpload, UploadTooLarge
+from app.domain.frames import FrameLimits
 from app.domain.ports import StagedUpload, VideoHeader, VideoInspector
 from app.domain.services import submit_video
-from app.domain.video_limits import NO_VIDEO_TRACK, HeaderLimits, check_header
+from app.domain.video_limits import NO_VIDEO_TRACK, check_header
 from app.tests.unit.conftest import MP4_BYTES
 
 pytestmark = pytest.mark.unit
 
 GOOD = VideoHeader(has_video=True, width=640, height=360, frame_count=250, duration_s=10.0)
-LIMITS = HeaderLimits(max_pixels=1920 * 1080, max_duration_s=60.0, max_frames=1000)
+LIMITS = FrameLimits(max_pixels=1920 * 1080, max_duration_s=60.0, max_frames=1000)
 
 
 class FakeInspector(VideoInspector):
