@@ -20,6 +20,7 @@ import functools
 import logging
 
 import h11
+from uvicorn.protocols.http import h11_impl
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.settings import Settings
@@ -41,6 +42,30 @@ def _timeout_response(seconds: float) -> bytes:
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     ).encode()
     return head + body
+
+
+OVERLOADED = (
+    b'{"detail":"the API is at its connection limit '
+    b'(VIDEO_JOBS_HTTP_LIMIT_CONCURRENCY); try again shortly"}'
+)
+
+
+async def _overloaded(_scope, _receive, send) -> None:
+    """uvicorn's answer beyond --limit-concurrency, as JSON like every other error."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(OVERLOADED)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": OVERLOADED, "more_body": False})
+
+
+# uvicorn picks its plain-text 503 by this module-level name in handle_events; only the
+# API process imports this module (run.py selects the protocol), so only it changes.
+if hasattr(h11_impl, "service_unavailable"):
+    h11_impl.service_unavailable = _overloaded
 
 
 class SlowClientH11Protocol(H11Protocol):

@@ -80,9 +80,11 @@ class HealthProbe:
         self.client.close()
 
 
-def start_api_as_make_run(services: Services, wait: bool = True):
-    """The API with run.py's uvicorn flags (timeouts, concurrency bound, protocol)."""
-    command = api_command("127.0.0.1", services.api_port, Settings(_env_file=None))
+def start_api_as_make_run(services: Services, wait: bool = True, **flags: object):
+    """The API with run.py's uvicorn flags (timeouts, concurrency bound, protocol);
+    `flags` are the settings run.py turns into uvicorn options."""
+    settings = Settings(_env_file=None, **flags)  # type: ignore[arg-type]
+    command = api_command("127.0.0.1", services.api_port, settings)
     services.api = services._spawn("api", command[1:])
     if wait:
         services.wait_healthy()

@@ -277,3 +277,21 @@ def test_slow_clients_are_closed_within_the_timeouts(services_factory):
     finally:
         for sock in [*slow, trickle, upload]:
             sock.close()
+
+
+def test_beyond_the_connection_limit_the_answer_is_a_json_503(services_factory):
+    services = services_factory(http_header_timeout_s=30)
+    start_api_as_make_run(services, http_limit_concurrency=10)
+    idle = [socket.create_connection(("127.0.0.1", services.api_port)) for _ in range(10)]
+    try:
+        time.sleep(0.5)
+        with httpx.Client(base_url=str(services.client.base_url), timeout=10) as client:
+            response = client.get("/health")
+        assert response.status_code == 503
+        assert "VIDEO_JOBS_HTTP_LIMIT_CONCURRENCY" in response.json()["detail"]
+        assert response.headers["Retry-After"] == "1"
+    finally:
+        for sock in idle:
+            sock.close()
+    time.sleep(0.5)
+    assert services.client.get("/health").status_code == 200
