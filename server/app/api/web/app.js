@@ -1,17 +1,22 @@
-// The web page: submit an MP4, watch the jobs, look at what a job found.
+// The web page: submit an MP4, find and follow jobs, look at what a job found.
 // Plain JS against the public /video API (the same calls the CLI makes); no build step.
+// timeline.js (loaded first) draws the shots-and-tracks timeline.
 "use strict";
 
 const KEY_STORAGE = "videoJobsApiKey";
 const POLL_MS = 1000;
+const PAGE_SIZE = 25;
 const THUMBNAILS = 6;
 const THUMBNAIL_WIDTH = 320;  // shown at 220 CSS px: sharp on most screens, small to send
 // Which per-frame value to plot first, when the results have it.
 const PREFERRED_SERIES = ["motion_ratio", "score", "detections", "brightness", "sharpness",
   "contrast"];
+const OPTION_INPUTS = { sample_fps: "#opt-sample-fps", start_s: "#opt-start", end_s: "#opt-end",
+  min_confidence: "#opt-min-confidence", labels: "#opt-labels" };
 
 const state = { key: localStorage.getItem(KEY_STORAGE) || "", jobsJson: "", openJob: null,
-  results: null, objectUrls: [] };
+  results: null, summary: null, objectUrls: [], offset: 0, tag: "", total: 0, jobs: new Map(),
+  pipelines: [], timeline: null };
 const $ = (selector) => document.querySelector(selector);
 
 function el(tag, attrs = {}, ...children) {
@@ -25,12 +30,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function svg(tag, attrs = {}, text = "") {
-  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  if (text) node.textContent = text;
-  return node;
-}
+const svg = svgNode;  // from timeline.js
 
 // -- the API ----------------------------------------------------------------------------
 function authHeaders() { return state.key ? { "X-API-Key": state.key } : {}; }
@@ -40,14 +40,25 @@ function describe(detail) {
   return String(detail);
 }
 
-async function api(path) {
-  const response = await fetch(path, { headers: authHeaders() });
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: authHeaders() });
   if (response.ok) return response;
   let detail = response.statusText;
   try { detail = describe((await response.json()).detail); } catch (_) { /* not JSON */ }
   if (response.status === 401) showKeyBox("This server needs an API key: " + detail);
-  throw new Error(`HTTP ${response.status}: ${detail}`);
+  const error = new Error(`HTTP ${response.status}: ${detail}`);
+  error.status = response.status;
+  throw error;
 }
+
+async function objectUrl(path) {
+  // Fetched with the API key header (an <img>, <video> or <a> could not send it).
+  const url = URL.createObjectURL(await (await api(path)).blob());
+  state.objectUrls.push(url);
+  return url;
+}
+
+function jobName(job) { return job.filename || job.tag || job.job_id.slice(0, 8); }
 
 // -- API key ------------------------------------------------------------------------------
 function showKeyBox(message) {
@@ -77,11 +88,14 @@ function setupKey() {
 async function loadPipelines() {
   const select = $("#pipeline-select");
   try {
-    const pipelines = await (await api("/video/pipelines")).json();
-    select.replaceChildren(...pipelines.map((p) => el("option", { value: p.id, title: p.description }, p.id)));
+    state.pipelines = await (await api("/video/pipelines")).json();
+    select.replaceChildren(...state.pipelines.map((p) => el("option", { value: p.id, title: p.description }, p.id)));
     const describeSelected = () => {
-      const chosen = pipelines.find((p) => p.id === select.value);
+      const chosen = state.pipelines.find((p) => p.id === select.value);
+      const labels = (chosen && chosen.labels) || [];
       $("#pipeline-description").textContent = chosen ? chosen.description : "";
+      $("#label-list").replaceChildren(...labels.map((label) => el("option", { value: label })));
+      $("#opt-labels").placeholder = labels.length ? `all, or e.g. ${labels.slice(0, 2).join(",")}` : "all";
     };
     select.onchange = describeSelected;
     describeSelected();
@@ -90,13 +104,24 @@ async function loadPipelines() {
   }
 }
 
+function uploadForm(file) {
+  const form = new FormData();
+  form.append("file", file);
+  form.append("pipeline_id", $("#pipeline-select").value);
+  const tag = $("#tag-input").value.trim();
+  if (tag) form.append("tag", tag);
+  for (const [name, selector] of Object.entries(OPTION_INPUTS)) {
+    const value = $(selector).value.trim();
+    if (value) form.append(name, value);
+  }
+  if ($("#opt-annotate").checked) form.append("annotate", "true");
+  return form;
+}
+
 function upload(event) {
   event.preventDefault();
   const file = $("#file-input").files[0];
   if (!file) return;
-  const form = new FormData();
-  form.append("file", file);
-  form.append("pipeline_id", $("#pipeline-select").value);
   const xhr = new XMLHttpRequest();
   const bar = $("#upload-progress");
   const message = $("#upload-message");
@@ -112,9 +137,9 @@ function upload(event) {
     try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
     if (xhr.status === 200) {
       bar.value = 1;
-      message.textContent = `Submitted job ${body.job_id} (${body.pipeline_id}).`;
+      message.textContent = `Submitted ${file.name} as job ${body.job_id} (${body.pipeline_id}).`;
       message.dataset.jobId = body.job_id;
-      refreshJobs();
+      showPage(0);
     } else {
       if (xhr.status === 401) showKeyBox("This server needs an API key.");
       message.textContent = `Upload refused (HTTP ${xhr.status}): ${describe(body.detail || xhr.statusText)}`;
@@ -128,17 +153,30 @@ function upload(event) {
   };
   xhr.open("POST", "/video/submit");
   for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
-  xhr.send(form);
+  xhr.send(uploadForm(file));
 }
 
 // -- the jobs list ------------------------------------------------------------------------
+function jobsPath() {
+  const params = new URLSearchParams({ limit: PAGE_SIZE, offset: state.offset });
+  if (state.tag) params.set("tag", state.tag);
+  return `/video/jobs?${params}`;
+}
+
 async function refreshJobs() {
   try {
-    const page = await (await api("/video/jobs?limit=25")).json();
+    const page = await (await api(jobsPath())).json();
     $("#jobs-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    state.total = page.total ?? page.jobs.length;
+    if (page.jobs.length === 0 && state.offset > 0 && state.total > 0) {
+      showPage(Math.max(0, Math.floor((state.total - 1) / PAGE_SIZE) * PAGE_SIZE));
+      return;
+    }
+    renderPager(page.jobs.length);
     const json = JSON.stringify(page.jobs);
     if (json !== state.jobsJson) {  // re-render only on change, so buttons stay put
       state.jobsJson = json;
+      state.jobs = new Map(page.jobs.map((job) => [job.job_id, job]));
       renderJobs(page.jobs);
     }
   } catch (error) {
@@ -146,152 +184,80 @@ async function refreshJobs() {
   }
 }
 
+function showPage(offset) {
+  state.offset = offset;
+  state.jobsJson = "";
+  refreshJobs();
+}
+
+function renderPager(count) {
+  const first = count ? state.offset + 1 : 0;
+  $("#page-info").textContent = `${first}–${state.offset + count} of ${state.total}`
+    + (state.tag ? ` tagged “${state.tag}”` : "");
+  $("#page-prev").disabled = state.offset === 0;
+  $("#page-next").disabled = state.offset + count >= state.total;
+}
+
+function progressCell(job) {
+  if (job.status !== "running") return "";
+  const done = job.frames_done || 0;
+  const total = job.frames_total;
+  const pct = total ? Math.min(100, Math.floor((100 * done) / total)) : null;
+  const eta = job.eta_s != null ? ` · ETA ${formatDuration(job.eta_s)}` : "";
+  const text = pct != null ? `${pct}%${eta}` : `${done} frames${eta}`;
+  return el("span", { class: "job-progress" },
+    el("progress", { max: 100, value: pct ?? 0 }), el("span", { class: "pct" }, text));
+}
+
+async function cancelJob(jobId, button) {
+  button.disabled = true;
+  try {
+    await api(`/video/jobs/${jobId}`, { method: "DELETE" });
+  } catch (error) {
+    $("#jobs-updated").textContent = `cancel failed: ${error.message}`;
+  }
+  state.jobsJson = "";
+  refreshJobs();
+}
+
+function actionCell(job) {
+  if (job.status === "completed") {
+    return el("button", { class: "link", type: "button", onclick: () => openResults(job.job_id) }, "results");
+  }
+  if (job.status === "pending" || job.status === "running") {
+    return el("button", { class: "cancel", type: "button",
+      onclick: (event) => cancelJob(job.job_id, event.target) }, "cancel");
+  }
+  return job.error_message ? el("span", { class: "error" }, job.error_message) : "";
+}
+
 function renderJobs(jobs) {
   $("#jobs-empty").hidden = jobs.length > 0;
+  $("#jobs-empty").textContent = state.tag ? `No jobs tagged “${state.tag}”.` : "No jobs yet.";
   $("#jobs tbody").replaceChildren(...jobs.map((job) => {
-    const open = job.status === "completed"
-      ? el("button", { class: "link", type: "button", onclick: () => openResults(job.job_id) }, "results")
-      : "";
+    const name = el("td", { class: "name", title: `job ${job.job_id}` }, jobName(job));
+    if (job.tag && job.filename) name.append(" ", el("span", { class: "tag" }, job.tag));
     return el("tr", { "data-job-id": job.job_id, "data-status": job.status,
       class: job.job_id === state.openJob ? "open" : "" },
       el("td", {}, new Date(job.created_at).toLocaleString()),
-      el("td", { class: "id", title: job.job_id }, job.job_id.slice(0, 8)),
+      name,
       el("td", {}, job.pipeline_id),
-      el("td", {}, el("span", { class: `status ${job.status}` }, job.status)),
-      job.error_message ? el("td", { class: "error" }, job.error_message) : el("td", {}, open));
+      el("td", {}, el("span", { class: `status ${job.status}` }, job.status), " ", progressCell(job)),
+      el("td", {}, actionCell(job)));
   }));
 }
 
-// -- results: plot and thumbnails -----------------------------------------------------------
-function seriesOf(results) {
-  const names = new Set();
-  for (const { result } of results) {
-    for (const [name, value] of Object.entries(result)) {
-      if (typeof value === "number") names.add(name);
-      if (name === "detections" && Array.isArray(value)) names.add("detections");
-    }
-  }
-  const ordered = PREFERRED_SERIES.filter((n) => names.has(n));
-  return ordered.concat([...names].filter((n) => !ordered.includes(n)).sort());
-}
-
-function valueOf(result, name) {
-  if (name === "detections") return Array.isArray(result.detections) ? result.detections.length : 0;
-  return typeof result[name] === "number" ? result[name] : 0;
-}
-
-function pickFrames(results, name) {
-  // One frame per equal slice of the video: the slice's frame with the most detections,
-  // else its highest value of the plotted series.
-  const count = Math.min(THUMBNAILS, results.length);
-  const picks = [];
-  for (let i = 0; i < count; i += 1) {
-    const start = Math.floor((i * results.length) / count);
-    const end = Math.floor(((i + 1) * results.length) / count);
-    let best = start;
-    for (let j = start; j < end; j += 1) {
-      const score = (r) => valueOf(r.result, "detections") * 1e9 + valueOf(r.result, name);
-      if (score(results[j]) > score(results[best])) best = j;
-    }
-    picks.push(results[best].frame_index);
-  }
-  return picks;
-}
-
-function drawPlot(results, name, marks) {
-  const plot = $("#plot");
-  const [W, H, left, right, top, bottom] = [800, 220, 48, 10, 12, 26];
-  const values = results.map((r) => valueOf(r.result, name));
-  const max = Math.max(...values, 0);
-  const min = Math.min(...values, 0);
-  const span = max - min || 1;
-  const last = Math.max(results.length - 1, 1);
-  const x = (i) => left + ((W - left - right) * i) / last;
-  const y = (v) => top + (H - top - bottom) * (1 - (v - min) / span);
-  const children = [
-    svg("line", { class: "axis", x1: left, y1: H - bottom, x2: W - right, y2: H - bottom }),
-    svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: H - bottom }),
-    svg("text", { x: 4, y: top + 10 }, max.toPrecision(3)),
-    svg("text", { x: 4, y: H - bottom }, min.toPrecision(3)),
-    svg("text", { x: left, y: H - 8 }, "frame 0"),
-    svg("text", { x: W - right - 70, y: H - 8 }, `frame ${results.length - 1}`),
-    svg("text", { x: W / 2 - 40, y: H - 8 }, name),
-  ];
-  results.forEach((r, i) => {
-    if (r.result.scene_cut === true) {
-      children.push(svg("line", { class: "cut", x1: x(i), y1: top, x2: x(i), y2: H - bottom }));
-    }
+function setupJobs() {
+  $("#search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.tag = $("#search-tag").value.trim();
+    showPage(0);
   });
-  const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-  children.push(svg("polyline", { class: "series", points }));
-  for (const index of marks) {
-    children.push(svg("circle", { class: "mark", cx: x(index), cy: y(values[index]), r: 3.5 }));
-  }
-  plot.replaceChildren(...children);
-  plot.onclick = (event) => {
-    const box = plot.getBoundingClientRect();
-    const px = ((event.clientX - box.left) / box.width) * W;
-    const index = Math.round(((px - left) / (W - left - right)) * last);
-    if (index >= 0 && index < results.length) showFrames("#frame-view", [index], 960);
-  };
+  $("#search-clear").addEventListener("click", () => {
+    $("#search-tag").value = "";
+    state.tag = "";
+    showPage(0);
+  });
+  $("#page-prev").addEventListener("click", () => showPage(Math.max(0, state.offset - PAGE_SIZE)));
+  $("#page-next").addEventListener("click", () => showPage(state.offset + PAGE_SIZE));
 }
-
-async function loadImage(img, path) {
-  // Fetched with the API key header (an <img src> could not send it), then shown as a blob.
-  const blob = await (await api(path)).blob();
-  const url = URL.createObjectURL(blob);
-  state.objectUrls.push(url);
-  img.src = url;
-}
-
-function showFrames(target, indexes, width) {
-  const results = state.results.results;
-  $(target).replaceChildren(...indexes.map((index) => {
-    const found = valueOf(results[index].result, "detections");
-    const img = el("img", { alt: `frame ${index}`, "data-frame": index });
-    loadImage(img, `/video/jobs/${state.openJob}/frames/${index}.jpg?width=${width}`)
-      .catch((error) => { img.alt = error.message; });
-    return el("figure", {}, img, el("figcaption", {}, `frame ${index} · ${found} detection(s)`));
-  }));
-}
-
-function renderResults() {
-  const results = state.results.results;
-  const name = $("#series-select").value;
-  const marks = pickFrames(results, name);
-  drawPlot(results, name, marks);
-  showFrames("#thumbs", marks, THUMBNAIL_WIDTH);
-}
-
-async function openResults(jobId) {
-  state.objectUrls.forEach((url) => URL.revokeObjectURL(url));
-  state.objectUrls = [];
-  state.openJob = jobId;
-  state.jobsJson = "";
-  const section = $("#results");
-  section.hidden = false;
-  $("#results-title").textContent = jobId;
-  $("#frame-view").replaceChildren();
-  try {
-    state.results = await (await api(`/video/results/${jobId}`)).json();
-  } catch (error) {
-    $("#results-summary").textContent = error.message;
-    return;
-  }
-  const { video, pipeline_id: pipeline, results } = state.results;
-  $("#results-summary").textContent = `${pipeline} · ${video.frame_count} frames · `
-    + `${video.width}×${video.height} · ${video.fps} fps · ${video.duration_s} s`;
-  const series = seriesOf(results);
-  $("#series-select").replaceChildren(...series.map((n) => el("option", { value: n }, n)));
-  $("#series-select").onchange = renderResults;
-  if (results.length && series.length) renderResults();
-  refreshJobs();
-  section.scrollIntoView({ behavior: "smooth" });
-}
-
-// -- start ----------------------------------------------------------------------------------
-setupKey();
-$("#upload-form").addEventListener("submit", upload);
-loadPipelines();
-refreshJobs();
-setInterval(refreshJobs, POLL_MS);

@@ -1,0 +1,234 @@
+// The results of one completed job: downloads, the annotated video with the timeline of
+// shots and tracks under it, the per-frame plot and frames with their boxes drawn.
+"use strict";
+
+function seriesOf(results) {
+  const names = new Set();
+  for (const { result } of results) {
+    for (const [name, value] of Object.entries(result)) {
+      if (typeof value === "number") names.add(name);
+      if (name === "detections" && Array.isArray(value)) names.add("detections");
+    }
+  }
+  const ordered = PREFERRED_SERIES.filter((n) => names.has(n));
+  return ordered.concat([...names].filter((n) => !ordered.includes(n)).sort());
+}
+
+function valueOf(result, name) {
+  if (name === "detections") return Array.isArray(result.detections) ? result.detections.length : 0;
+  return typeof result[name] === "number" ? result[name] : 0;
+}
+
+function timeOf(item, video) {
+  // The decoder's timestamp when the results have it, else the nominal frame time.
+  if (typeof item.timestamp_ms === "number") return item.timestamp_ms;
+  return video.fps ? (1000 * item.frame_index) / video.fps : item.frame_index;
+}
+
+function pickFrames(results, name) {
+  // One result per equal slice of the results: the one with the most detections, else
+  // the highest value of the plotted series. Returns positions in `results`.
+  const count = Math.min(THUMBNAILS, results.length);
+  const picks = [];
+  const score = (r) => valueOf(r.result, "detections") * 1e9 + valueOf(r.result, name);
+  for (let i = 0; i < count; i += 1) {
+    const start = Math.floor((i * results.length) / count);
+    const end = Math.floor(((i + 1) * results.length) / count);
+    let best = start;
+    for (let j = start; j < end; j += 1) if (score(results[j]) > score(results[best])) best = j;
+    picks.push(best);
+  }
+  return picks;
+}
+
+function drawPlot(results, name, marks) {
+  const plot = $("#plot");
+  const video = state.results.video;
+  const [W, H, left, right, top, bottom] = [800, 220, 48, 10, 12, 26];
+  const values = results.map((r) => valueOf(r.result, name));
+  const max = Math.max(...values, 0);
+  const min = Math.min(...values, 0);
+  const span = max - min || 1;
+  const last = Math.max(results.length - 1, 1);
+  const x = (i) => left + ((W - left - right) * i) / last;
+  const y = (v) => top + (H - top - bottom) * (1 - (v - min) / span);
+  const end = results.length ? timeOf(results[results.length - 1], video) : 0;
+  const children = [
+    svg("line", { class: "axis", x1: left, y1: H - bottom, x2: W - right, y2: H - bottom }),
+    svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: H - bottom }),
+    svg("text", { x: 4, y: top + 10 }, max.toPrecision(3)),
+    svg("text", { x: 4, y: H - bottom }, min.toPrecision(3)),
+    svg("text", { x: left, y: H - 8 }, results.length ? formatTime(timeOf(results[0], video), true) : ""),
+    svg("text", { x: W - right - 50, y: H - 8 }, formatTime(end, true)),
+    svg("text", { x: W / 2 - 40, y: H - 8 }, name),
+  ];
+  results.forEach((r, i) => {
+    if (r.result.scene_cut === true) {
+      children.push(svg("line", { class: "cut", x1: x(i), y1: top, x2: x(i), y2: H - bottom }));
+    }
+  });
+  const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  children.push(svg("polyline", { class: "series", points }));
+  for (const i of marks) children.push(svg("circle", { class: "mark", cx: x(i), cy: y(values[i]), r: 3.5 }));
+  plot.replaceChildren(...children);
+  plot.onclick = (event) => {
+    const box = plot.getBoundingClientRect();
+    const px = ((event.clientX - box.left) / box.width) * W;
+    const i = Math.round(((px - left) / (W - left - right)) * last);
+    if (i >= 0 && i < results.length) showFrames("#frame-view", [i], 960);
+  };
+}
+
+function nearestAt(ms) {
+  // Position of the analysed frame closest to `ms` (results are in time order).
+  const { results, video } = state.results;
+  let lo = 0;
+  let hi = results.length - 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (timeOf(results[mid], video) < ms) lo = mid + 1; else hi = mid;
+  }
+  if (lo > 0 && Math.abs(timeOf(results[lo - 1], video) - ms) < Math.abs(timeOf(results[lo], video) - ms)) lo -= 1;
+  return lo;
+}
+
+function showFrames(target, positions, width) {
+  const { results, video } = state.results;
+  $(target).replaceChildren(...positions.map((i) => {
+    const { frame_index: index, result } = results[i];
+    const img = el("img", { alt: `frame ${index}`, "data-frame": index });
+    objectUrl(`/video/jobs/${state.openJob}/frames/${index}.jpg?width=${width}`)
+      .then((url) => { img.src = url; })
+      .catch((error) => { img.alt = error.message; });
+    const caption = `${formatTime(timeOf(results[i], video), true)} · frame ${index} · `
+      + `${valueOf(result, "detections")} detection(s)`;
+    return el("figure", {}, img, el("figcaption", {}, caption));
+  }));
+}
+
+function renderResults() {
+  const results = state.results.results;
+  const name = $("#series-select").value;
+  const marks = pickFrames(results, name);
+  drawPlot(results, name, marks);
+  showFrames("#thumbs", marks, THUMBNAIL_WIDTH);
+}
+
+function downloadLink(label, path, filename) {
+  // Without a key a plain link (the browser streams it); with one, fetched then saved.
+  const link = el("a", { href: path, download: filename, class: "download" }, label);
+  if (state.key) {
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      try {
+        const a = el("a", { href: await objectUrl(path), download: filename });
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (error) { link.textContent = `${label}: ${error.message}`; }
+    });
+  }
+  return link;
+}
+
+function renderDownloads(job) {
+  const base = `/video/jobs/${job.job_id}`;
+  const links = [downloadLink("detections.csv", `${base}/detections.csv`, `${jobName(job)}.csv`),
+    downloadLink("tracks.vtt", `${base}/tracks.vtt`, `${jobName(job)}.vtt`),
+    downloadLink("results.json", `/video/results/${job.job_id}`, `${jobName(job)}.json`)];
+  if (job.options && job.options.annotate) {
+    links.splice(2, 0, downloadLink("annotated.mp4", `${base}/annotated.mp4`, `${jobName(job)}-annotated.mp4`));
+  }
+  $("#downloads").replaceChildren("Download: ", ...links.flatMap((link, i) => (i ? [" · ", link] : [link])));
+}
+
+async function showVideo(job) {
+  const video = $("#annotated-video");
+  video.hidden = true;
+  video.removeAttribute("src");
+  $("#video-message").textContent = "";
+  if (!(job.options && job.options.annotate)) return;
+  const path = `/video/jobs/${job.job_id}/annotated.mp4`;
+  video.onerror = () => {
+    video.hidden = true;
+    $("#video-message").textContent = "The annotated video is not available.";
+  };
+  video.ontimeupdate = () => { if (state.timeline) state.timeline.setPlayhead(video.currentTime * 1000); };
+  try {
+    // Without a key the browser streams it with Range requests (it can seek at once).
+    video.src = state.key ? await objectUrl(path) : path;
+    video.hidden = false;
+  } catch (error) {
+    $("#video-message").textContent = `The annotated video is not available (${error.message}).`;
+  }
+}
+
+function pickTime(ms) {
+  const video = $("#annotated-video");
+  if (!video.hidden && video.src) video.currentTime = ms / 1000;
+  if (state.timeline) state.timeline.setPlayhead(ms);
+  if (state.results && state.results.results.length) showFrames("#frame-view", [nearestAt(ms)], 960);
+}
+
+async function showTimeline(job) {
+  state.timeline = null;
+  const box = $("#timeline");
+  box.replaceChildren();
+  try {
+    state.summary = await (await api(`/video/jobs/${job.job_id}/summary`)).json();
+  } catch (error) {
+    state.summary = null;
+    $("#timeline-message").textContent = `Shots and tracks are not available (${error.message}).`;
+    $("#timeline-box").hidden = true;
+    return;
+  }
+  const video = state.summary.video || state.results.video;
+  const durationMs = 1000 * (video.duration_s || state.results.video.duration_s || 0);
+  const labels = (state.summary.labels || []).map((l) => `${l.label}: ${l.tracks} track(s), `
+    + `${formatTime(l.screen_time_ms, true)} on screen`);
+  $("#timeline-message").textContent = [`${(state.summary.shots || []).length} shot(s)`, ...labels].join(" · ");
+  $("#timeline-box").hidden = false;
+  state.timeline = drawTimeline(box, state.summary, durationMs, pickTime);
+}
+
+async function openResults(jobId) {
+  state.objectUrls.forEach((url) => URL.revokeObjectURL(url));
+  state.objectUrls = [];
+  state.openJob = jobId;
+  state.jobsJson = "";
+  const section = $("#results");
+  section.hidden = false;
+  $("#frame-view").replaceChildren();
+  $("#results-warnings").replaceChildren();
+  let job;
+  try {
+    job = state.jobs.get(jobId) || await (await api(`/video/status/${jobId}`)).json();
+    state.results = await (await api(`/video/results/${jobId}`)).json();
+  } catch (error) {
+    $("#results-summary").textContent = error.message;
+    return;
+  }
+  $("#results-title").textContent = jobName(job);
+  $("#results-title").title = `job ${jobId}`;
+  const { video, pipeline_id: pipeline, results } = state.results;
+  $("#results-summary").textContent = `${pipeline} · ${results.length} frames analysed · `
+    + `${video.width}×${video.height} · ${video.fps} fps · ${formatDuration(video.duration_s)}`;
+  $("#results-warnings").replaceChildren(...(state.results.warnings || job.warnings || [])
+    .map((warning) => el("li", {}, warning)));
+  renderDownloads(job);
+  const series = seriesOf(results);
+  $("#series-select").replaceChildren(...series.map((n) => el("option", { value: n }, n)));
+  $("#series-select").onchange = renderResults;
+  if (results.length && series.length) renderResults();
+  await Promise.all([showVideo(job), showTimeline(job)]);
+  refreshJobs();
+  section.scrollIntoView({ behavior: "smooth" });
+}
+
+// -- start ----------------------------------------------------------------------------------
+setupKey();
+setupJobs();
+$("#upload-form").addEventListener("submit", upload);
+loadPipelines();
+refreshJobs();
+setInterval(refreshJobs, POLL_MS);
