@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -73,3 +74,51 @@ def test_the_api_key_is_taken_from_the_environment(services_factory):
     services.env.pop("VIDEO_JOBS_API_KEY")
     refused = video_jobs(services, "jobs")
     assert refused.returncode == 1 and "X-API-Key" in refused.stderr
+
+
+def test_options_summary_and_exports_with_the_url_after_the_command(
+    services_factory, clip_path: Path, tmp_path: Path
+):
+    services = services_factory()
+    services.start_api()
+    services.start_worker()
+    url = f"http://127.0.0.1:{services.api_port}"
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "app.cli"]
+    options = ["--sample-fps", "10", "--annotate", "--tag", "porch cam", "--wait"]
+    submitted = subprocess.run(
+        [*command, "submit", str(clip_path), "--pipeline", "motion", *options, "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=services.env,
+        cwd=services.root,
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+    assert re.search(r"\d+/\d+ frames, [\d.]+ fps", submitted.stderr)  # what --wait shows
+    status = services.status(job_id)
+    assert status["options"]["sample_fps"] == 10.0 and status["options"]["annotate"] is True
+    assert (status["tag"], status["filename"]) == ("porch cam", clip_path.name)
+
+    listing = video_jobs(services, "jobs", "--tag", "porch cam")
+    assert listing.returncode == 0 and listing.stdout.splitlines()[1].startswith(job_id)
+    summary = video_jobs(services, "summary", job_id)
+    assert summary.returncode == 0, summary.stderr
+    lines = summary.stdout.splitlines()
+    assert lines[0] == "SHOTS (1)" and lines[2].split()[:3] == ["0", "0:00.000", "0:01.120"]
+
+    exported = {}
+    for kind in ("csv", "vtt", "mp4"):
+        target = tmp_path / f"out.{kind}"
+        result = video_jobs(services, "export", job_id, "--format", kind, "-o", str(target))
+        assert result.returncode == 0, result.stderr
+        exported[kind] = target.read_bytes()
+    assert exported["csv"].startswith(b"frame_index,timestamp_ms,label,track_id,x,y,w,h")
+    assert exported["vtt"].startswith(b"WEBVTT")
+    assert exported["mp4"][4:8] == b"ftyp"
+    results = services.client.get(f"/video/results/{job_id}", headers={"Accept-Encoding": "gzip"})
+    assert results.headers.get("content-encoding") == "gzip"
+    assert len(results.json()["results"]) == 12
+
+    missing = video_jobs(services, "summary", str(uuid.uuid4()))
+    assert missing.returncode == 1 and "not available" in missing.stderr
