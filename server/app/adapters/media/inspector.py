@@ -8,7 +8,7 @@ from app.domain.ports import VideoHeader, VideoInspector
 
 class Mp4Inspector(VideoInspector):
     def inspect(self, path: str) -> VideoHeader:
-        info = probe_mp4(path)
+        info = probe_mp4(path, keyframes=False)  # sizes and counts only
         video = info.video
         if video is None:
             return VideoHeader(has_video=False, has_audio=info.has_audio)

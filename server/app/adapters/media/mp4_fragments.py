@@ -31,6 +31,7 @@ class FragmentTotals:
     samples: int = 0
     duration: int | None = 0  # in the track's timescale; None once one sample has none
     sync: array = field(default_factory=lambda: array("I"))
+    collect_sync: bool = True
 
 
 def read_trex(reader: BoxReader, mvex: Box) -> dict[int, TrackDefaults]:
@@ -45,10 +46,16 @@ def read_trex(reader: BoxReader, mvex: Box) -> dict[int, TrackDefaults]:
 
 
 def sum_fragments(
-    reader: BoxReader, top_level: list[Box], track_id: int, defaults: TrackDefaults
+    reader: BoxReader,
+    top_level: list[Box],
+    track_id: int,
+    defaults: TrackDefaults,
+    *,
+    keyframes: bool = True,
 ) -> FragmentTotals | None:
-    """Totals over every moof for track_id; None when the file has no fragment for it."""
-    totals = FragmentTotals()
+    """Totals over every moof for track_id; None when the file has no fragment for it.
+    Without `keyframes` the sync table stays empty (not collected)."""
+    totals = FragmentTotals(collect_sync=keyframes)
     seen = False
     for moof in top_level:
         if moof.kind != "moof" or moof.truncated:
@@ -102,7 +109,7 @@ def _add_trun(
     if header + count * 4 * len(fields) > trun.payload_size:
         raise Malformed(f"a 'trun' box declares {count} samples but is {trun.size} bytes long")
     base = totals.samples
-    if base + count > MAX_TABLE_ENTRIES:
+    if totals.collect_sync and base + count > MAX_TABLE_ENTRIES:
         raise Malformed(f"more than {MAX_TABLE_ENTRIES} samples in the fragments")
     totals.samples += count
     pos = trun.start + header
@@ -111,6 +118,8 @@ def _add_trun(
         table = _entries(reader, pos, n, len(fields))
         pos += n * 4 * len(fields)
         _add_durations(totals, table, fields, n, default_duration)
+        if not totals.collect_sync:
+            continue
         if "flags" in fields:
             sample_flags = table[:, fields.index("flags")].astype(np.uint32)
         else:

@@ -26,6 +26,7 @@ from app.domain.errors import InvalidUpload
 log = logging.getLogger(__name__)
 
 _UNKNOWN_DURATIONS = (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+_TABLE_CHUNK = 1 << 18  # keyframe entries read at a time (1 MiB)
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,17 @@ class Mp4Info:
     has_audio: bool
 
 
-def probe_mp4(path: str | os.PathLike[str]) -> Mp4Info:
-    """Read an MP4's header; InvalidUpload when it cannot be understood."""
+def probe_mp4(path: str | os.PathLike[str], *, keyframes: bool = True) -> Mp4Info:
+    """Read an MP4's header; InvalidUpload when it cannot be understood.
+
+    keyframes=False skips the keyframe table (sync_samples is then None, meaning "not
+    read"): the submit check needs sizes and counts only, and no memory for the table.
+    """
     path = Path(path)
     try:
         with path.open("rb") as handle:
             reader = BoxReader(handle, os.fstat(handle.fileno()).st_size)
-            return _probe(reader)
+            return _probe(reader, keyframes)
     except Malformed as exc:
         raise InvalidUpload(f"the MP4's header cannot be read: {exc}") from exc
 
@@ -69,7 +74,7 @@ def keyframe_at_or_before(info: VideoTrackInfo, n: int) -> int:
     return sync[i - 1] if i else 0
 
 
-def _probe(reader: BoxReader) -> Mp4Info:
+def _probe(reader: BoxReader, keyframes: bool) -> Mp4Info:
     top = list(reader.children(0, reader.file_size, top_level=True))
     if not top or top[0].kind != "ftyp":
         raise Malformed("it does not start with an 'ftyp' box")
@@ -89,7 +94,8 @@ def _probe(reader: BoxReader) -> Mp4Info:
         if handler == "soun":
             has_audio = True
         elif handler == "vide" and video is None:
-            video = _video_track(reader, trak, top, mvex, movie_timescale, movie_duration)
+            movie = (movie_timescale, movie_duration)
+            video = _video_track(reader, trak, top, mvex, movie, keyframes)
     return Mp4Info(video=video, has_audio=has_audio)
 
 
@@ -116,22 +122,24 @@ def _video_track(
     trak: Box,
     top: list[Box],
     mvex: Box | None,
-    movie_timescale: int,
-    movie_duration: int,
+    movie: tuple[int, int],
+    keyframes: bool,
 ) -> VideoTrackInfo:
+    movie_timescale, movie_duration = movie
     track_id, tk_width, tk_height = _tkhd(reader, trak)
     timescale, duration = _mdhd(reader, trak)
     stbl = reader.path(trak, "mdia", "minf", "stbl")
     codec, width, height = _sample_entry(reader, stbl) if stbl else ("", 0, 0)
     frame_count = _sample_count(reader, stbl) if stbl else None
-    sync = _stss(reader, stbl) if stbl else None
+    sync = _stss(reader, stbl) if stbl and keyframes else None
     duration_s = duration / timescale if timescale and duration not in _UNKNOWN_DURATIONS else None
     if mvex is not None:
         defaults = read_trex(reader, mvex).get(track_id, TrackDefaults())
-        fragments = sum_fragments(reader, top, track_id, defaults)
+        fragments = sum_fragments(reader, top, track_id, defaults, keyframes=keyframes)
         if fragments is not None:
             frame_count = (frame_count or 0) + fragments.samples
-            sync = fragments.sync if len(fragments.sync) < fragments.samples else None
+            if keyframes and len(fragments.sync) < fragments.samples:
+                sync = fragments.sync
             if duration_s is None and fragments.duration is not None and timescale:
                 duration_s = fragments.duration / timescale
         elif not frame_count:
@@ -206,13 +214,19 @@ def _stss(reader: BoxReader, stbl: Box) -> array | None:
         raise Malformed(f"the keyframe table has {count} entries, over {MAX_TABLE_ENTRIES}")
     if 8 + 4 * count > stss.payload_size:
         raise Malformed(f"the 'stss' box declares {count} entries but is {stss.size} bytes long")
-    numbers = np.frombuffer(reader.read(stss.start + 8, 4 * count), dtype=">u4")
-    numbers = numbers[numbers > 0].astype(np.uint32) - 1  # 1-based in the file
-    if numbers.size > 1 and bool(np.any(numbers[1:] < numbers[:-1])):
-        numbers = np.unique(numbers)
     table = array("I")
-    table.frombytes(numbers.tobytes())
+    for first in range(0, count, _TABLE_CHUNK):
+        n = min(_TABLE_CHUNK, count - first)
+        numbers = np.frombuffer(reader.read(stss.start + 8 + 4 * first, 4 * n), dtype=">u4")
+        table.frombytes((numbers[numbers > 0].astype(np.uint32) - 1).tobytes())  # 1-based
+    if not _ascending(table):
+        table = array("I", np.unique(np.frombuffer(table, dtype=np.uint32)).tobytes())
     return table
+
+
+def _ascending(table: array) -> bool:
+    values = np.frombuffer(table, dtype=np.uint32)
+    return values.size < 2 or not bool(np.any(values[1:] < values[:-1]))
 
 
 def _mehd_duration(reader: BoxReader, mvex: Box, movie_timescale: int) -> float | None:

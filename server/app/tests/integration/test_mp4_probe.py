@@ -182,3 +182,21 @@ def test_keyframe_before_the_first_one_is_frame_zero(tmp_path: Path) -> None:
     assert keyframe_at_or_before(video, 19) == 19
     with pytest.raises(ValueError):
         keyframe_at_or_before(video, -1)
+
+
+def test_without_keyframes_the_table_is_not_read(tmp_path: Path) -> None:
+    trak = s.video_trak(640, 360, frames=300, sync=range(1, 301, 30))
+    path = s.faststart_mp4(tmp_path / "plain.mp4", trak)
+    full, bare = probe_mp4(path).video, probe_mp4(path, keyframes=False).video
+    assert full is not None and bare is not None
+    assert len(full.sync_samples or []) == 10
+    assert bare.sync_samples is None
+    assert (bare.width, bare.height, bare.frame_count) == (640, 360, 300)
+    assert bare.duration_s == full.duration_s
+
+
+def test_an_unsorted_keyframe_table_is_sorted(tmp_path: Path) -> None:
+    trak = s.video_trak(frames=50, sync=[31, 1, 11, 11, 0])
+    video = probe_mp4(s.faststart_mp4(tmp_path / "unsorted.mp4", trak)).video
+    assert video is not None
+    assert list(video.sync_samples or []) == [0, 10, 30]  # 0 is not a sample number
