@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app.adapters.media.mp4_probe import probe_mp4
 from app.domain.errors import FrameLimitExceeded, VideoJobsError
 from app.domain.frames import FrameLimits
 
@@ -21,11 +22,8 @@ class DeclaredVideo:
 
 
 def declared_video(path: str) -> DeclaredVideo | None:
-    """The MP4 header's video track (size, declared frames); None when it cannot tell."""
-    try:
-        from app.adapters.media.mp4_probe import probe_mp4
-    except ImportError:  # the header probe is optional: OpenCV's figures stand in
-        return None
+    """The MP4 header's video track (size, declared frames); None when it cannot tell
+    (OpenCV's figures stand in)."""
     try:
         info = probe_mp4(path)
     except (VideoJobsError, OSError, ValueError) as exc:
