@@ -1,6 +1,5 @@
 """Figure 9: the worker's memory on a long job (issue 12): peak RSS over a 100,000-frame
-16x16 clip at 1000 fps, measured on a real worker process from a warmed-up baseline,
-and the time it takes to refuse an 8192x8192 frame (refused from the header, undecoded).
+16x16 clip at 1000 fps, measured on a real worker process from a warmed-up baseline.
 
 The worker writes results as frames are analysed (the .jsonl, its index, then the
 document copied from the .jsonl), so its memory should not grow with the frame count.
