@@ -14,6 +14,7 @@ to hold on real frames:
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -61,17 +62,25 @@ class Detection:
 CFG_FIX = ("mask = 0,1,2", "mask = 1,2,3")
 
 
-def load_yolo() -> cv2.dnn.Net:
-    """A fresh network per step instance (a Net is not shared between threads), from
-    the verified files with the anchor mask corrected in memory (the file is untouched)."""
+@functools.cache
+def _model_buffers() -> tuple[np.ndarray, np.ndarray]:
+    """The corrected cfg and the weights, read once per process (35 MB): each job's
+    steps build their own networks from them without reading the files again."""
     with open(model_path("yolov3-tiny.cfg"), encoding="utf-8") as handle:
         cfg = handle.read()
     if cfg.count(CFG_FIX[0]) != 1:
         raise ValueError("yolov3-tiny.cfg does not have the expected second [yolo] mask")
-    cfg = cfg.replace(*CFG_FIX)
     weights = np.fromfile(model_path("yolov3-tiny.weights"), dtype=np.uint8)
+    weights.flags.writeable = False
+    return np.frombuffer(cfg.replace(*CFG_FIX).encode(), dtype=np.uint8), weights
+
+
+def load_yolo() -> cv2.dnn.Net:
+    """A fresh network per step instance (a Net is not shared between threads), from
+    the verified files with the anchor mask corrected in memory (the file is untouched)."""
+    cfg, weights = _model_buffers()
     with _LOCK:
-        net = cv2.dnn.readNetFromDarknet(np.frombuffer(cfg.encode(), dtype=np.uint8), weights)
+        net = cv2.dnn.readNetFromDarknet(cfg, weights)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     return net
