@@ -23,6 +23,7 @@ from benchkit.api_limits import describe_api_limits, measure_api_limits
 from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
+from benchkit.realtime import describe_realtime, measure_realtime
 from benchkit.report import Report, render
 from benchkit.sampling import describe_sampling, measure_sampling
 from benchkit.service import (
@@ -127,6 +128,9 @@ def run_all(sizes: Sizes, work: Path) -> Report:
         clip, sizes.clip_frames, sizes.clip_size, sizes.repeats, sizes.detector_every
     )
     report.add(*describe_frames(frames))
+
+    step("11. real-time factor on 720p H.264")
+    report.add(*describe_realtime(measure_realtime(work, clip, quick=sizes is QUICK)))
 
     step("10. what sample_fps=1 saves")
     report.add(
