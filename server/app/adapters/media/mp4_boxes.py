@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
+_HEADER = struct.Struct(">I4s")
 # More boxes than any real file has (a 4 h fragmented video has ~15,000 fragments).
 MAX_BOXES = 1_000_000
 # The largest payload read whole (tkhd, mdhd, hdlr, the start of stsd, ...).
@@ -22,8 +22,7 @@ class Malformed(Exception):
     """The bytes do not follow the box structure; the message says where."""
 
 
-@dataclass(frozen=True)
-class Box:
+class Box(NamedTuple):  # a tuple: cheap to make, a million of them are walked at worst
     kind: str
     offset: int  # where the box starts (its size field)
     header: int  # 8, or 16 with a 64-bit size
@@ -80,7 +79,7 @@ class BoxReader:
             self.visited += 1
             if self.visited > MAX_BOXES:
                 raise Malformed(f"more than {MAX_BOXES} boxes: not a video a person made")
-            size, raw_kind = struct.unpack(">I4s", self.read(pos, 8))
+            size, raw_kind = _HEADER.unpack(self.read(pos, 8))
             header = 8
             if size == 1:
                 (size,) = struct.unpack(">Q", self.read(pos + 8, 8))

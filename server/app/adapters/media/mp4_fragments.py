@@ -4,6 +4,7 @@ track, summed from the `trun` boxes of every fragment, reading entries in chunks
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +48,7 @@ def read_trex(reader: BoxReader, mvex: Box) -> dict[int, TrackDefaults]:
 
 def sum_fragments(
     reader: BoxReader,
-    top_level: list[Box],
+    top_level: Iterable[Box],
     track_id: int,
     defaults: TrackDefaults,
     *,

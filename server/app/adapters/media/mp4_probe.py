@@ -9,6 +9,7 @@ import logging
 import os
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +76,11 @@ def keyframe_at_or_before(info: VideoTrackInfo, n: int) -> int:
 
 
 def _probe(reader: BoxReader, keyframes: bool) -> Mp4Info:
-    top = list(reader.children(0, reader.file_size, top_level=True))
-    if not top or top[0].kind != "ftyp":
+    # Walked lazily, never listed: a file of a million tiny boxes costs no memory, and
+    # the boxes after moov are only walked (for moof fragments) when mvex says so.
+    top = reader.children(0, reader.file_size, top_level=True)
+    first = next(top, None)
+    if first is None or first.kind != "ftyp":
         raise Malformed("it does not start with an 'ftyp' box")
     moov = next((box for box in top if box.kind == "moov"), None)
     if moov is None:
@@ -120,7 +124,7 @@ def _handler(reader: BoxReader, trak: Box) -> str | None:
 def _video_track(
     reader: BoxReader,
     trak: Box,
-    top: list[Box],
+    top: Iterator[Box],
     mvex: Box | None,
     movie: tuple[int, int],
     keyframes: bool,

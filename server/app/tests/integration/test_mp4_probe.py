@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import pytest
 
+from app.adapters.media import mp4_boxes
 from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4
 from app.domain.errors import InvalidUpload
 from app.tests.fixtures import mp4_synth as s
@@ -200,3 +201,13 @@ def test_an_unsorted_keyframe_table_is_sorted(tmp_path: Path) -> None:
     video = probe_mp4(s.faststart_mp4(tmp_path / "unsorted.mp4", trak)).video
     assert video is not None
     assert list(video.sync_samples or []) == [0, 10, 30]  # 0 is not a sample number
+
+
+def test_a_file_of_countless_tiny_boxes_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(mp4_boxes, "MAX_BOXES", 1000)
+    moov = s.box("moov", s.mvhd(), s.video_trak())
+    fine = s.write(tmp_path / "fine.mp4", s.ftyp(), s.box("free", b"") * 900, moov)
+    assert probe_mp4(fine).video is not None
+    bomb = s.write(tmp_path / "bomb.mp4", s.ftyp(), s.box("free", b"") * 1000, moov)
+    with pytest.raises(InvalidUpload, match="more than 1000 boxes"):
+        probe_mp4(bomb)
