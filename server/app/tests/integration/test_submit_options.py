@@ -152,3 +152,20 @@ def test_the_options_are_documented_in_the_openapi_schema(client):
     query = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
     assert {"sample_fps", "start_s", "end_s", "min_confidence", "labels", "annotate"} <= query
     assert "tag" in query and "pipeline_id" in query
+
+
+def test_results_whole_and_paged_echo_options_tag_and_file_name(client, clip):
+    from app.workers.worker import Worker
+
+    fields = {"pipeline_id": "motion", "sample_fps": "5", "tag": "yard"}
+    job_id = submit(client, clip, "yard.mp4", data=fields).json()["job_id"]
+    state = client.app.state
+    worker = Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
+    assert worker.run_once(wait=10)
+    expected = {**DEFAULTS, "sample_fps": 5.0}
+    for params in ({}, {"limit": 2}):
+        document = client.get(f"/video/results/{job_id}", params=params).json()
+        assert document["options"] == expected, params
+        assert (document["filename"], document["tag"]) == ("yard.mp4", "yard"), params
+    whole = client.get(f"/video/results/{job_id}").json()
+    assert len(whole["results"]) == 6  # 30 frames at 25 fps, at most 5 a second
