@@ -280,8 +280,12 @@ def test_the_page_asks_for_the_api_key_and_then_works(services_factory, browser,
     page.wait_for_selector("#pipeline-select option[value=motion]", state="attached")
     assert page.evaluate("localStorage.getItem('videoJobsApiKey')") == "s3cret"
 
-    clip = make_moving_box_mp4(tmp_path / "short.mp4", count=12)
-    job_id = upload(page, clip, "quality")
+    clip = make_moving_box_mp4(tmp_path / "short.mp4", count=30)
+    job_id = upload(page, clip, "quality", annotate="true")
     show_results(page, job_id)
     assert services.status(job_id)["pipeline_id"] == "quality"
     assert page.input_value("#series-select") == "brightness"
+    # <video src> cannot send the key: the page fetches the video with it and plays a blob.
+    page.eval_on_selector("#annotated-video", "v => { v.muted = true; return v.play(); }")
+    page.wait_for_function(VIDEO_PLAYING, timeout=30_000)
+    assert page.get_attribute("#annotated-video", "src").startswith("blob:")
