@@ -17,7 +17,7 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -80,8 +80,13 @@ class VideoSource:
         options: AnalysisOptions | None = None,
         limits: FrameLimits | None = None,
         prefetch: int = 4,
+        on_skip: Callable[[int], None] | None = None,
     ) -> None:
         self.options = options or AnalysisOptions()
+        # Called on the reader thread with how far into the video it is, for each frame
+        # decoded but not analysed (before start_s, or not picked by sampling): a long
+        # skip still reports progress, and may raise to stop the run.
+        self.on_skip = on_skip
         self.limits = limits or FrameLimits()
         header = declared_video(path)
         if header is not None:  # refuse a frame size before a decoder allocates it
@@ -144,13 +149,12 @@ class VideoSource:
             frame_index, index = index, index + 1
             if end_ms is not None and timestamp_ms >= end_ms:
                 return
-            if timestamp_ms < start_ms:
+            slot = math.floor((timestamp_ms - start_ms) / period_ms) if period_ms else last_slot + 1
+            if timestamp_ms < start_ms or slot <= last_slot:  # decoded, never converted
+                if self.on_skip is not None:
+                    self.on_skip(index)
                 continue
-            if period_ms is not None:
-                slot = math.floor((timestamp_ms - start_ms) / period_ms)
-                if slot <= last_slot:
-                    continue
-                last_slot = slot
+            last_slot = slot
             ok, image = capture.retrieve()
             if not ok or image is None:
                 self.damaged_spans += 1

@@ -9,6 +9,7 @@ sinks write files. Nothing per frame is kept here, so memory is flat in the fram
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -72,21 +73,18 @@ class VideoFilePipelineService(PipelineRunner):
     ) -> VideoAnalysis:
         options = options or AnalysisOptions()
         limits = limits or self.limits
-        started = time.monotonic()
-        bounds = DecodeBounds(limits)
+        watch = _Watch(DecodeBounds(limits), should_stop, on_progress)
         steps = self.catalog.get(pipeline_id).build_steps()
         stages = [
             *self.stages(pipeline_id, options),
             DetectionFilter(options, limits.max_detections_per_frame),
         ]
-        source = VideoSource(video_path, options, limits, self.prefetch)
-        declared = source.properties.frames_declared
+        source = VideoSource(video_path, options, limits, self.prefetch, on_skip=watch.skipped)
+        watch.declared = source.properties.frames_declared
         analysed = 0
         try:
             for frame in source:
-                if should_stop():
-                    raise PipelineInterrupted(f"stopped after {analysed} frames")
-                bounds.check_job_time(time.monotonic() - started)
+                watch.check(f"stopped after {analysed} frames")
                 for step in steps:
                     step.process(frame.image, frame.index, frame.result)
                 for stage in stages:
@@ -95,8 +93,7 @@ class VideoFilePipelineService(PipelineRunner):
                     sink.add(frame)
                 frame.image = None
                 analysed += 1
-                if on_progress is not None:
-                    on_progress(frame.index + 1, declared)  # how far into the video
+                watch.reached(frame.index + 1)
         finally:
             source.close()  # the reader thread and the decoder, whatever happened
         if source.frames_decoded == 0:
@@ -108,6 +105,40 @@ class VideoFilePipelineService(PipelineRunner):
             warnings=_source_warnings(source) + [w for s in stages for w in s.warnings()],
             frames_analysed=analysed,
         )
+
+
+class _Watch:
+    """The stop request, the job-time limit and progress, for both threads: the loop
+    after each analysed frame, the reader for each frame it skips (so a long stretch
+    skipped by sampling or a time range still reports, and can be stopped). Progress is
+    how far into the video the job is, and never goes backwards."""
+
+    def __init__(
+        self, bounds: DecodeBounds, should_stop: StopCheck, on_progress: ProgressCallback | None
+    ) -> None:
+        self.bounds, self.should_stop, self.on_progress = bounds, should_stop, on_progress
+        self.started = time.monotonic()
+        self.declared: int | None = None
+        self._furthest = 0
+        self._lock = threading.Lock()
+
+    def check(self, stopped: str) -> None:
+        if self.should_stop():
+            raise PipelineInterrupted(stopped)
+        self.bounds.check_job_time(time.monotonic() - self.started)
+
+    def skipped(self, position: int) -> None:
+        self.check(f"stopped at frame {position}")
+        self.reached(position)
+
+    def reached(self, position: int) -> None:
+        if self.on_progress is None:
+            return
+        with self._lock:
+            if position <= self._furthest:
+                return
+            self._furthest = position
+            self.on_progress(position, self.declared)
 
 
 def _video(source: VideoSource) -> dict:

@@ -14,7 +14,7 @@ from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.frame_source import VideoSource
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.storage.filesystem import FilesystemStorage
-from app.domain.errors import FrameLimitExceeded, VideoDecodeError
+from app.domain.errors import FrameLimitExceeded, PipelineInterrupted, VideoDecodeError
 from app.domain.frames import FrameLimits
 from app.domain.job_runs import run_claimed_job
 from app.domain.model import JobStatus, input_key
@@ -96,6 +96,27 @@ def test_sampling_picks_the_first_frame_of_each_period_by_time(service, vfr_clip
     assert times_of(sampled) == list(slots.values())
     assert analysis.frames_analysed == len(sampled) < len(every)
     assert analysis.video["frame_count"] == len(every)  # every frame was still decoded
+
+
+def test_frames_skipped_by_sampling_still_report_progress_and_honour_a_stop(service, vfr_clip):
+    path, times = vfr_clip
+    seen: list[int] = []
+    options = AnalysisOptions(sample_fps=0.1)  # one frame in the first 10 s: frame 0
+    _analysis, items = run_collecting(
+        service, str(path), "quality", options=options, on_progress=lambda d, t: seen.append(d)
+    )
+    assert [item["frame_index"] for item in items] == [0]
+    assert seen == sorted(set(seen)) and seen[-1] == len(times)  # also from skipped frames
+    again: list[int] = []
+    with pytest.raises(PipelineInterrupted, match=r"stopped at frame 1\d\b"):
+        run_collecting(
+            service,
+            str(path),
+            "quality",
+            options=options,
+            on_progress=lambda d, t: again.append(d),
+            should_stop=lambda: len(again) >= 10,
+        )
 
 
 def test_a_time_range_keeps_the_frames_inside_it_with_their_real_numbers(service, tmp_path):
