@@ -101,3 +101,20 @@ def test_tiles_cover_the_frame_with_squares():
 def test_bad_options_fail_at_load(options):
     with pytest.raises(ValueError):
         BlazeFacesStep(**options)
+
+
+def test_four_tiles_across_find_a_35_px_face_that_two_miss():
+    scale = 0.35
+    small = cv2.resize(photo("astronaut"), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((720, 1280, 3), 110, np.uint8)
+    frame[300 : 300 + small.shape[0], 500 : 500 + small.shape[1]] = small
+    x, y, w, h = (v * scale for v in ASTRONAUT_FACE)
+    truth = (500 + x, 300 + y, w, h)
+    faces = faces_in(frame, BlazeFacesStep(tiles=4))
+    assert len(faces) == 1 and iou(faces[0]["bbox"], truth) >= 0.5, (faces, truth)
+    assert faces_in(frame, BlazeFacesStep(tiles=2)) == []
+
+
+def test_four_tiles_on_720p_are_eight_400_px_squares_and_the_whole_frame():
+    windows = tile_windows(1280, 720, 4)
+    assert len(windows) == 9 and all(w == h == 400 for _, _, w, h in windows[1:])
