@@ -19,12 +19,12 @@ from app.tests.unit.scenes import (
     astronaut,
     moving_shape_frames,
     paste_rotated,
-    person_silhouette,
     qr_code,
     shots_clip,
     textured_background,
 )
 from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside, iou
+from app.tests.unit.test_steps_objects import ASTRONAUT_PERSON
 
 pytestmark = pytest.mark.integration
 
@@ -123,18 +123,27 @@ def test_the_astronauts_face_is_found_as_she_moves_across_the_frame(service, tmp
     assert len(strays) <= 0.2 * len(results), strays
 
 
-def test_a_walking_figure_is_found_as_a_person(service, tmp_path):
+def test_the_astronaut_is_found_as_a_person_as_she_moves_across_the_frame(service, tmp_path):
+    """A real photograph (the people pipeline's YOLO does not answer to drawn figures):
+    boxed at IoU >= 0.5 on the frames it runs on, and its carried boxes (every 3rd frame
+    is detected) still centred on her while she moves 7 px a frame."""
+    portrait = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    px, py, pw, ph = (v / 2 for v in ASTRONAUT_PERSON)
+    background = textured_background(480, 320)
     frames, truths = [], []
-    for i in range(12):
-        frame = np.full((240, 320, 3), 190, np.uint8)
-        truths.append(person_silhouette(frame, 80 + 12 * i, 40, 120))
+    for i in range(30):
+        x, y = 5 + 7 * i, 30 + (i % 5)
+        frame = background.copy()
+        frame[y : y + 256, x : x + 256] = portrait
         frames.append(frame)
+        truths.append((x + px, y + py, pw, ph))
     results = analyse(service, tmp_path, frames, "people")
-    found = [
-        any(inside(centre(d["bbox"]), t) for d in r["detections"])
-        for r, t in zip(results, truths, strict=True)
-    ]
-    assert sum(found) >= 0.9 * len(found), found
+    for index, (result, truth) in enumerate(zip(results, truths, strict=True)):
+        people = result["detections"]
+        assert len(people) == 1 and inside(centre(people[0]["bbox"]), truth), (index, people)
+        assert people[0].get("carried", False) == (index % 3 != 0)
+        if index % 3 == 0:
+            assert iou(people[0]["bbox"], truth) >= 0.5, (index, people, truth)
 
 
 def test_faces_qr_reports_both_kinds_in_one_detections_list(service, tmp_path):

@@ -112,6 +112,15 @@ def test_every_repeats_the_last_boxes_marked_carried(mocker):
     assert [d["bbox"] for d in runs[1]] == [d["bbox"] for d in runs[0]]
 
 
+def test_every_counts_video_frames_so_sampled_frames_are_each_detected(mocker):
+    step = ObjectsStep(every=3)
+    spy = mocker.spy(step._detector, "detect")
+    frame = photo("chelsea")
+    runs = [found(step, frame, index) for index in (0, 5, 10, 11, 12, 13)]
+    assert spy.call_count == 4  # 0, 5, 10, 13: sample_fps already skipped frames
+    assert [any(d.get("carried") for d in r) for r in runs] == [False] * 3 + [True, True, False]
+
+
 @pytest.mark.parametrize(
     "options",
     [{"size": 100}, {"coarse": 31}, {"score": 0}, {"nms": 0}, {"every": 0}, {"classes": ["x"]}],

@@ -85,16 +85,21 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[
     return merged
 
 
-def tile_windows(width: int, height: int, tiles: int) -> list[tuple[int, int, int, int]]:
+def tile_windows(
+    width: int, height: int, tiles: int, min_side: int = 0
+) -> list[tuple[int, int, int, int]]:
     """The whole frame, plus (when tiles > 1) overlapping squares laid over it: about
     `tiles` across the long side (side = 1.25 x long / tiles, at most the short side),
     as many rows as cover the short side, overlapping by at least a fifth. Each square is
     seen at a larger scale than the whole frame: tiles=2 gives two squares of the short
-    side (1.8x on 16:9), tiles=4 eight squares of 400 px on 720p (3.2x)."""
+    side (1.8x on 16:9), tiles=4 eight squares of 400 px on 720p (3.2x). No square is
+    smaller than `min_side`: the detector passes twice its input size, since a smaller
+    tile would be enlarged to look for faces of a dozen pixels, below what the model
+    resolves (it found false 13 px faces in textures on a 480x360 frame)."""
     windows = [(0, 0, width, height)]
     if tiles <= 1:
         return windows
-    side = min(round(max(width, height) * 1.25 / tiles), width, height)
+    side = min(max(round(max(width, height) * 1.25 / tiles), min_side), width, height)
     cols = math.ceil((width - side) / (0.8 * side)) + 1 if width > side else 1
     rows = math.ceil((height - side) / (0.8 * side)) + 1 if height > side else 1
     xs = [round(i * (width - side) / max(cols - 1, 1)) for i in range(cols)]
@@ -159,7 +164,7 @@ class BlazeFaceDetector:
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         height, width = rgb.shape[:2]
         all_boxes, all_scores = [], []
-        for x, y, w, h in tile_windows(width, height, self.tiles):
+        for x, y, w, h in tile_windows(width, height, self.tiles, 2 * self.side):
             boxes, scores = self._window(rgb[y : y + h, x : x + w])
             all_boxes.append(boxes + np.array([x, y, x, y]))
             all_scores.append(scores)

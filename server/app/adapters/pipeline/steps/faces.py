@@ -32,6 +32,7 @@ import numpy as np
 
 from app.adapters.pipeline.models.blazeface import BlazeFaceDetector, Face
 from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, scale_box, to_gray
+from app.adapters.pipeline.steps.objects import carry
 
 
 @functools.lru_cache(maxsize=16)
@@ -138,15 +139,14 @@ class BlazeFacesStep(FrameStep):
             raise ValueError("every must be at least 1")
         self.every = int(every)
         self._detector = BlazeFaceDetector(str(variant), float(score), float(nms), int(tiles))
-        self._seen = 0
+        self._detected_at: int | None = None
         self._last: list[Face] = []
 
     def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
         result.setdefault("detections", [])
-        carried = self._seen % self.every != 0
-        self._seen += 1
+        carried = carry(self._detected_at, index, self.every)
         if not carried:
-            self._last = self._detector.detect(frame)
+            self._last, self._detected_at = self._detector.detect(frame), index
         for face in self._last:
             extra = {"carried": True} if carried else {}
             add_detection(result, "face", face.box, face.score, **extra)

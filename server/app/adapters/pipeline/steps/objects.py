@@ -4,8 +4,9 @@ Confidence is the network's class score (objectness times class probability), 0.
 Boxes below `score` are dropped; see app.adapters.pipeline.models.yolo for letterboxing,
 the close-up pass and per-class suppression.
 
-`every` runs the network on one frame in `every` and repeats its boxes on the frames in
-between (marked "carried": true). At 30 fps, every=3 means 10 detections a second; a
+`every` runs the network on one frame in `every` (of the video's frame numbers) and
+repeats its boxes on the frames in between (marked "carried": true; the tracker stage
+moves them along each track's motion). At 30 fps, every=3 means 10 detections a second; a
 walking person moves a few pixels between them, which keeps the boxes at IoU >= 0.5.
 The eval (docs/accuracy.md) measures every=1 against the default of each pipeline.
 """
@@ -18,6 +19,13 @@ import numpy as np
 
 from app.adapters.pipeline.models.yolo import COCO_LABELS, Detection, YoloDetector
 from app.adapters.pipeline.steps.base import FrameStep, add_detection
+
+
+def carry(detected_at: int | None, index: int, every: int) -> bool:
+    """Repeat the last boxes on frame `index`? Counted in the video's frame numbers, not
+    in calls: when sampling (sample_fps) already skips frames, each analysed frame that
+    is `every` or more frames after the last detection is detected again."""
+    return detected_at is not None and 0 <= index - detected_at < every
 
 
 class YoloStep(FrameStep):
@@ -45,15 +53,14 @@ class YoloStep(FrameStep):
             self.labels = tuple(COCO_LABELS[i] for i in sorted(ids or ()))
         self.every = int(every)
         self._detector = YoloDetector(int(size), int(coarse), float(score), float(nms), ids)
-        self._seen = 0
+        self._detected_at: int | None = None
         self._last: list[Detection] = []
 
     def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
         result.setdefault("detections", [])
-        carried = self._seen % self.every != 0
-        self._seen += 1
+        carried = carry(self._detected_at, index, self.every)
         if not carried:
-            self._last = self._detector.detect(frame)
+            self._last, self._detected_at = self._detector.detect(frame), index
         for found in self._last:
             extra = {"carried": True} if carried else {}
             add_detection(result, found.label, found.box, found.score, **extra)
