@@ -120,10 +120,17 @@ class BlazeFaceDetector:
         if not 0.0 < score < 1.0 or not 0.0 < nms <= 1.0 or int(tiles) < 0:
             raise ValueError("score must be in (0, 1), nms in (0, 1], tiles not negative")
         key, self.side, layers = _VARIANTS[variant]
-        with _LOCK:
-            self._net = cv2.dnn.readNetFromTFLite(model_path(key))
+        self._path = model_path(key)  # checked now (start-up); the network at first use
+        self._net_instance: cv2.dnn.Net | None = None
         self._anchors = anchors(self.side, layers)
         self.score, self.nms, self.tiles = float(score), float(nms), int(tiles)
+
+    @property
+    def _net(self) -> cv2.dnn.Net:
+        if self._net_instance is None:
+            with _LOCK:
+                self._net_instance = cv2.dnn.readNetFromTFLite(self._path)
+        return self._net_instance
 
     def _window(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Boxes [x0, y0, x1, y1] in window pixels and their scores, above `score`."""

@@ -146,16 +146,20 @@ class YoloDetector:
         self.score, self.nms = float(score), float(nms)
         self.classes = None if classes is None else np.asarray(classes, dtype=np.int64)
         # One network per input size: resizing a Net's input reallocates every layer,
-        # which made two passes through one Net five times slower than two Nets.
-        self._nets = {side: load_yolo() for side in (self.size, self.coarse) if side}
-        self._outputs = self._nets[self.size].getUnconnectedOutLayersNames()
+        # which made two passes through one Net five times slower than two Nets. They are
+        # built at the first frame; the files are read and checked now, so a bad model
+        # file fails the catalog load (start-up), and loading the catalog stays cheap.
+        _model_buffers()
+        self._nets: dict[int, cv2.dnn.Net] = {}
 
     def _pass(self, frame: np.ndarray, size: int) -> tuple[list, list, list]:
         canvas, scale, off_x, off_y = letterbox(frame, size)
         blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, swapRB=True, crop=False)
+        if size not in self._nets:
+            self._nets[size] = load_yolo()
         net = self._nets[size]
         net.setInput(blob)
-        outputs = net.forward(self._outputs)
+        outputs = net.forward(net.getUnconnectedOutLayersNames())
         rows = np.concatenate([o.reshape(-1, o.shape[-1]) for o in outputs])
         class_scores = rows[:, 5:]
         best = class_scores.argmax(axis=1)  # over all classes: a horse is not a weak person
