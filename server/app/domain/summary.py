@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +62,11 @@ class _TrackTotals:
 class SummaryBuilder:
     """Accumulates labels and tracks; `document()` gives the summary's parts."""
 
-    def __init__(self) -> None:
-        self._shots: list[dict[str, int]] = []
+    def __init__(self, on_shot: Callable[[dict[str, int]], None] | None = None) -> None:
+        # Finished shots go to `on_shot` (the sink writes them out): a video that cuts
+        # every few frames must not grow the worker's memory with its shots.
+        self._on_shot = on_shot or (lambda _shot: None)
+        self._shot: dict[str, int] | None = None
         self._labels: dict[str, _LabelTotals] = {}
         self._tracks: dict[int, _TrackTotals] = {}
         # The previous frame's labels and tracks wait for the next timestamp to know
@@ -73,17 +76,17 @@ class SummaryBuilder:
 
     def add(self, index: int, timestamp_ms: int, result: dict[str, Any], shot: int = 0) -> None:
         self._settle(timestamp_ms)
-        if not self._shots or self._shots[-1]["index"] != shot:
-            self._shots.append(
-                {
-                    "index": shot,
-                    "start_frame": index,
-                    "end_frame": index,
-                    "start_ms": timestamp_ms,
-                    "end_ms": timestamp_ms,
-                }
-            )
-        self._shots[-1]["end_frame"], self._shots[-1]["end_ms"] = index, timestamp_ms
+        if self._shot is None or self._shot["index"] != shot:
+            if self._shot is not None:
+                self._on_shot(self._shot)
+            self._shot = {
+                "index": shot,
+                "start_frame": index,
+                "end_frame": index,
+                "start_ms": timestamp_ms,
+                "end_ms": timestamp_ms,
+            }
+        self._shot["end_frame"], self._shot["end_ms"] = index, timestamp_ms
         labels: set[str] = set()
         tracks: set[int] = set()
         for detection in result.get("detections") or ():
@@ -122,12 +125,13 @@ class SummaryBuilder:
         self._pending = None
 
     def finish(self, default_step_ms: int = 0) -> None:
-        """Settle the last frame: it covers as long as the frame before it."""
+        """Settle the last frame (it covers as long as the frame before it) and hand
+        over the last shot."""
         if self._pending is not None:
             self._settle(self._pending[0] + (self._last_step_ms or default_step_ms))
-
-    def shots(self) -> list[dict[str, int]]:
-        return self._shots
+        if self._shot is not None:
+            self._on_shot(self._shot)
+            self._shot = None
 
     def labels(self) -> list[dict[str, Any]]:
         ordered = sorted(self._labels.items(), key=lambda kv: (-kv[1].screen_time_ms, kv[0]))
@@ -172,12 +176,23 @@ def tracks_vtt(tracks: list[_TrackTotals]) -> str:
 
 
 class SummarySink(FrameSink):
-    """Writes `<job_id>_summary.json` and `<job_id>_tracks.vtt` when the job completes."""
+    """Writes `<job_id>_summary.json` and `<job_id>_tracks.vtt`.
+
+    The summary's shots are written as each one ends (straight into the summary's
+    temporary file, so their number costs no memory); the rest when the job completes.
+    Nothing is visible under the summary's key before then."""
 
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self.storage = storage
         self.job_id = job_id
-        self.builder = SummaryBuilder()
+        self._file = storage.open_write(summary_key(job_id))
+        self._file.write(b'{"job_id":' + _dumps(str(job_id)) + b',"shots":[')
+        self._shots = 0
+        self.builder = SummaryBuilder(self._write_shot)
+
+    def _write_shot(self, shot: dict[str, int]) -> None:
+        self._file.write((b"," if self._shots else b"") + _dumps(shot))
+        self._shots += 1
 
     def add(self, frame: Frame) -> None:
         self.builder.add(frame.index, frame.timestamp_ms, frame.result, frame.shot)
@@ -186,18 +201,19 @@ class SummarySink(FrameSink):
         fps = video.get("fps") or 0
         self.builder.finish(round(1000 / fps) if fps else 0)
         tracks = self.builder.tracks()
-        document = {
-            "job_id": str(self.job_id),
-            "video": video,
-            "warnings": list(warnings),
-            "shots": self.builder.shots(),
-            "labels": self.builder.labels(),
-            "tracks": [track.to_dict() for track in tracks],
-        }
-        body = json.dumps(document, separators=(",", ":")).encode()
+        self._file.write(b'],"video":' + _dumps(video))
+        self._file.write(b',"warnings":' + _dumps(list(warnings)))
+        self._file.write(b',"labels":' + _dumps(self.builder.labels()) + b',"tracks":[')
+        for number, track in enumerate(tracks):
+            self._file.write((b"," if number else b"") + _dumps(track.to_dict()))
+        self._file.write(b"]}")
         self.storage.save_file(tracks_vtt_key(self.job_id), [tracks_vtt(tracks).encode()])
-        self.storage.save_file(summary_key(self.job_id), [body])
+        self._file.commit()
 
     def abort(self) -> None:
-        for key in (summary_key(self.job_id), tracks_vtt_key(self.job_id)):
-            self.storage.delete_file(key)
+        self._file.discard()
+        self.storage.delete_file(tracks_vtt_key(self.job_id))
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

@@ -77,8 +77,8 @@ SEQUENCE = [
 ]
 
 
-def build() -> SummaryBuilder:
-    builder = SummaryBuilder()
+def build(shots: list | None = None) -> SummaryBuilder:
+    builder = SummaryBuilder(None if shots is None else shots.append)
     for index, timestamp_ms, shot, detections in SEQUENCE:
         builder.add(index, timestamp_ms, {"detections": detections}, shot)
     builder.finish()
@@ -86,8 +86,9 @@ def build() -> SummaryBuilder:
 
 
 def test_summary_shots_labels_and_tracks_of_a_known_sequence():
-    builder = build()
-    assert builder.shots() == [
+    shots: list = []
+    builder = build(shots)
+    assert shots == [
         {"index": 0, "start_frame": 0, "end_frame": 3, "start_ms": 0, "end_ms": 300},
         {"index": 1, "start_frame": 4, "end_frame": 5, "start_ms": 400, "end_ms": 500},
     ]
@@ -146,12 +147,14 @@ def test_summary_sink_writes_summary_and_vtt_at_close_and_removes_them_on_abort(
     sink = SummarySink(storage, JOB)
     for frame in frames():
         sink.add(frame)
+    assert not storage.exists(summary_key(JOB))  # nothing visible before close
     sink.close(VIDEO, ["decoding stopped early"])
     document = json.loads(storage.load_file(summary_key(JOB)))
     assert set(document) == {"job_id", "video", "warnings", "shots", "labels", "tracks"}
     assert document["job_id"] == str(JOB) and document["video"] == VIDEO
     assert document["warnings"] == ["decoding stopped early"]
     assert [t["track_id"] for t in document["tracks"]] == [1, 2, 3, 4]
+    assert [(s["start_frame"], s["end_frame"]) for s in document["shots"]] == [(0, 3), (4, 5)]
     assert storage.load_file(tracks_vtt_key(JOB)).startswith(b"WEBVTT")
     sink.abort()
     assert not storage.exists(summary_key(JOB)) and not storage.exists(tracks_vtt_key(JOB))
