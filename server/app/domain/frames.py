@@ -28,6 +28,9 @@ class Frame:
     # The shot the frame belongs to, from 0: set by the shots stage, read by the tracker
     # (tracks end at a cut) and the summary; not part of the results item.
     shot: int = 0
+    # Track ids the tracker ended at this frame (gone for over its gap, or a cut), so
+    # the summary can write them out instead of keeping every track of a long video.
+    ended_tracks: list[int] = field(default_factory=list)
 
     def item(self) -> dict[str, Any]:
         """The results document's item for this frame (contract shape)."""

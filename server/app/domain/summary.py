@@ -12,8 +12,9 @@ long as the one before it. A label's `screen_time_ms` sums its frames' cover.
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +28,10 @@ class _LabelTotals:
     frames: int = 0
     screen_time_ms: int = 0
     max_confidence: float = 0.0
-    tracks: set[int] = field(default_factory=set)
+    tracks: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _TrackTotals:
     track_id: int
     label: str
@@ -60,12 +61,17 @@ class _TrackTotals:
 
 
 class SummaryBuilder:
-    """Accumulates labels and tracks; `document()` gives the summary's parts."""
+    """Accumulates shots, labels and tracks, handing finished shots and tracks over."""
 
-    def __init__(self, on_shot: Callable[[dict[str, int]], None] | None = None) -> None:
-        # Finished shots go to `on_shot` (the sink writes them out): a video that cuts
-        # every few frames must not grow the worker's memory with its shots.
+    def __init__(
+        self,
+        on_shot: Callable[[dict[str, int]], None] | None = None,
+        on_track: Callable[[_TrackTotals], None] | None = None,
+    ) -> None:
+        # Finished shots and tracks go to `on_shot` and `on_track` (the sink writes them
+        # out): a long video with many cuts or objects must not grow the worker.
         self._on_shot = on_shot or (lambda _shot: None)
+        self._on_track = on_track or (lambda _track: None)
         self._shot: dict[str, int] | None = None
         self._labels: dict[str, _LabelTotals] = {}
         self._tracks: dict[int, _TrackTotals] = {}
@@ -74,8 +80,20 @@ class SummaryBuilder:
         self._pending: tuple[int, set[str], set[int]] | None = None
         self._last_step_ms = 0
 
-    def add(self, index: int, timestamp_ms: int, result: dict[str, Any], shot: int = 0) -> None:
+    def add(
+        self,
+        index: int,
+        timestamp_ms: int,
+        result: dict[str, Any],
+        shot: int = 0,
+        ended: Iterable[int] = (),
+    ) -> None:
+        """Count one frame; `ended` are track ids that can no longer continue."""
         self._settle(timestamp_ms)
+        for track_id in ended:
+            track = self._tracks.pop(track_id, None)
+            if track is not None:
+                self._on_track(track)
         if self._shot is None or self._shot["index"] != shot:
             if self._shot is not None:
                 self._on_shot(self._shot)
@@ -99,10 +117,10 @@ class SummaryBuilder:
             track_id = detection.get("track_id")
             if track_id is None:
                 continue
-            totals.tracks.add(track_id)
             track = self._tracks.get(track_id)
             if track is None:
                 track = self._tracks[track_id] = _TrackTotals(track_id, label, index, timestamp_ms)
+                totals.tracks += 1
             if track_id not in tracks:
                 tracks.add(track_id)
                 track.frames += 1
@@ -126,28 +144,27 @@ class SummaryBuilder:
 
     def finish(self, default_step_ms: int = 0) -> None:
         """Settle the last frame (it covers as long as the frame before it) and hand
-        over the last shot."""
+        over the last shot and the tracks still open."""
         if self._pending is not None:
             self._settle(self._pending[0] + (self._last_step_ms or default_step_ms))
         if self._shot is not None:
             self._on_shot(self._shot)
             self._shot = None
+        for track_id in sorted(self._tracks):
+            self._on_track(self._tracks.pop(track_id))
 
     def labels(self) -> list[dict[str, Any]]:
         ordered = sorted(self._labels.items(), key=lambda kv: (-kv[1].screen_time_ms, kv[0]))
         return [
             {
                 "label": label,
-                "tracks": len(totals.tracks),
+                "tracks": totals.tracks,
                 "frames": totals.frames,
                 "screen_time_ms": totals.screen_time_ms,
                 "max_confidence": totals.max_confidence,
             }
             for label, totals in ordered
         ]
-
-    def tracks(self) -> list[_TrackTotals]:
-        return [self._tracks[key] for key in sorted(self._tracks)]
 
 
 def _vtt_time(ms: int) -> str:
@@ -161,58 +178,67 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def tracks_vtt(tracks: list[_TrackTotals]) -> str:
-    """WebVTT with one cue per track, "<label> #<track_id>", in order of start time."""
-    lines = ["WEBVTT", ""]
-    for track in sorted(tracks, key=lambda t: (t.start_ms, t.track_id)):
-        end = max(track.covered_until_ms, track.end_ms, track.start_ms + 1)
-        lines += [
-            str(track.track_id),
-            f"{_vtt_time(track.start_ms)} --> {_vtt_time(end)}",
-            _vtt_text(f"{track.label} #{track.track_id}"),
-            "",
-        ]
-    return "\n".join(lines)
+def vtt_cue(track: _TrackTotals) -> str:
+    """One WebVTT cue, "<label> #<track_id>", from the track's first frame to the end
+    of its last."""
+    end = max(track.covered_until_ms, track.end_ms, track.start_ms + 1)
+    return (
+        f"{track.track_id}\n{_vtt_time(track.start_ms)} --> {_vtt_time(end)}\n"
+        f"{_vtt_text(f'{track.label} #{track.track_id}')}\n\n"
+    )
 
 
 class SummarySink(FrameSink):
-    """Writes `<job_id>_summary.json` and `<job_id>_tracks.vtt`.
+    """Writes `<job_id>_summary.json` and `<job_id>_tracks.vtt` as the job goes.
 
-    The summary's shots are written as each one ends (straight into the summary's
-    temporary file, so their number costs no memory); the rest when the job completes.
-    Nothing is visible under the summary's key before then."""
+    Each track is written when it ends (to both files) and each shot to a spool when it
+    ends, so their number costs no memory; labels and the video come at close, and
+    nothing is visible under either key before then. Tracks appear in the order they
+    ended (players sort WebVTT cues by time; sort the summary's by `track_id`)."""
 
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self.storage = storage
         self.job_id = job_id
-        self._file = storage.open_write(summary_key(job_id))
-        self._file.write(b'{"job_id":' + _dumps(str(job_id)) + b',"shots":[')
-        self._shots = 0
-        self.builder = SummaryBuilder(self._write_shot)
+        self._summary = storage.open_write(summary_key(job_id))
+        self._vtt = storage.open_write(tracks_vtt_key(job_id))
+        self._shots = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
+        self._summary.write(b'{"job_id":' + _dumps(str(job_id)) + b',"tracks":[')
+        self._vtt.write(b"WEBVTT\n\n")
+        self._counts = {"shots": 0, "tracks": 0}
+        self.builder = SummaryBuilder(self._write_shot, self._write_track)
 
     def _write_shot(self, shot: dict[str, int]) -> None:
-        self._file.write((b"," if self._shots else b"") + _dumps(shot))
-        self._shots += 1
+        self._shots.write((b"," if self._counts["shots"] else b"") + _dumps(shot))
+        self._counts["shots"] += 1
+
+    def _write_track(self, track: _TrackTotals) -> None:
+        self._summary.write((b"," if self._counts["tracks"] else b"") + _dumps(track.to_dict()))
+        self._vtt.write(vtt_cue(track).encode())
+        self._counts["tracks"] += 1
 
     def add(self, frame: Frame) -> None:
-        self.builder.add(frame.index, frame.timestamp_ms, frame.result, frame.shot)
+        self.builder.add(
+            frame.index, frame.timestamp_ms, frame.result, frame.shot, frame.ended_tracks
+        )
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         fps = video.get("fps") or 0
         self.builder.finish(round(1000 / fps) if fps else 0)
-        tracks = self.builder.tracks()
-        self._file.write(b'],"video":' + _dumps(video))
-        self._file.write(b',"warnings":' + _dumps(list(warnings)))
-        self._file.write(b',"labels":' + _dumps(self.builder.labels()) + b',"tracks":[')
-        for number, track in enumerate(tracks):
-            self._file.write((b"," if number else b"") + _dumps(track.to_dict()))
-        self._file.write(b"]}")
-        self.storage.save_file(tracks_vtt_key(self.job_id), [tracks_vtt(tracks).encode()])
-        self._file.commit()
+        self._summary.write(b'],"shots":[')
+        self._shots.seek(0)
+        while chunk := self._shots.read(1 << 20):
+            self._summary.write(chunk)
+        self._shots.close()
+        self._summary.write(b'],"video":' + _dumps(video))
+        self._summary.write(b',"warnings":' + _dumps(list(warnings)))
+        self._summary.write(b',"labels":' + _dumps(self.builder.labels()) + b"}")
+        self._vtt.commit()
+        self._summary.commit()
 
     def abort(self) -> None:
-        self._file.discard()
-        self.storage.delete_file(tracks_vtt_key(self.job_id))
+        self._shots.close()
+        self._summary.discard()
+        self._vtt.discard()
 
 
 def _dumps(value: Any) -> bytes:

@@ -136,26 +136,33 @@ class Tracker:
         self._next_id = 1
         self._previous_ms: int | None = None
 
-    def end_all(self) -> None:
-        """A shot cut: no track continues into the new shot."""
+    def end_all(self) -> list[int]:
+        """A shot cut: no track continues into the new shot. Returns the ended ids."""
+        ended = sorted(t.track_id for tracks in self._tracks.values() for t in tracks)
         self._tracks.clear()
+        return ended
 
-    def update(self, detections: list[dict[str, Any]], timestamp_ms: int) -> None:
-        """Set `track_id` on each detection (in place) seen at `timestamp_ms`."""
+    def update(self, detections: list[dict[str, Any]], timestamp_ms: int) -> list[int]:
+        """Set `track_id` on each detection (in place) seen at `timestamp_ms`; returns
+        the ids of the tracks that ended before this frame."""
         step = 0 if self._previous_ms is None else max(timestamp_ms - self._previous_ms, 0)
         self._previous_ms = timestamp_ms
+        ended: list[int] = []
         for label, tracks in self._tracks.items():
             # Unseen for longer than the allowed gap (the time between the last frame it
             # was in and this one, less one frame step): the object has gone.
-            self._tracks[label] = [
-                t for t in tracks if timestamp_ms - t.last_ms - step <= self.max_gap_ms
-            ]
+            alive = [t for t in tracks if timestamp_ms - t.last_ms - step <= self.max_gap_ms]
+            if len(alive) < len(tracks):
+                kept = {t.track_id for t in alive}
+                ended += [t.track_id for t in tracks if t.track_id not in kept]
+                self._tracks[label] = alive
         by_label: dict[str, list[dict[str, Any]]] = {}
         for detection in detections:
             if detection.get("label") not in self.untracked:
                 by_label.setdefault(detection["label"], []).append(detection)
         for label, found in by_label.items():
             self._update_label(label, found, timestamp_ms)
+        return sorted(ended)
 
     def _update_label(self, label: str, found: list[dict[str, Any]], now: int) -> None:
         tracks = self._tracks.setdefault(label, [])
@@ -210,11 +217,13 @@ class TrackingStage(FrameStage):
         self._shot: int | None = None
 
     def process(self, frame: Frame) -> None:
+        ended = []
         if frame.shot != self._shot:
-            self.tracker.end_all()
+            ended = self.tracker.end_all()
             self._shot = frame.shot
         # Also on frames without detections: the tracker measures gaps in frame steps.
-        self.tracker.update(frame.result.get("detections") or [], frame.timestamp_ms)
+        ended += self.tracker.update(frame.result.get("detections") or [], frame.timestamp_ms)
+        frame.ended_tracks = ended
 
 
 def tracking_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:

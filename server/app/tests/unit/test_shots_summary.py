@@ -14,7 +14,7 @@ from app.adapters.pipeline.shots import ShotStage
 from app.adapters.storage.in_memory import InMemoryStorage
 from app.domain.frames import Frame
 from app.domain.model import detections_csv_key, summary_key, tracks_vtt_key
-from app.domain.summary import SummaryBuilder, SummarySink, tracks_vtt
+from app.domain.summary import SummaryBuilder, SummarySink
 from app.tests.unit.scenes import shots_clip
 
 pytestmark = pytest.mark.unit
@@ -66,28 +66,34 @@ def dog(track_id: int, confidence: float) -> dict:
     }
 
 
-# (index, timestamp_ms, shot, detections): 100 ms per frame, a cut before frame 4.
+# (index, timestamp_ms, shot, detections, tracks ended): 100 ms per frame, a cut
+# before frame 4 ends tracks 1 and 2.
 SEQUENCE = [
-    (0, 0, 0, [person(1, 10, 0.6)]),
-    (1, 100, 0, [person(1, 12, 0.9), dog(2, 0.5)]),
-    (2, 200, 0, [person(1, 14, 0.7), dog(2, 0.8)]),
-    (3, 300, 0, []),
-    (4, 400, 1, [person(3, 50, 0.95), person(4, 90, 0.4)]),
-    (5, 500, 1, [person(3, 52, 0.5)]),
+    (0, 0, 0, [person(1, 10, 0.6)], []),
+    (1, 100, 0, [person(1, 12, 0.9), dog(2, 0.5)], []),
+    (2, 200, 0, [person(1, 14, 0.7), dog(2, 0.8)], []),
+    (3, 300, 0, [], []),
+    (4, 400, 1, [person(4, 90, 0.4), person(3, 50, 0.95)], [1, 2]),
+    (5, 500, 1, [person(3, 52, 0.5)], []),
 ]
 
 
-def build(shots: list | None = None) -> SummaryBuilder:
-    builder = SummaryBuilder(None if shots is None else shots.append)
-    for index, timestamp_ms, shot, detections in SEQUENCE:
-        builder.add(index, timestamp_ms, {"detections": detections}, shot)
+def build(shots: list | None = None, tracks: list | None = None) -> SummaryBuilder:
+    builder = SummaryBuilder(
+        None if shots is None else shots.append, None if tracks is None else tracks.append
+    )
+    for index, timestamp_ms, shot, detections, ended in SEQUENCE:
+        builder.add(index, timestamp_ms, {"detections": detections}, shot, ended)
+        if index == 3:
+            assert tracks == []  # nothing is handed over before a track ends
     builder.finish()
     return builder
 
 
 def test_summary_shots_labels_and_tracks_of_a_known_sequence():
     shots: list = []
-    builder = build(shots)
+    finished: list = []
+    builder = build(shots, finished)
     assert shots == [
         {"index": 0, "start_frame": 0, "end_frame": 3, "start_ms": 0, "end_ms": 300},
         {"index": 1, "start_frame": 4, "end_frame": 5, "start_ms": 400, "end_ms": 500},
@@ -108,7 +114,9 @@ def test_summary_shots_labels_and_tracks_of_a_known_sequence():
         "screen_time_ms": 200,
         "max_confidence": 0.8,
     }
-    tracks = {t.track_id: t.to_dict() for t in builder.tracks()}
+    # Tracks are handed over as they end: 1 and 2 at the cut, the rest at the end.
+    assert [t.track_id for t in finished] == [1, 2, 3, 4]
+    tracks = {t.track_id: t.to_dict() for t in finished}
     assert tracks[1] == {
         "track_id": 1,
         "label": "person",
@@ -125,8 +133,13 @@ def test_summary_shots_labels_and_tracks_of_a_known_sequence():
     assert (tracks[4]["start_ms"], tracks[4]["end_ms"], tracks[4]["best_frame"]) == (400, 400, 4)
 
 
-def test_tracks_vtt_has_one_cue_per_track_in_start_order():
-    text = tracks_vtt(build().tracks())
+def test_tracks_vtt_has_one_cue_per_track():
+    storage = InMemoryStorage()
+    sink = SummarySink(storage, JOB)
+    for frame in frames():
+        sink.add(frame)
+    sink.close(VIDEO)
+    text = storage.load_file(tracks_vtt_key(JOB)).decode()
     assert text.startswith("WEBVTT\n\n")
     cues = [block.split("\n") for block in text.strip().split("\n\n")[1:]]
     assert [cue[0] for cue in cues] == ["1", "2", "3", "4"]
@@ -137,8 +150,8 @@ def test_tracks_vtt_has_one_cue_per_track_in_start_order():
 
 def frames() -> list[Frame]:
     return [
-        Frame(index, ms, None, {"detections": detections}, shot=shot)
-        for index, ms, shot, detections in SEQUENCE
+        Frame(index, ms, None, {"detections": detections}, shot=shot, ended_tracks=ended)
+        for index, ms, shot, detections, ended in SEQUENCE
     ]
 
 

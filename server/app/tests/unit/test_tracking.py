@@ -128,3 +128,16 @@ def test_carried_boxes_follow_the_prediction_and_are_marked_tracked():
     tracker.update([carried], 4 * FRAME_MS)
     assert carried["track_id"] == 1 and carried["tracked"] is True
     assert 30 <= carried["bbox"][0] <= 38  # moved on by about one frame's 6 px
+
+
+def test_the_stage_reports_tracks_ended_by_a_gap_and_by_a_cut():
+    stage = TrackingStage(Tracker())
+    ended = {}
+    for i in range(80):
+        detections = [det(10, 50)] if i < 10 or i >= 60 else []
+        frame = Frame(i, i * FRAME_MS, None, {"detections": detections}, shot=0 if i < 70 else 1)
+        stage.process(frame)
+        if frame.ended_tracks:
+            ended[i] = frame.ended_tracks
+    # Last seen at frame 9 (297 ms): gone once more than 1 s has passed since.
+    assert ended == {41: [1], 70: [2]}
