@@ -98,10 +98,10 @@ def describe_sampling(figures: Sampling) -> tuple[list[Row], Section]:
     wall_saved = 1 - sampled.wall_s / every.wall_s
     cpu_saved = 1 - sampled.cpu_s / every.cpu_s
     width, height = figures.size
-    minutes = figures.seconds / 60
+    length = f"{figures.seconds / 60:g} min" if figures.seconds >= 60 else f"{figures.seconds} s"
     rows = [
         Row(
-            f"10. `sample_fps=1` on {minutes:g} min of {height}p H.264 ({figures.pipeline})",
+            f"10. `sample_fps=1` on {length} of {height}p H.264 ({figures.pipeline})",
             f"{sampled.wall_s:.1f} s vs {every.wall_s:.1f} s wall; "
             f"{sampled.cpu_s:.1f} vs {every.cpu_s:.1f} CPU s",
             "reported",
