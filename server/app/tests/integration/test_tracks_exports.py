@@ -20,6 +20,7 @@ from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.storage.filesystem import FilesystemStorage
+from app.domain.errors import PipelineInterrupted
 from app.domain.frames import abort_sinks, close_sinks
 from app.domain.model import (
     Job,
@@ -157,3 +158,26 @@ def test_sampled_job_keeps_one_face_track_and_the_video_holds_only_analysed_fram
         count += 1
     capture.release()
     assert count == len(analysed)
+
+
+def test_a_job_stopped_midway_leaves_no_export_and_no_partial_file(two_shot_clip, tmp_path):
+    storage = FilesystemStorage(tmp_path / "video_jobs", tmp_path)
+    job = Job(job_id=uuid.uuid4(), pipeline_id="faces", input_path="x.mp4")
+    runner = VideoFilePipelineService(PipelineCatalog.load(None), stages=tracking_stages)
+    sinks = [
+        ResultsWriter(storage, job),
+        *export_sinks(storage, job, AnalysisOptions(annotate=True)),
+    ]
+    frames = iter(range(100))
+    with pytest.raises(PipelineInterrupted):
+        runner.run(
+            str(two_shot_clip),
+            "faces",
+            options=AnalysisOptions(annotate=True),
+            sinks=sinks,
+            should_stop=lambda: next(frames) >= 20,
+        )
+    assert list((tmp_path / "video_jobs").glob(".*.part"))  # written as it went
+    abort_sinks(sinks)
+    assert not any(storage.exists(key) for key in export_keys(job.job_id))
+    assert not list((tmp_path / "video_jobs").iterdir())
