@@ -12,9 +12,11 @@ looking at, and the encoder's cost grows with the pixels.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 
 from app.adapters.exports.files import PartFile
+from app.domain.errors import InsufficientStorage
 from app.domain.frames import Frame, FrameSink
 from app.domain.model import annotated_key
 from app.domain.ports import StorageService
@@ -40,6 +43,17 @@ PALETTE = (
     (0, 140, 255),
     (180, 255, 180),
 )
+
+
+@contextlib.contextmanager
+def _disk_full_is_insufficient_storage() -> Iterator[None]:
+    """FFmpeg's write errors (PyAV raises them as OSError) with the project's meaning."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage("the server's disk is full; try again later") from exc
+        raise
 
 
 def colour(detection: dict[str, Any]) -> tuple[int, int, int]:
@@ -131,18 +145,20 @@ class AnnotatedVideoSink(FrameSink):
         self._last_pts = pts
         video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
         video_frame.pts, video_frame.time_base = pts, MS
-        for packet in self._stream.encode(video_frame):
-            self._container.mux(packet)
+        with _disk_full_is_insufficient_storage():
+            for packet in self._stream.encode(video_frame):
+                self._container.mux(packet)
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         if self._container is None:
             self._file.discard()
             return
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
-        self._container = None
-        self._file.commit()
+        with _disk_full_is_insufficient_storage():
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            self._container = None
+            self._file.commit()
         log.info("job %s: annotated video written (%dx%d)", self.job_id, *self._size)
 
     def abort(self) -> None:

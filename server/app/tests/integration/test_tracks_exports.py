@@ -181,3 +181,15 @@ def test_a_job_stopped_midway_leaves_no_export_and_no_partial_file(two_shot_clip
     abort_sinks(sinks)
     assert not any(storage.exists(key) for key in export_keys(job.job_id))
     assert not list((tmp_path / "video_jobs").iterdir())
+
+
+def test_a_full_disk_while_encoding_is_insufficient_storage():
+    import errno
+
+    from app.adapters.exports.annotated_video import _disk_full_is_insufficient_storage
+    from app.domain.errors import InsufficientStorage
+
+    with pytest.raises(InsufficientStorage), _disk_full_is_insufficient_storage():
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(PermissionError), _disk_full_is_insufficient_storage():
+        raise PermissionError(errno.EACCES, "denied")
