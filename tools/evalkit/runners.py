@@ -21,6 +21,9 @@ from app.adapters.pipeline.steps.faces import FacesStep
 from app.adapters.pipeline.steps.objects import ObjectsStep
 from app.adapters.pipeline.steps.people import PeopleStep
 from app.adapters.pipeline.steps.scene_cuts import SceneCutStep
+from app.adapters.pipeline.tracking import tracking_stages
+from app.domain.frames import Frame
+from app.domain.options import AnalysisOptions
 from evalkit.metrics import Score, score_cuts, score_frame
 from evalkit.recipes import Clip
 
@@ -86,6 +89,7 @@ class Outcome:
 
 
 def _frames(clip: Clip):
+    """(index, timestamp in ms, BGR frame) for every frame of the clip."""
     capture = cv2.VideoCapture(str(clip.path))
     index = 0
     try:
@@ -93,7 +97,7 @@ def _frames(clip: Clip):
             ok, frame = capture.read()
             if not ok:
                 return
-            yield index, frame
+            yield index, round(capture.get(cv2.CAP_PROP_POS_MSEC)), frame
             index += 1
     finally:
         capture.release()
@@ -104,28 +108,32 @@ TASK_LABELS = {"people": ("person",), "faces": ("face",), "objects": ()}
 
 def run_boxes(clip: Clip, make: StepFactory, task: str) -> Outcome:
     """Box scores for the task's labels on the clip's scored frames. Every frame up to
-    the last scored one goes through the steps, as in a job, so a pipeline that detects
-    on every n-th frame carries its boxes exactly as it would there."""
+    the last scored one goes through the steps and then the stages a job runs (shots,
+    tracker), so a pipeline that detects on every n-th frame carries its boxes exactly
+    as it would there (the tracker moves carried boxes along each track)."""
     steps, outcome = make(), Outcome()
+    stages = tracking_stages(task, AnalysisOptions())
     last = max(clip.truth) if clip.truth else -1
-    for index, frame in _frames(clip):
+    for index, timestamp_ms, image in _frames(clip):
         if index > last:
             break
-        result: dict[str, Any] = {}
+        frame = Frame(index, timestamp_ms, image)
         started = time.perf_counter()
         for step in steps:
-            step.process(frame, index, result)
+            step.process(image, index, frame.result)
         outcome.seconds += time.perf_counter() - started
+        for stage in stages:
+            stage.process(frame)
         outcome.frames_run += 1
         if index in clip.truth:
-            detections = result.get("detections", [])
+            detections = frame.result.get("detections", [])
             outcome.score.add(score_frame(detections, clip.truth[index], TASK_LABELS[task]))
     return outcome
 
 
 def run_cuts(clip: Clip, make: StepFactory) -> Outcome:
     steps, outcome = make(), Outcome()
-    for index, frame in _frames(clip):
+    for index, _ms, frame in _frames(clip):
         result: dict[str, Any] = {}
         started = time.perf_counter()
         for step in steps:
