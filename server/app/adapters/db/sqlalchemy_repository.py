@@ -57,6 +57,7 @@ def _progress_values(progress: Progress) -> dict:
         "processing_fps": progress.fps,
     }
 
+
 HEALTH_WRITE_TIMEOUT_MS = 2_000
 
 
