@@ -29,6 +29,25 @@ class FrameStep(ABC):
         """Add this step's keys to `result` for the BGR `frame` number `index`."""
 
 
+class DetectorChoiceStep(FrameStep):
+    """A step whose `detector` option picks one of several implementations (a
+    convolutional default and the older detectors kept for comparison); the other
+    options go to the one picked."""
+
+    detectors: ClassVar[dict[str, type[FrameStep]]]
+    default_detector: ClassVar[str]
+
+    def __init__(self, detector: str | None = None, **options: Any) -> None:
+        detector = detector or self.default_detector
+        if detector not in self.detectors:
+            raise ValueError(f"detector must be one of {sorted(self.detectors)}")
+        self.detector = detector
+        self.impl = self.detectors[detector](**options)
+
+    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+        self.impl.process(frame, index, result)
+
+
 def add_detection(
     result: dict[str, Any],
     label: str,

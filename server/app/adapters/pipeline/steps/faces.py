@@ -31,7 +31,14 @@ import cv2
 import numpy as np
 
 from app.adapters.pipeline.models.blazeface import BlazeFaceDetector, Face
-from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, scale_box, to_gray
+from app.adapters.pipeline.steps.base import (
+    DetectorChoiceStep,
+    FrameStep,
+    add_detection,
+    downscale,
+    scale_box,
+    to_gray,
+)
 from app.adapters.pipeline.steps.objects import carry
 
 
@@ -152,7 +159,7 @@ class BlazeFacesStep(FrameStep):
             add_detection(result, "face", face.box, face.score, **extra)
 
 
-class FacesStep(FrameStep):
+class FacesStep(DetectorChoiceStep):
     """Options: `detector` "blazeface" (default; options variant, score, nms, tiles,
     every) or "haar" (options max_width, min_size, scale_factor, min_neighbors, cascade,
     equalize)."""
@@ -164,11 +171,4 @@ class FacesStep(FrameStep):
         "haar": HaarFacesStep,
     }
 
-    def __init__(self, detector: str = "blazeface", **options: Any) -> None:
-        if detector not in self.detectors:
-            raise ValueError(f"detector must be one of {sorted(self.detectors)}")
-        self.detector = detector
-        self.impl = self.detectors[detector](**options)
-
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        self.impl.process(frame, index, result)
+    default_detector = "blazeface"

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from app.adapters.pipeline.steps.base import (
+    DetectorChoiceStep,
     FrameStep,
     add_detection,
     downscale,
@@ -99,7 +100,7 @@ class YoloPeopleStep(YoloStep):
         super().__init__(classes=["person"], **options)
 
 
-class PeopleStep(FrameStep):
+class PeopleStep(DetectorChoiceStep):
     """Options: `detector` "yolo" (default; options as the objects step: size, coarse,
     score, nms, every) or "hog" (options max_width, win_stride, padding, scale,
     hit_threshold, max_overlap)."""
@@ -108,11 +109,4 @@ class PeopleStep(FrameStep):
     labels: ClassVar[tuple[str, ...]] = ("person",)
     detectors: ClassVar[dict[str, type[FrameStep]]] = {"yolo": YoloPeopleStep, "hog": HogPeopleStep}
 
-    def __init__(self, detector: str = "yolo", **options: Any) -> None:
-        if detector not in self.detectors:
-            raise ValueError(f"detector must be one of {sorted(self.detectors)}")
-        self.detector = detector
-        self.impl = self.detectors[detector](**options)
-
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        self.impl.process(frame, index, result)
+    default_detector = "yolo"
