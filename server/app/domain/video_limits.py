@@ -19,19 +19,37 @@ def check_header(header: VideoHeader, limits: FrameLimits) -> None:
     The limits are the worker's (bootstrap.build_limits): one set, checked twice."""
     if not header.has_video:
         raise InvalidUpload(NO_VIDEO_TRACK)
-    pixels = header.width * header.height
-    if pixels > limits.max_pixels:
-        raise InvalidUpload(
-            f"the video's frames are {header.width}x{header.height} ({pixels} pixels), over "
-            f"the limit of {limits.max_pixels} pixels (VIDEO_JOBS_MAX_PIXELS)"
-        )
+    if (message := pixels_over_limit(header.width, header.height, limits)) is not None:
+        raise InvalidUpload(message)
     if header.duration_s is not None and header.duration_s > limits.max_duration_s:
-        raise InvalidUpload(
-            f"the video is {header.duration_s:.1f} s long, over the limit of "
-            f"{limits.max_duration_s:g} s (VIDEO_JOBS_MAX_DURATION_S)"
-        )
+        raise InvalidUpload(duration_over_limit(header.duration_s, limits))
     if header.frame_count is not None and header.frame_count > limits.max_frames:
-        raise InvalidUpload(
-            f"the video has {header.frame_count} frames, over the limit of "
-            f"{limits.max_frames} frames (VIDEO_JOBS_MAX_FRAMES)"
-        )
+        raise InvalidUpload(frames_over_limit(header.frame_count, limits))
+
+
+# One wording for each limit, at submit (from the header) and in the worker (while it
+# decodes a video whose header lied), so a client sees the same sentence either way.
+def pixels_over_limit(width: int, height: int, limits: FrameLimits) -> str | None:
+    pixels = width * height
+    if pixels <= limits.max_pixels:
+        return None
+    return (
+        f"the video's frames are {width}x{height} ({pixels} pixels), over the limit of "
+        f"{limits.max_pixels} pixels (VIDEO_JOBS_MAX_PIXELS)"
+    )
+
+
+def duration_over_limit(seconds: float, limits: FrameLimits, *, at_least: bool = False) -> str:
+    length = f"at least {seconds:.1f}" if at_least else f"{seconds:.1f}"
+    return (
+        f"the video is {length} s long, over the limit of {limits.max_duration_s:g} s "
+        "(VIDEO_JOBS_MAX_DURATION_S)"
+    )
+
+
+def frames_over_limit(count: int, limits: FrameLimits, *, at_least: bool = False) -> str:
+    frames = f"at least {count}" if at_least else str(count)
+    return (
+        f"the video has {frames} frames, over the limit of {limits.max_frames} frames "
+        "(VIDEO_JOBS_MAX_FRAMES)"
+    )

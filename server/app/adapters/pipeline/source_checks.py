@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from app.adapters.media.mp4_probe import probe_mp4
 from app.domain.errors import FrameLimitExceeded, VideoJobsError
 from app.domain.frames import FrameLimits
+from app.domain.video_limits import duration_over_limit, frames_over_limit, pixels_over_limit
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +42,15 @@ class DecodeBounds:
         self.limits = limits
 
     def check_size(self, width: int, height: int) -> None:
-        pixels = width * height
-        if pixels > self.limits.max_pixels:
-            raise FrameLimitExceeded(
-                f"the video's frames are {width}x{height} ({pixels} pixels), over the limit "
-                f"of {self.limits.max_pixels} pixels (VIDEO_JOBS_MAX_PIXELS)"
-            )
+        if (message := pixels_over_limit(width, height, self.limits)) is not None:
+            raise FrameLimitExceeded(message)
 
     def check_decoded(self, frames: int, timestamp_ms: float) -> None:
         if frames > self.limits.max_frames:
-            raise FrameLimitExceeded(
-                f"the video has more than {self.limits.max_frames} frames, over the limit "
-                "(VIDEO_JOBS_MAX_FRAMES)"
-            )
+            raise FrameLimitExceeded(frames_over_limit(frames, self.limits, at_least=True))
         if timestamp_ms > self.limits.max_duration_s * 1000.0:
-            raise FrameLimitExceeded(
-                f"the video is longer than {self.limits.max_duration_s:g} s, over the limit "
-                "(VIDEO_JOBS_MAX_DURATION_S)"
-            )
+            seconds = timestamp_ms / 1000.0
+            raise FrameLimitExceeded(duration_over_limit(seconds, self.limits, at_least=True))
 
     def check_job_time(self, elapsed_s: float) -> None:
         if elapsed_s > self.limits.max_job_s:
