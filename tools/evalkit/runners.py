@@ -42,15 +42,48 @@ def with_every(pipeline_id: str, every: int) -> StepFactory:
     return lambda: [kind(**options)]
 
 
+def with_model(pipeline_id: str, model: str, **changes: Any) -> StepFactory:
+    """The pipeline's step with a given COCO model (and other options), to compare."""
+    spec = PipelineCatalog.load().get(pipeline_id).steps[0]
+    options = dict(spec.options) | {"detector": model} | changes
+    kind = {"people": PeopleStep, "objects": ObjectsStep}[spec.step]
+    return lambda: [kind(**options)]
+
+
+COCO_NAMES = {"yolov3-tiny": "YOLOv3-tiny", "yolov4-tiny": "YOLOv4-tiny"}
+
+
+def coco_models(pipeline_id: str) -> tuple[str, str]:
+    """(the COCO model the pipeline runs, the other one), so the rows name what ran."""
+    options = PipelineCatalog.load().get(pipeline_id).steps[0].options
+    default = {"people": PeopleStep.default_detector, "objects": ObjectsStep.default_model}
+    model = options.get("detector") or default[pipeline_id]
+    model = "yolov3-tiny" if model == "yolo" else model
+    return model, next(m for m in COCO_NAMES if m != model)
+
+
 DETECTORS: dict[str, dict[str, tuple[StepFactory, bool]]] = {}  # task -> name -> (steps, new?)
 
 
 def detectors() -> dict[str, dict[str, tuple[StepFactory, bool]]]:
     if not DETECTORS:
+        people, other_people = coco_models("people")
+        objects, other_objects = coco_models("objects")
         DETECTORS.update(
             people={
-                "people pipeline (YOLOv3-tiny, every 3rd frame)": (pipeline("people"), True),
+                f"people pipeline ({COCO_NAMES[people]}, every 3rd frame)": (
+                    pipeline("people"),
+                    True,
+                ),
                 "same, every frame": (with_every("people", 1), True),
+                f"{COCO_NAMES[other_people]}, every 3rd frame": (
+                    with_model("people", other_people, every=3),
+                    True,
+                ),
+                f"{COCO_NAMES[other_people]}, every frame": (
+                    with_model("people", other_people, every=1),
+                    True,
+                ),
                 "old: HOG, 640 px": (lambda: [PeopleStep(detector="hog", max_width=640)], False),
             },
             faces={
@@ -65,8 +98,9 @@ def detectors() -> dict[str, dict[str, tuple[StepFactory, bool]]]:
                 ),
             },
             objects={
-                "objects pipeline (YOLOv3-tiny)": (pipeline("objects"), True),
-                "same without the close-up pass": (lambda: [ObjectsStep(coarse=0)], True),
+                f"objects pipeline ({COCO_NAMES[objects]})": (pipeline("objects"), True),
+                "same without the close-up pass": (with_model("objects", objects, coarse=0), True),
+                COCO_NAMES[other_objects]: (with_model("objects", other_objects), True),
             },
             cuts={
                 "scene_cuts pipeline (adaptive)": (pipeline("scene_cuts"), True),

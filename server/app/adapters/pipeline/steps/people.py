@@ -100,13 +100,24 @@ class YoloPeopleStep(YoloStep):
         super().__init__(classes=["person"], **options)
 
 
+class YoloV4PeopleStep(YoloPeopleStep):
+    """YOLOv4-tiny's person class (options as ObjectsStep's)."""
+
+    default_model = "yolov4-tiny"
+
+
 class PeopleStep(DetectorChoiceStep):
-    """Options: `detector` "yolo" (default; options as the objects step: size, coarse,
-    score, nms, every) or "hog" (options max_width, win_stride, padding, scale,
-    hit_threshold, max_overlap)."""
+    """Options: `detector` "yolo" (default; YOLOv3-tiny, also called "yolov3-tiny"),
+    "yolov4-tiny" (both with the objects step's options: size, coarse, score, nms, every)
+    or "hog" (options max_width, win_stride, padding, scale, hit_threshold, max_overlap)."""
 
     name = "people"
     labels: ClassVar[tuple[str, ...]] = ("person",)
-    detectors: ClassVar[dict[str, type[FrameStep]]] = {"yolo": YoloPeopleStep, "hog": HogPeopleStep}
+    detectors: ClassVar[dict[str, type[FrameStep]]] = {
+        "yolo": YoloPeopleStep,
+        "yolov3-tiny": YoloPeopleStep,
+        "yolov4-tiny": YoloV4PeopleStep,
+        "hog": HogPeopleStep,
+    }
 
     default_detector = "yolo"
