@@ -416,9 +416,9 @@ def describe_upload(upload: UploadResult) -> tuple[list[Row], Section]:
             "httpx streams a generated multipart body (first box `ftyp`, then 1 MiB blocks) "
             "with its Content-Length, to the API alone (no worker, so nothing else runs). "
             f"{upload.seconds:.1f} s from the first byte sent to the 200, "
-            f"**{upload.mb_per_s:.0f} MB/s** (10^6 bytes), including the API spooling the "
-            "part to a temporary file, copying it into DATA_DIR with its SHA-256, and the "
-            "insert.",
+            f"**{upload.mb_per_s:.0f} MB/s** (10^6 bytes), including the API parsing the "
+            "body as it arrives and writing the part once, with its SHA-256, straight into "
+            "DATA_DIR, reading the MP4 header, and the insert.",
             f"API memory: VmRSS {upload.rss_before_kib / 1024:.1f} MiB before; the peak "
             "during the upload is the larger of VmRSS sampled every 10 ms and VmHWM (reset "
             f"to the current RSS first via /proc/<pid>/clear_refs): "
