@@ -28,6 +28,7 @@ import numpy as np
 
 from evalkit.camera import Occluder, Shot, render
 from evalkit.materials import load_photo
+from evalkit.metrics import iou
 
 REPO = Path(__file__).resolve().parents[2]
 TRUTH = Path(__file__).with_name("truth") / "photos.json"
@@ -125,15 +126,6 @@ def frames_of(clip: Clip):
             yield number, frame, objects
 
 
-def _iou(a, b) -> float:
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 def match(objects: dict[str, list[float]], detections: list[dict]) -> dict[str, int]:
     """Object key -> track id of the detection matched to it (same label, IoU >= 0.5)."""
     pairs = []
@@ -141,7 +133,7 @@ def match(objects: dict[str, list[float]], detections: list[dict]) -> dict[str, 
         label = key.split("#", 1)[0]
         for index, detection in enumerate(detections):
             if detection["label"] == label and "track_id" in detection:
-                score = _iou(box, detection["bbox"])
+                score = iou(box, detection["bbox"])
                 if score >= MATCH_IOU:
                     pairs.append((score, key, index))
     matched: dict[str, int] = {}
