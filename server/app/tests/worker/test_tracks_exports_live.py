@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 from fractions import Fraction
@@ -21,20 +20,10 @@ import pytest
 from app.adapters.exports.detections_csv import HEADER
 from app.tests.fixtures.videos import write_mp4
 from app.tests.integration.test_tracks_exports import FIRST_SHOT, two_shot_frames
+from app.tests.worker.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.worker
 
-CHROMIUM = Path(os.environ.get("VIDEO_JOBS_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SUMMARY_KEYS = {"job_id", "video", "warnings", "shots", "labels", "tracks"}
 
 

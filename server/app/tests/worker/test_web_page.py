@@ -16,20 +16,10 @@ import pytest
 
 from app.tests.fixtures.videos import make_moving_box_mp4, write_mp4
 from app.tests.unit.scenes import astronaut, rgb_to_bgr
+from app.tests.worker.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.worker
 
-CHROMIUM = Path(os.environ.get("VIDEO_JOBS_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Set to a folder to keep the screenshots (docs/images/web-page.png comes from here).
 SCREENSHOTS = os.environ.get("VIDEO_JOBS_TEST_SCREENSHOTS")
 THUMBNAIL_LOADED = """() => [...document.querySelectorAll('#thumbs img')]
