@@ -17,7 +17,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from app.adapters.db.engine import build_engine
+from app.adapters.db.engine import build_engine, build_session_factory
+from app.adapters.db.in_memory import InMemoryJobRepository
+from app.adapters.db.migrate import migrate_to_head
+from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
+from app.domain.ports import JobRepository
 
 POSTGRES_URL_ENV = "VIDEO_JOBS_TEST_POSTGRES_URL"
 
@@ -76,3 +80,18 @@ def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     """An empty database on each SQL backend; migrations are the test's business."""
     with empty_database(request.param, tmp_path) as engine:
         yield engine
+
+
+# Every JobRepository adapter: the contract suite and the per-adapter limit tests run on each.
+REPOSITORY_BACKENDS = [pytest.param("memory", marks=pytest.mark.unit, id="memory"), *SQL_BACKENDS]
+
+
+@pytest.fixture(params=REPOSITORY_BACKENDS)
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobRepository]:
+    """A migrated, empty repository of each adapter: in-memory, SQLite, PostgreSQL."""
+    if request.param == "memory":
+        yield InMemoryJobRepository()
+        return
+    with empty_database(request.param, tmp_path) as engine:
+        migrate_to_head(engine)
+        yield SqlAlchemyJobRepository(build_session_factory(engine))

@@ -8,41 +8,22 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from app.adapters.db.engine import build_session_factory
-from app.adapters.db.in_memory import InMemoryJobRepository
-from app.adapters.db.migrate import migrate_to_head
-from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.domain.errors import InvalidTransition
 from app.domain.model import Job, JobStatus
 from app.domain.ports import JobRepository
-from app.tests.integration.conftest import SQL_BACKENDS, empty_database
 
 PENDING, RUNNING = JobStatus.PENDING, JobStatus.RUNNING
 COMPLETED, FAILED = JobStatus.COMPLETED, JobStatus.FAILED
 T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 CLAIMERS = 8
-
-BACKENDS = [pytest.param("memory", marks=pytest.mark.unit, id="memory"), *SQL_BACKENDS]
-
-
-@pytest.fixture(params=BACKENDS)
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobRepository]:
-    if request.param == "memory":
-        yield InMemoryJobRepository()
-        return
-    with empty_database(request.param, tmp_path) as engine:
-        migrate_to_head(engine)
-        yield SqlAlchemyJobRepository(build_session_factory(engine))
 
 
 def make_job(

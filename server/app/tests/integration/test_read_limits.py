@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from app.adapters.db.engine import build_session_factory
-from app.adapters.db.in_memory import InMemoryJobRepository
 from app.adapters.db.migrate import migrate_to_head
 from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.adapters.storage.filesystem import FilesystemStorage
@@ -26,20 +25,10 @@ from app.domain.model import Job, JobStatus, results_key
 from app.domain.ports import JobRepository
 from app.domain.results import ResultsQuery, find_frame, read_page, stored_document
 from app.domain.results_writer import write_results
-from app.tests.integration.conftest import SQL_BACKENDS, empty_database
+from app.tests.integration.conftest import empty_database
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit), *SQL_BACKENDS])
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobRepository]:
-    if request.param == "memory":
-        yield InMemoryJobRepository()
-        return
-    with empty_database(request.param, tmp_path) as engine:
-        migrate_to_head(engine)
-        yield SqlAlchemyJobRepository(build_session_factory(engine))
 
 
 def test_check_writable_commits_a_write_again_and_again(repo: JobRepository) -> None:
