@@ -20,7 +20,9 @@ the contract's brief occlusion) keeps the id at any frame rate or sampling; ever
 detection gets an id (an unmatched one starts a track; ids are never reused within a
 job); `end_all()` ends every track at a shot cut. A detection the step only repeated
 from an earlier frame (`"carried": true`, detection every few frames) is not a new
-measurement: it takes its track's predicted box and is marked `"tracked": true`.
+measurement: it takes its track's predicted box and is marked `"tracked": true`; one
+that continues no track (the step repeated a box from before a shot cut, where every
+track ended) is stale and is removed from the frame's detections.
 """
 
 from __future__ import annotations
@@ -127,10 +129,15 @@ class Tracker:
     """Assigns track ids to one frame's detections at a time (per job: fresh state)."""
 
     def __init__(
-        self, max_gap_ms: int = 1000, high_score: float = 0.5, untracked: Iterable[str] = ()
+        self,
+        max_gap_ms: int = 1000,
+        high_score: float = 0.5,
+        untracked: Iterable[str] = (),
+        weak_starts: bool = True,
     ) -> None:
         self.max_gap_ms = int(max_gap_ms)
         self.high_score = float(high_score)
+        self.weak_starts = bool(weak_starts)
         self.untracked = frozenset(untracked)
         self._tracks: dict[str, list[_Track]] = {}
         self._next_id = 1
@@ -160,11 +167,17 @@ class Tracker:
         for detection in detections:
             if detection.get("label") not in self.untracked:
                 by_label.setdefault(detection["label"], []).append(detection)
+        stale: list[dict[str, Any]] = []
         for label, found in by_label.items():
-            self._update_label(label, found, timestamp_ms)
+            stale += self._update_label(label, found, timestamp_ms)
+        if stale:
+            detections[:] = [d for d in detections if not any(d is s for s in stale)]
         return sorted(ended)
 
-    def _update_label(self, label: str, found: list[dict[str, Any]], now: int) -> None:
+    def _update_label(
+        self, label: str, found: list[dict[str, Any]], now: int
+    ) -> list[dict[str, Any]]:
+        """Match `found` to this label's tracks; returns the stale carried detections."""
         tracks = self._tracks.setdefault(label, [])
         predicted = np.array(
             [t.predicted(now, self.max_gap_ms) for t in tracks], dtype=np.float64
@@ -190,11 +203,19 @@ class Tracker:
                 self._follow(
                     found[rows[row]], track, predicted[columns[col]], boxes[rows[row]], now
                 )
+        stale = [
+            found[i]
+            for i in sorted(unmatched)
+            if found[i].get("carried") or (weak[i] and not self.weak_starts)
+        ]
         for index in sorted(unmatched):
+            if any(found[index] is d for d in stale):
+                continue
             track = _Track(self._next_id, label, boxes[index].copy(), now, np.zeros(2))
             self._next_id += 1
             tracks.append(track)
             found[index]["track_id"] = track.track_id
+        return stale
 
     @staticmethod
     def _follow(

@@ -130,6 +130,23 @@ def test_carried_boxes_follow_the_prediction_and_are_marked_tracked():
     assert 30 <= carried["bbox"][0] <= 38  # moved on by about one frame's 6 px
 
 
+def test_boxes_carried_over_a_cut_are_dropped_and_fresh_ones_start_tracks():
+    """Detection every 3rd frame: the step repeats frame 9's box on frames 10 and 11,
+    but frame 10 starts a new shot, so that box shows what is no longer there."""
+    stage = TrackingStage(Tracker())
+    kept, last_x = [], 0
+    for i in range(9, 15):
+        if i % 3 == 0:
+            last_x = 200 if i < 10 else 400  # what the detector sees in each shot
+            detections = [det(last_x, 50)]
+        else:
+            detections = [det(last_x, 50, carried=True)]
+        frame = Frame(i, i * FRAME_MS, None, {"detections": detections}, shot=0 if i < 10 else 1)
+        stage.process(frame)
+        kept.append([(d["bbox"][0], d["track_id"]) for d in frame.result["detections"]])
+    assert kept == [[(200, 1)], [], [], [(400, 2)], [(400, 2)], [(400, 2)]]
+
+
 def test_the_stage_reports_tracks_ended_by_a_gap_and_by_a_cut():
     stage = TrackingStage(Tracker())
     ended = {}
