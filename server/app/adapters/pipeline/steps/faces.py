@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from xml.etree import ElementTree
 
 import cv2
 import numpy as np
 
-from app.adapters.pipeline.models.blazeface import BlazeFaceDetector, Face
+from app.adapters.pipeline.models.blazeface import BlazeFaceDetector
+from app.adapters.pipeline.models.centerface import CenterFaceDetector
 from app.adapters.pipeline.steps.base import (
     DetectorChoiceStep,
     FrameStep,
@@ -125,29 +126,24 @@ class HaarFacesStep(FrameStep):
             add_detection(result, self.label, bbox, self.confidence(weight))
 
 
-class BlazeFacesStep(FrameStep):
-    """Options: `variant` "full" (faces up to ~5 m; default) or "short" (close faces,
-    cheaper); `score` least face probability; `nms` IoU at which boxes merge; `tiles`
-    overlapping squares across the frame seen at larger scale, for small faces (0 = the
-    whole frame only); `every` frame stride."""
+class _Detector(Protocol):
+    def detect(self, frame: np.ndarray) -> list[Any]: ...
+
+
+class _EveryNthFacesStep(FrameStep):
+    """Runs a face detector on one frame in `every` and repeats its boxes in between,
+    marked "carried" (see steps/objects.py)."""
 
     name = "faces"
     labels = ("face",)
 
-    def __init__(
-        self,
-        variant: str = "full",
-        score: float = 0.5,
-        nms: float = 0.3,
-        tiles: int = 2,
-        every: int = 1,
-    ) -> None:
+    def __init__(self, detector: _Detector, every: int) -> None:
         if int(every) < 1:
             raise ValueError("every must be at least 1")
         self.every = int(every)
-        self._detector = BlazeFaceDetector(str(variant), float(score), float(nms), int(tiles))
+        self._detector = detector
         self._detected_at: int | None = None
-        self._last: list[Face] = []
+        self._last: list[Any] = []
 
     def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
         result.setdefault("detections", [])
@@ -159,15 +155,52 @@ class BlazeFacesStep(FrameStep):
             add_detection(result, "face", face.box, face.score, **extra)
 
 
+class BlazeFacesStep(_EveryNthFacesStep):
+    """Options: `variant` "full" (faces up to ~5 m; default) or "short" (close faces,
+    cheaper); `score` least face probability; `nms` IoU at which boxes merge; `tiles`
+    overlapping squares across the frame seen at larger scale, for small faces (0 = the
+    whole frame only); `every` frame stride."""
+
+    def __init__(
+        self,
+        variant: str = "full",
+        score: float = 0.5,
+        nms: float = 0.3,
+        tiles: int = 2,
+        every: int = 1,
+    ) -> None:
+        detector = BlazeFaceDetector(str(variant), float(score), float(nms), int(tiles))
+        super().__init__(detector, every)
+
+
+class CenterFacesStep(_EveryNthFacesStep):
+    """Options: `min_face` smallest face side wanted in frame pixels (the frame is shrunk
+    until such a face is the smallest the network finds; 0 = full size); `max_side` cap
+    on the network input's long side (0 = none); `score` least heatmap value (0.5);
+    `nms` IoU above which the weaker box goes (0.3); `every` frame stride."""
+
+    def __init__(
+        self,
+        min_face: int = 40,
+        max_side: int = 0,
+        score: float = 0.5,
+        nms: float = 0.3,
+        every: int = 1,
+    ) -> None:
+        detector = CenterFaceDetector(int(min_face), int(max_side), float(score), float(nms))
+        super().__init__(detector, every)
+
+
 class FacesStep(DetectorChoiceStep):
     """Options: `detector` "blazeface" (default; options variant, score, nms, tiles,
-    every) or "haar" (options max_width, min_size, scale_factor, min_neighbors, cascade,
-    equalize)."""
+    every), "centerface" (options min_face, max_side, score, nms, every) or "haar"
+    (options max_width, min_size, scale_factor, min_neighbors, cascade, equalize)."""
 
     name = "faces"
     labels: ClassVar[tuple[str, ...]] = ("face",)
     detectors: ClassVar[dict[str, type[FrameStep]]] = {
         "blazeface": BlazeFacesStep,
+        "centerface": CenterFacesStep,
         "haar": HaarFacesStep,
     }
 
