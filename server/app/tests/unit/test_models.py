@@ -70,12 +70,12 @@ def test_a_missing_file_and_a_missing_package_are_named(monkeypatch):
 def test_a_bad_model_file_stops_the_catalog_load(monkeypatch):
     from app.adapters.pipeline.catalog import PipelineCatalog
 
-    real = MODEL_FILES["blazeface-full-range.tflite"]
+    real = MODEL_FILES["centerface.onnx"]
     bad = ModelFile(real.key, real.package, real.module, real.relative, "f" * 64, real.licence)
     monkeypatch.setitem(MODEL_FILES, real.key, bad)
     model_path.cache_clear()
     try:
-        with pytest.raises(ModelFileError, match=r"face_detection_full_range\.tflite"):
+        with pytest.raises(ModelFileError, match=r"centerface\.onnx"):
             PipelineCatalog.load()
     finally:
         monkeypatch.undo()

@@ -27,7 +27,7 @@ def photo(name: str) -> np.ndarray:
 
 def faces_in(frame: np.ndarray, step: FacesStep | BlazeFacesStep | None = None) -> list[dict]:
     result: dict = {}
-    (step or FacesStep()).process(frame, 0, result)
+    (step or FacesStep(detector="blazeface")).process(frame, 0, result)
     assert_plain_json(result)
     return assert_detections(result, {"face"}, (frame.shape[1], frame.shape[0]))
 

@@ -1,6 +1,7 @@
-"""Faces: BlazeFace (a convolutional detector, app.adapters.pipeline.models.blazeface) by
-default, frontal and turned faces, small ones through tiles; the Haar cascade of 2001
-shipped inside opencv-python-headless stays as {"detector": "haar"}.
+"""Faces: CenterFace (a convolutional detector, app.adapters.pipeline.models.centerface)
+by default, frontal and turned faces, small ones through the input size; BlazeFace
+(models.blazeface, small faces through tiles) stays as {"detector": "blazeface"} and the
+Haar cascade of 2001 shipped inside opencv-python-headless as {"detector": "haar"}.
 
 BlazeFace confidence: the network's face probability (sigmoid of its logit), kept from
 0.5. `every` runs it on one frame in `every` and repeats its boxes in between, marked
@@ -192,8 +193,8 @@ class CenterFacesStep(_EveryNthFacesStep):
 
 
 class FacesStep(DetectorChoiceStep):
-    """Options: `detector` "blazeface" (default; options variant, score, nms, tiles,
-    every), "centerface" (options min_face, max_side, score, nms, every) or "haar"
+    """Options: `detector` "centerface" (default; options min_face, max_side, score, nms,
+    every), "blazeface" (options variant, score, nms, tiles, every) or "haar"
     (options max_width, min_size, scale_factor, min_neighbors, cascade, equalize)."""
 
     name = "faces"
@@ -204,4 +205,4 @@ class FacesStep(DetectorChoiceStep):
         "haar": HaarFacesStep,
     }
 
-    default_detector = "blazeface"
+    default_detector = "centerface"
