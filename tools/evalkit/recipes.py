@@ -102,10 +102,22 @@ def people_faces_shots() -> list[Shot]:
     ]
 
 
+def people_photo_shots() -> list[Shot]:
+    """Real photographs of people, not pasted: a footballer in full stride before a
+    blurred crowd (messi5.jpg) and two people passing a ball indoors, one whole, one cut
+    by the frame (basketball1/2.png), seen whole, then closer."""
+    return [
+        _photo_shot("opencv/messi5.jpg", 40, [(274, 171, 560), (300, 190, 380)]),
+        _photo_shot("opencv/basketball1.png", 30, [(320, 240, 860), (300, 250, 700)]),
+        _photo_shot("opencv/basketball2.png", 30, [(300, 250, 700), (320, 240, 860)]),
+    ]
+
+
 def object_shots() -> list[Shot]:
+    """Every photograph whose every object is boxed (entries with 'labels' are not)."""
     shots = []
     for name, entry in photos_truth().items():
-        if name.startswith("_"):
+        if name.startswith("_") or "labels" in entry:
             continue
         w, h = entry["size"]
         shots.append(
