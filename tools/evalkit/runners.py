@@ -72,17 +72,15 @@ def detectors() -> dict[str, dict[str, tuple[StepFactory, bool]]]:
         objects, other_objects = coco_models("objects")
         DETECTORS.update(
             people={
-                f"people pipeline ({COCO_NAMES[people]}, every 3rd frame)": (
-                    pipeline("people"),
-                    True,
-                ),
+                f"people pipeline ({COCO_NAMES[people]}, 640 px tight letterbox, every 3rd"
+                " frame)": (pipeline("people"), True),
                 "same, every frame": (with_every("people", 1), True),
-                f"{COCO_NAMES[other_people]}, every 3rd frame": (
-                    with_model("people", other_people, every=3),
+                f"{COCO_NAMES[people]}, 416 px square, every 3rd frame (the pipeline before)": (
+                    with_model("people", people, size=416, square=True),
                     True,
                 ),
-                f"{COCO_NAMES[other_people]}, every frame": (
-                    with_model("people", other_people, every=1),
+                f"{COCO_NAMES[other_people]}, 640 px tight letterbox, every 3rd frame": (
+                    with_model("people", other_people),
                     True,
                 ),
                 "old: HOG, 640 px": (lambda: [PeopleStep(detector="hog", max_width=640)], False),
@@ -98,24 +96,12 @@ def detectors() -> dict[str, dict[str, tuple[StepFactory, bool]]]:
                     lambda: [FacesStep(detector="centerface", min_face=32, every=3)],
                     True,
                 ),
-                "CenterFace, 48 px faces, every 3rd frame": (
-                    lambda: [FacesStep(detector="centerface", min_face=48, every=3)],
-                    True,
-                ),
                 "BlazeFace, 4 tiles, every 3rd frame (the pipeline before)": (
                     lambda: [FacesStep(detector="blazeface", tiles=4, every=3)],
                     True,
                 ),
                 "BlazeFace, 4 tiles, every 2nd frame": (
                     lambda: [FacesStep(detector="blazeface", tiles=4, every=2)],
-                    True,
-                ),
-                "BlazeFace, 4 tiles, every frame": (
-                    lambda: [FacesStep(detector="blazeface", tiles=4)],
-                    True,
-                ),
-                "BlazeFace, whole frame only": (
-                    lambda: [FacesStep(detector="blazeface", tiles=0)],
                     True,
                 ),
                 "old: Haar, 640 px": (

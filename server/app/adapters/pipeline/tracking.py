@@ -46,11 +46,15 @@ VELOCITY_SMOOTHING = 0.5  # weight of the newest velocity estimate
 # box moved by most of its width): a box of similar size whose centre lies within
 # 0.7 diagonals of the predicted one.
 NEAR_MATCH = 0.3
+# A weak box (below high_score) that continues no track: "report" it as a new track,
+# "confirm" it first (a tentative track, reported from its second sighting, as SORT's
+# min_hits), or "drop" it (ByteTrack: only a confident box starts a track).
+WEAK_FIRST = ("report", "confirm", "drop")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Track:
-    track_id: int
+    track_id: int  # 0 while tentative: a weak first sighting not yet seen again
     label: str
     box: np.ndarray  # x, y, w, h at last_ms
     last_ms: int
@@ -133,11 +137,13 @@ class Tracker:
         max_gap_ms: int = 1000,
         high_score: float = 0.5,
         untracked: Iterable[str] = (),
-        weak_starts: bool = True,
+        weak_first: str = "confirm",
     ) -> None:
+        if weak_first not in WEAK_FIRST:
+            raise ValueError(f"weak_first must be one of {WEAK_FIRST}")
         self.max_gap_ms = int(max_gap_ms)
         self.high_score = float(high_score)
-        self.weak_starts = bool(weak_starts)
+        self.weak_first = weak_first
         self.untracked = frozenset(untracked)
         self._tracks: dict[str, list[_Track]] = {}
         self._next_id = 1
@@ -145,7 +151,7 @@ class Tracker:
 
     def end_all(self) -> list[int]:
         """A shot cut: no track continues into the new shot. Returns the ended ids."""
-        ended = sorted(t.track_id for tracks in self._tracks.values() for t in tracks)
+        ended = sorted(t.track_id for ts in self._tracks.values() for t in ts if t.track_id)
         self._tracks.clear()
         return ended
 
@@ -160,8 +166,7 @@ class Tracker:
             # was in and this one, less one frame step): the object has gone.
             alive = [t for t in tracks if timestamp_ms - t.last_ms - step <= self.max_gap_ms]
             if len(alive) < len(tracks):
-                kept = {t.track_id for t in alive}
-                ended += [t.track_id for t in tracks if t.track_id not in kept]
+                ended += [t.track_id for t in tracks if t.track_id and t not in alive]
                 self._tracks[label] = alive
         by_label: dict[str, list[dict[str, Any]]] = {}
         for detection in detections:
@@ -185,6 +190,7 @@ class Tracker:
         boxes = np.array([d["bbox"] for d in found], dtype=np.float64).reshape(-1, 4)
         free_tracks = set(range(len(tracks)))
         unmatched = set(range(len(found)))
+        stale: list[dict[str, Any]] = []
         # Best overlap first, whatever the score; a weak box must overlap more to
         # continue a track. Then nearness for what overlap could not pair.
         overlaps = iou_matrix(boxes, predicted)
@@ -200,33 +206,52 @@ class Tracker:
                 free_tracks.discard(columns[col])
                 unmatched.discard(rows[row])
                 track = tracks[columns[col]]
-                self._follow(
+                if not self._follow(
                     found[rows[row]], track, predicted[columns[col]], boxes[rows[row]], now
-                )
-        stale = [
-            found[i]
-            for i in sorted(unmatched)
-            if found[i].get("carried") or (weak[i] and not self.weak_starts)
-        ]
+                ):
+                    stale.append(found[rows[row]])
         for index in sorted(unmatched):
-            if any(found[index] is d for d in stale):
+            detection = found[index]
+            if detection.get("carried"):
+                stale.append(detection)  # repeats a box from before a cut: nothing follows it
                 continue
-            track = _Track(self._next_id, label, boxes[index].copy(), now, np.zeros(2))
-            self._next_id += 1
+            tentative = bool(weak[index]) and self.weak_first != "report"
+            if tentative:
+                stale.append(detection)
+                if self.weak_first == "drop":
+                    continue
+            track = _Track(0, label, boxes[index].copy(), now, np.zeros(2))
             tracks.append(track)
-            found[index]["track_id"] = track.track_id
+            if not tentative:
+                self._confirm(track, detection)
         return stale
 
-    @staticmethod
-    def _follow(
-        detection: dict[str, Any], track: _Track, predicted: np.ndarray, box: np.ndarray, now: int
-    ) -> None:
+    def _confirm(self, track: _Track, detection: dict[str, Any]) -> None:
+        if not track.track_id:
+            track.track_id = self._next_id
+            self._next_id += 1
         detection["track_id"] = track.track_id
+
+    def _follow(
+        self,
+        detection: dict[str, Any],
+        track: _Track,
+        predicted: np.ndarray,
+        box: np.ndarray,
+        now: int,
+    ) -> bool:
+        """Continue `track` with `detection`; False when the detection is not reported
+        (a repeat of a tentative track's box, which nobody has seen twice yet)."""
         if detection.get("carried"):
+            if not track.track_id:
+                return False
+            detection["track_id"] = track.track_id
             detection["bbox"] = [max(round(float(v)), 0) for v in predicted]
             detection["tracked"] = True
-            return
+            return True
+        self._confirm(track, detection)  # a second sighting confirms a tentative track
         track.update(box, now)
+        return True
 
 
 class TrackingStage(FrameStage):

@@ -18,6 +18,7 @@ from app.adapters.pipeline.models.yolo import (
     MODELS,
     YoloDetector,
     _model_buffers,
+    input_shape,
     letterbox,
     suppress,
 )
@@ -86,6 +87,32 @@ def test_letterbox_keeps_the_shape_and_pads_evenly():
     assert canvas.shape == (96, 96, 3) and scale == pytest.approx(0.32)
     assert off_x == 0 and off_y == 32
     assert (canvas[off_y : off_y + 32] == 255).all() and (canvas[:off_y] == 127).all()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "shape"),
+    [
+        (1280, 720, (640, 384)),
+        (720, 1280, (384, 640)),
+        (768, 576, (640, 480)),
+        (500, 500, (640, 640)),
+    ],
+)
+def test_a_tight_letterbox_pads_the_short_side_only_to_the_stride(width, height, shape):
+    assert input_shape(width, height, 640, square=False) == shape
+    assert input_shape(width, height, 640, square=True) == (640, 640)
+    canvas, scale, off_x, off_y = letterbox(np.zeros((height, width, 3), np.uint8), 640, False)
+    assert canvas.shape[1::-1] == shape and scale == pytest.approx(640 / max(width, height))
+    assert off_x == (shape[0] - round(width * scale)) // 2  # centred
+    assert off_y == (shape[1] - round(height * scale)) // 2
+
+
+def test_a_tight_letterbox_maps_boxes_back_like_the_square_one():
+    """The same photograph in a wide frame: both inputs find the dog where it is."""
+    wide = cv2.copyMakeBorder(photo("chelsea"), 0, 0, 300, 300, cv2.BORDER_REPLICATE)
+    for square in (True, False):
+        cats = [d for d in found(ObjectsStep(size=416, square=square), wide) if d["label"] == "cat"]
+        assert len(cats) == 1 and iou(cats[0]["bbox"], [300, 0, 451, 300]) >= 0.6, (square, cats)
 
 
 def test_suppression_drops_overlaps_and_parts_inside_a_stronger_box():

@@ -99,13 +99,53 @@ def test_labels_are_tracked_separately():
     assert all(frame == [1, 2] for frame in ids)
 
 
-def test_every_detection_gets_an_id_and_new_objects_get_new_ids():
+def test_every_confident_detection_gets_an_id_and_new_objects_get_new_ids():
     tracker = Tracker()
-    ids = track_ids(
-        tracker,
-        [(0, [det(10, 50)]), (33, [det(12, 50), det(200, 50, confidence=0.2)])],
-    )
+    ids = track_ids(tracker, [(0, [det(10, 50)]), (33, [det(12, 50), det(200, 50)])])
     assert ids == [[1], [1, 2]]
+
+
+def reported(tracker: Tracker, frames: list[tuple[int, list[dict]]]) -> list[list[int]]:
+    """The track ids of the detections each frame keeps after the tracker."""
+    out = []
+    for timestamp_ms, detections in frames:
+        tracker.update(detections, timestamp_ms)
+        out.append([d["track_id"] for d in detections])
+    return out
+
+
+def weak_then_seen_again() -> list[tuple[int, list[dict]]]:
+    return [
+        (0, [det(10, 50)]),
+        (33, [det(12, 50), det(200, 50, confidence=0.3)]),
+        (66, [det(14, 50), det(202, 50, confidence=0.3)]),
+        (99, [det(16, 50), det(204, 50, confidence=0.3, carried=True)]),
+    ]
+
+
+def test_a_weak_first_sighting_is_reported_from_its_second_sighting():
+    """SORT's min_hits: a lone weak box is most often a false alarm; one seen again at
+    the same place is an object. Its carried repeats are reported once confirmed."""
+    assert reported(Tracker(), weak_then_seen_again()) == [[1], [1], [1, 2], [1, 2]]
+
+
+def test_weak_first_sightings_can_be_reported_at_once_or_never():
+    assert reported(Tracker(weak_first="report"), weak_then_seen_again()) == [
+        [1], [1, 2], [1, 2], [1, 2],
+    ]  # fmt: skip
+    assert reported(Tracker(weak_first="drop"), weak_then_seen_again()) == [[1], [1], [1], [1]]
+    with pytest.raises(ValueError, match="weak_first"):
+        Tracker(weak_first="sometimes")
+
+
+def test_a_weak_box_seen_once_never_ends_a_track_it_never_had():
+    stage = TrackingStage(Tracker())
+    frame = Frame(0, 0, None, {"detections": [det(10, 50, confidence=0.3)]}, shot=0)
+    stage.process(frame)
+    assert frame.result["detections"] == []
+    later = Frame(1, 5000, None, {"detections": []}, shot=0)
+    stage.process(later)
+    assert later.ended_tracks == []
 
 
 def test_a_weak_box_continues_a_track_rather_than_starting_one():

