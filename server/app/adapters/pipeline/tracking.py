@@ -23,6 +23,16 @@ from an earlier frame (`"carried": true`, detection every few frames) is not a n
 measurement: it takes its track's predicted box and is marked `"tracked": true`; one
 that continues no track (the step repeated a box from before a shot cut, where every
 track ended) is stale and is removed from the frame's detections.
+
+Two rules for what a frame shows, as trackers that report objects rather than raw
+detections do (SORT's `min_hits`, Norfair's hit counter):
+- a weak box (below `high_score`) that continues no track starts a tentative track and
+  is shown from its second sighting on: a lone weak box is most often a false alarm;
+- a confirmed track that one detection run missed is shown at its predicted box (marked
+  carried and tracked) until the next run, so one miss does not blank an object for
+  every frame up to the next run; two misses in a row hide it (its id is kept through
+  `max_gap_ms`). The time between runs is observed, not configured: the shortest gap
+  between frames holding a fresh (not carried) detection.
 """
 
 from __future__ import annotations
@@ -59,6 +69,8 @@ class _Track:
     box: np.ndarray  # x, y, w, h at last_ms
     last_ms: int
     velocity: np.ndarray  # of the centre, pixels / ms
+    confidence: float = 1.0  # of the last detection that measured it
+    seen_ms: int = -1  # the last frame a detection (fresh or carried) matched it
 
     def predicted(self, at_ms: int, max_ahead_ms: int) -> np.ndarray:
         """The last box moved by the centre's velocity (its size is not extrapolated:
@@ -138,12 +150,16 @@ class Tracker:
         high_score: float = 0.5,
         untracked: Iterable[str] = (),
         weak_first: str = "confirm",
+        hold_missed: bool = True,
     ) -> None:
         if weak_first not in WEAK_FIRST:
             raise ValueError(f"weak_first must be one of {WEAK_FIRST}")
         self.max_gap_ms = int(max_gap_ms)
         self.high_score = float(high_score)
         self.weak_first = weak_first
+        self.hold_missed = bool(hold_missed)
+        self._run_ms: int | None = None  # time between detection runs, as observed
+        self._last_run_ms: int | None = None
         self.untracked = frozenset(untracked)
         self._tracks: dict[str, list[_Track]] = {}
         self._next_id = 1
@@ -172,12 +188,52 @@ class Tracker:
         for detection in detections:
             if detection.get("label") not in self.untracked:
                 by_label.setdefault(detection["label"], []).append(detection)
+        self._observe_run(by_label, timestamp_ms)
         stale: list[dict[str, Any]] = []
         for label, found in by_label.items():
             stale += self._update_label(label, found, timestamp_ms)
         if stale:
             detections[:] = [d for d in detections if not any(d is s for s in stale)]
+        if self.hold_missed:
+            detections += self._held(timestamp_ms)
         return sorted(ended)
+
+    def _observe_run(self, by_label: dict[str, list[dict[str, Any]]], now: int) -> None:
+        """The time between detection runs: the shortest gap between frames holding a
+        fresh (not carried) detection. Steps that detect every n-th frame carry their
+        boxes in between, so only a run's frames hold fresh ones."""
+        if not any(not d.get("carried") for found in by_label.values() for d in found):
+            return
+        if self._last_run_ms is not None and now > self._last_run_ms:
+            gap = now - self._last_run_ms
+            self._run_ms = gap if self._run_ms is None else min(self._run_ms, gap)
+        self._last_run_ms = now
+
+    def _held(self, now: int) -> list[dict[str, Any]]:
+        """Confirmed tracks that one detection run missed, at their predicted boxes,
+        until the next run: a detector's miss on one run would otherwise blank the
+        object for every frame up to the next (three frames when detecting every 3rd).
+        A track missed by two runs in a row is not shown (it stays open for max_gap_ms
+        to keep its id if the object comes back)."""
+        if not self._run_ms:
+            return []
+        held = []
+        for tracks in self._tracks.values():
+            for track in tracks:
+                missed = track.track_id and track.seen_ms != now
+                if missed and now - track.last_ms < 2 * self._run_ms:
+                    box = track.predicted(now, self.max_gap_ms)
+                    held.append(
+                        {
+                            "label": track.label,
+                            "bbox": [max(round(float(v)), 0) for v in box],
+                            "confidence": round(track.confidence, 4),
+                            "track_id": track.track_id,
+                            "carried": True,
+                            "tracked": True,
+                        }
+                    )
+        return held
 
     def _update_label(
         self, label: str, found: list[dict[str, Any]], now: int
@@ -221,6 +277,7 @@ class Tracker:
                 if self.weak_first == "drop":
                     continue
             track = _Track(0, label, boxes[index].copy(), now, np.zeros(2))
+            track.confidence, track.seen_ms = float(detection.get("confidence", 1.0)), now
             tracks.append(track)
             if not tentative:
                 self._confirm(track, detection)
@@ -245,11 +302,13 @@ class Tracker:
         if detection.get("carried"):
             if not track.track_id:
                 return False
+            track.seen_ms = now
             detection["track_id"] = track.track_id
             detection["bbox"] = [max(round(float(v)), 0) for v in predicted]
             detection["tracked"] = True
             return True
         self._confirm(track, detection)  # a second sighting confirms a tentative track
+        track.confidence, track.seen_ms = float(detection.get("confidence", 1.0)), now
         track.update(box, now)
         return True
 

@@ -198,3 +198,68 @@ def test_the_stage_reports_tracks_ended_by_a_gap_and_by_a_cut():
             ended[i] = frame.ended_tracks
     # Last seen at frame 9 (297 ms): gone once more than 1 s has passed since.
     assert ended == {41: [1], 70: [2]}
+
+
+def every_third(xs: list[int | None]) -> list[tuple[int, list[dict]]]:
+    """Detection on every 3rd frame: x of a person walking 3 px a frame, None where the
+    run missed her; the frames between runs carry the run's boxes."""
+    frames, last = [], []
+    for i, x in enumerate(xs):
+        if i % 3 == 0:
+            last = [] if x is None else [det(x, 50)]
+            frames.append((i * FRAME_MS, [dict(d) for d in last]))
+        else:
+            frames.append((i * FRAME_MS, [dict(d, carried=True) for d in last]))
+    return frames
+
+
+def shown_by(tracker: Tracker, frames: list[tuple[int, list[dict]]]) -> list[list[tuple]]:
+    """(track id, x) of what each frame shows after the tracker."""
+    out = []
+    for timestamp_ms, detections in frames:
+        tracker.update(detections, timestamp_ms)
+        out.append([(d["track_id"], d["bbox"][0]) for d in detections])
+    return out
+
+
+def test_a_track_one_run_missed_is_held_at_its_prediction_until_the_next_run():
+    xs = [10, 13, 16, 19, 22, 25, None, None, None, 37, 40, 43]
+    shown = shown_by(Tracker(), every_third(xs))
+    assert [[i for i, _ in f] for f in shown] == [[1]] * 12  # the missed run is bridged
+    held_x = [f[0][1] for f in shown[6:9]]
+    assert 19 < held_x[0] < held_x[1] < held_x[2] < 37  # moving on from the last sighting
+    assert shown_by(Tracker(hold_missed=False), every_third(xs))[6:9] == [[], [], []]
+
+
+def test_a_track_two_runs_missed_is_no_longer_shown_but_keeps_its_id():
+    xs = [10, 13, 16, 19, 22, 25] + [None] * 6 + [46, 49, 52]
+    shown = [[i for i, _ in f] for f in shown_by(Tracker(), every_third(xs))]
+    assert shown == [[1]] * 9 + [[]] * 3 + [[1]] * 3
+
+
+def test_detecting_every_frame_holds_a_miss_for_one_frame_only():
+    tracker, shown = Tracker(), []
+    for i, present in enumerate([True, True, True, False, False, True]):
+        detections = [det(10 + 3 * i, 50)] if present else []
+        tracker.update(detections, i * FRAME_MS)
+        shown.append([d["track_id"] for d in detections])
+    assert shown == [[1], [1], [1], [1], [], [1]]
+
+
+def test_nothing_is_held_across_a_cut_or_for_an_unconfirmed_track():
+    stage = TrackingStage(Tracker())
+    kept = []
+    for i, (shot, boxes) in enumerate(
+        [
+            (0, [det(10, 50)]),
+            (0, [det(13, 50)]),
+            (1, []),
+            (1, [det(300, 50, confidence=0.3)]),
+            (1, []),
+        ]
+    ):
+        frame = Frame(i, i * FRAME_MS, None, {"detections": boxes}, shot=shot)
+        stage.process(frame)
+        kept.append(len(frame.result["detections"]))
+    assert kept == [1, 1, 0, 0, 0]
+    assert Tracker(hold_missed=False).update([], 0) == []
