@@ -15,14 +15,14 @@ gaps in frames, not milliseconds, and matches across labels. What we keep of Byt
   sampling leaves large steps between frames; greedy, best first, per label; then, for
   what is still unpaired, nearness of centres between boxes of similar size.
 
-What is ours: time comes from `timestamp_ms`, so a gap of up to `max_gap_ms` (1 s,
-the contract's brief occlusion) keeps the id at any frame rate or sampling; every
-detection gets an id (an unmatched one starts a track; ids are never reused within a
-job); `end_all()` ends every track at a shot cut. A detection the step only repeated
-from an earlier frame (`"carried": true`, detection every few frames) is not a new
-measurement: it takes its track's predicted box and is marked `"tracked": true`; one
-that continues no track (the step repeated a box from before a shot cut, where every
-track ended) is stale and is removed from the frame's detections.
+What is ours: time comes from `timestamp_ms`, so a gap of up to `max_gap_ms` (1 s, the
+contract's brief occlusion) keeps the id at any frame rate or sampling; every detection
+left in the frame has an id (a confident unmatched one starts a track; ids are never
+reused within a job); `end_all()` ends every track at a shot cut. A detection the step
+only repeated from an earlier frame (`"carried": true`, detection every few frames) is
+not a new measurement: it takes its track's predicted box and is marked `"tracked":
+true`; one that continues no track (the step repeated a box from before a shot cut,
+where every track ended) is stale and is removed from the frame's detections.
 
 Two rules for what a frame shows, as trackers that report objects rather than raw
 detections do (SORT's `min_hits`, Norfair's hit counter):
@@ -193,7 +193,8 @@ class Tracker:
         for label, found in by_label.items():
             stale += self._update_label(label, found, timestamp_ms)
         if stale:
-            detections[:] = [d for d in detections if not any(d is s for s in stale)]
+            gone = {id(d) for d in stale}
+            detections[:] = [d for d in detections if id(d) not in gone]
         if self.hold_missed:
             detections += self._held(timestamp_ms)
         return sorted(ended)
