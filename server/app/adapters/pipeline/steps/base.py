@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import cv2
 import numpy as np
@@ -46,6 +46,45 @@ class DetectorChoiceStep(FrameStep):
 
     def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
         self.impl.process(frame, index, result)
+
+
+class Detector(Protocol):
+    """A convolutional detector: boxes with a `box` (x, y, w, h) and a `score`."""
+
+    def detect(self, frame: np.ndarray) -> list[Any]: ...
+
+
+def carry(detected_at: int | None, index: int, every: int) -> bool:
+    """Repeat the last boxes on frame `index`? Counted in the video's frame numbers, not
+    in calls: when sampling (sample_fps) already skips frames, each analysed frame that
+    is `every` or more frames after the last detection is detected again."""
+    return detected_at is not None and 0 <= index - detected_at < every
+
+
+class EveryNthStep(FrameStep):
+    """Runs `detector` on one frame in `every` and repeats its boxes on the frames in
+    between, marked "carried": true (the tracker stage moves them along each track)."""
+
+    def __init__(self, detector: Detector, every: int) -> None:
+        if int(every) < 1:
+            raise ValueError("every must be at least 1")
+        self.every = int(every)
+        self._detector = detector
+        self._detected_at: int | None = None
+        self._last: list[Any] = []
+
+    def label_of(self, found: Any) -> str:
+        """The label of one found box (a COCO detection names its own class)."""
+        return found.label
+
+    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+        result.setdefault("detections", [])
+        carried = carry(self._detected_at, index, self.every)
+        if not carried:
+            self._last, self._detected_at = self._detector.detect(frame), index
+        for found in self._last:
+            extra = {"carried": True} if carried else {}
+            add_detection(result, self.label_of(found), found.box, found.score, **extra)
 
 
 def add_detection(

@@ -5,7 +5,7 @@ Haar cascade of 2001 shipped inside opencv-python-headless as {"detector": "haar
 
 BlazeFace confidence: the network's face probability (sigmoid of its logit), kept from
 0.5. `every` runs it on one frame in `every` and repeats its boxes in between, marked
-"carried" (see steps/objects.py).
+"carried" (steps/base.py EveryNthStep).
 
 Haar confidence: detectMultiScale3(..., outputRejectLevels=True) reports, for each face, the
 sum the cascade's last stage gave its best window (`levelWeights`). A window is a face
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 from xml.etree import ElementTree
 
 import cv2
@@ -35,13 +35,13 @@ from app.adapters.pipeline.models.blazeface import BlazeFaceDetector
 from app.adapters.pipeline.models.centerface import CenterFaceDetector
 from app.adapters.pipeline.steps.base import (
     DetectorChoiceStep,
+    EveryNthStep,
     FrameStep,
     add_detection,
     downscale,
     scale_box,
     to_gray,
 )
-from app.adapters.pipeline.steps.objects import carry
 
 
 @functools.lru_cache(maxsize=16)
@@ -127,33 +127,14 @@ class HaarFacesStep(FrameStep):
             add_detection(result, self.label, bbox, self.confidence(weight))
 
 
-class _Detector(Protocol):
-    def detect(self, frame: np.ndarray) -> list[Any]: ...
-
-
-class _EveryNthFacesStep(FrameStep):
-    """Runs a face detector on one frame in `every` and repeats its boxes in between,
-    marked "carried" (see steps/objects.py)."""
+class _EveryNthFacesStep(EveryNthStep):
+    """A face detector on one frame in `every`, its boxes carried in between."""
 
     name = "faces"
     labels = ("face",)
 
-    def __init__(self, detector: _Detector, every: int) -> None:
-        if int(every) < 1:
-            raise ValueError("every must be at least 1")
-        self.every = int(every)
-        self._detector = detector
-        self._detected_at: int | None = None
-        self._last: list[Any] = []
-
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        result.setdefault("detections", [])
-        carried = carry(self._detected_at, index, self.every)
-        if not carried:
-            self._last, self._detected_at = self._detector.detect(frame), index
-        for face in self._last:
-            extra = {"carried": True} if carried else {}
-            add_detection(result, "face", face.box, face.score, **extra)
+    def label_of(self, found: Any) -> str:
+        return "face"
 
 
 class BlazeFacesStep(_EveryNthFacesStep):

@@ -15,22 +15,13 @@ The eval (docs/accuracy.md) measures every=1 against the default of each pipelin
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
-
-from app.adapters.pipeline.models.yolo import COCO_LABELS, MODELS, Detection, YoloDetector
-from app.adapters.pipeline.steps.base import FrameStep, add_detection
+from app.adapters.pipeline.models.yolo import COCO_LABELS, MODELS, YoloDetector
+from app.adapters.pipeline.steps.base import EveryNthStep
 
 
-def carry(detected_at: int | None, index: int, every: int) -> bool:
-    """Repeat the last boxes on frame `index`? Counted in the video's frame numbers, not
-    in calls: when sampling (sample_fps) already skips frames, each analysed frame that
-    is `every` or more frames after the last detection is detected again."""
-    return detected_at is not None and 0 <= index - detected_at < every
-
-
-class YoloStep(FrameStep):
+class YoloStep(EveryNthStep):
     """Shared by `objects` and `people`: the detector, its options and the frame stride."""
 
     name: ClassVar[str] = ""
@@ -51,29 +42,16 @@ class YoloStep(FrameStep):
         model = detector or self.default_model
         if model not in MODELS:
             raise ValueError(f"detector must be one of {sorted(MODELS)}")
-        if int(every) < 1:
-            raise ValueError("every must be at least 1")
         unknown = sorted(set(classes or ()) - set(COCO_LABELS))
         if unknown:
             raise ValueError(f"unknown COCO classes {unknown}")
         ids = None if classes is None else tuple(COCO_LABELS.index(c) for c in classes)
         if classes is not None:
             self.labels = tuple(COCO_LABELS[i] for i in sorted(ids or ()))
-        self.every = int(every)
-        self._detector = YoloDetector(
+        network = YoloDetector(
             int(size), int(coarse), float(score), float(nms), ids, model=model, square=square
         )
-        self._detected_at: int | None = None
-        self._last: list[Detection] = []
-
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        result.setdefault("detections", [])
-        carried = carry(self._detected_at, index, self.every)
-        if not carried:
-            self._last, self._detected_at = self._detector.detect(frame), index
-        for found in self._last:
-            extra = {"carried": True} if carried else {}
-            add_detection(result, found.label, found.box, found.score, **extra)
+        super().__init__(network, every)
 
 
 class ObjectsStep(YoloStep):
