@@ -1,10 +1,15 @@
-"""Checks every step test shares: plain-JSON results, the detection shape, box overlap."""
+"""Checks every step test shares: plain-JSON results, the detection shape, box overlap,
+and the real photographs scikit-image ships."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import cv2
+import numpy as np
+import skimage.data
 
 PLAIN_SCALARS = (str, int, float, bool, type(None))
 
@@ -62,3 +67,17 @@ def centre(box: Sequence[float]) -> tuple[float, float]:
 def inside(point: tuple[float, float], box: Sequence[float]) -> bool:
     x, y, w, h = box
     return x <= point[0] <= x + w and y <= point[1] <= y + h
+
+
+def photo(name: str) -> np.ndarray:
+    """A scikit-image photograph (astronaut, chelsea, coffee...) as a BGR frame."""
+    return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
+
+
+def detections_of(step: Any, frame: np.ndarray, labels: Iterable[str], index: int = 0) -> list:
+    """Run one step on one frame; its result must be plain JSON and every detection
+    well formed, labelled from `labels` and inside the frame."""
+    result: dict = {}
+    step.process(frame, index, result)
+    assert_plain_json(result)
+    return assert_detections(result, labels, (frame.shape[1], frame.shape[0]))

@@ -8,16 +8,13 @@ import pytest
 
 from app.adapters.pipeline.steps.faces import HaarFacesStep, last_stage_range, resolve_cascade
 from app.tests.unit.scenes import ASTRONAUT_FACE, astronaut
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside
+from app.tests.unit.step_checks import centre, detections_of, inside
 
 pytestmark = pytest.mark.unit
 
 
 def faces_in(frame: np.ndarray, step: HaarFacesStep | None = None) -> list[dict]:
-    result: dict = {}
-    (step or HaarFacesStep()).process(frame, 0, result)
-    assert_plain_json(result)
-    return assert_detections(result, {"face"}, (frame.shape[1], frame.shape[0]))
+    return detections_of(step or HaarFacesStep(), frame, {"face"})
 
 
 def test_the_astronauts_face_is_found_where_it_is():

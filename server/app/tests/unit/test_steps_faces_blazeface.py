@@ -10,26 +10,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import skimage.data
 
 from app.adapters.pipeline.models.blazeface import anchors, tile_windows, weighted_nms
 from app.adapters.pipeline.steps.faces import BlazeFacesStep, FacesStep, HaarFacesStep
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou
+from app.tests.unit.step_checks import detections_of, iou, photo
 
 pytestmark = pytest.mark.unit
 
 ASTRONAUT_FACE = (175, 65, 100, 115)  # hairline to chin, cheek to cheek
 
 
-def photo(name: str) -> np.ndarray:
-    return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
-
-
 def faces_in(frame: np.ndarray, step: FacesStep | BlazeFacesStep | None = None) -> list[dict]:
-    result: dict = {}
-    (step or FacesStep(detector="blazeface")).process(frame, 0, result)
-    assert_plain_json(result)
-    return assert_detections(result, {"face"}, (frame.shape[1], frame.shape[0]))
+    return detections_of(step or FacesStep(detector="blazeface"), frame, {"face"})
 
 
 def test_the_astronaut_has_one_face_boxed_on_it():

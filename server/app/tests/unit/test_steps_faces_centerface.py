@@ -11,27 +11,19 @@ import sys
 import cv2
 import numpy as np
 import pytest
-import skimage.data
 
 from app.adapters.pipeline.models import MODEL_FILES, ModelFile, ModelFileError, model_path
 from app.adapters.pipeline.models.centerface import CenterFaceDetector, decode, input_scale
 from app.adapters.pipeline.steps.faces import CenterFacesStep, FacesStep
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou
+from app.tests.unit.step_checks import detections_of, iou, photo
 
 pytestmark = pytest.mark.unit
 
 ASTRONAUT_FACE = (175, 65, 100, 115)  # hairline to chin, cheek to cheek
 
 
-def photo(name: str) -> np.ndarray:
-    return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
-
-
 def faces_in(frame: np.ndarray, step: FacesStep | CenterFacesStep | None = None) -> list[dict]:
-    result: dict = {}
-    (step or FacesStep(detector="centerface")).process(frame, 0, result)
-    assert_plain_json(result)
-    return assert_detections(result, {"face"}, (frame.shape[1], frame.shape[0]))
+    return detections_of(step or FacesStep(detector="centerface"), frame, {"face"})
 
 
 def astronaut_in_720p(scale: float) -> tuple[np.ndarray, tuple[float, ...]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import skimage.data
 
 from app.adapters.pipeline.models.yolo import (
     COCO_LABELS,
@@ -24,22 +23,15 @@ from app.adapters.pipeline.models.yolo import (
 )
 from app.adapters.pipeline.steps.objects import ObjectsStep
 from app.adapters.pipeline.steps.people import HogPeopleStep, PeopleStep, YoloV4PeopleStep
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou
+from app.tests.unit.step_checks import detections_of, iou, photo
 
 pytestmark = pytest.mark.unit
 
 ASTRONAUT_PERSON = (20, 15, 345, 497)  # hair to the frame's bottom, left arm to right arm
 
 
-def photo(name: str) -> np.ndarray:
-    return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
-
-
 def found(step, frame: np.ndarray, index: int = 0) -> list[dict]:
-    result: dict = {}
-    step.process(frame, index, result)
-    assert_plain_json(result)
-    return assert_detections(result, COCO_LABELS, (frame.shape[1], frame.shape[0]))
+    return detections_of(step, frame, COCO_LABELS, index)
 
 
 def test_labels_are_the_80_coco_2017_names_not_darknet_spellings():
