@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1)
     sweep_interval_s: float = Field(default=10.0, gt=0)
     requeue_after_s: float = Field(default=30.0, ge=0)
+    # An upload's temporary file idle this long was left by a killed API; a job's is
+    # judged by its job's status and lease instead (docs/failure-model.md).
+    abandoned_write_age_s: float = Field(default=900.0, gt=0)
 
     # Job control (docs/job-control.md).
     webhook_secret: str | None = None

@@ -14,6 +14,7 @@ from datetime import timedelta
 from app.domain.control import (
     forget_idempotency_keys,
     purge_expired_files,
+    remove_abandoned_writes,
     remove_orphan_uploads,
 )
 from app.domain.ports import JobRepository, QueueService, StorageService
@@ -21,8 +22,6 @@ from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-# A write in progress touches its temporary file continuously; one idle this long is dead.
-ABANDONED_WRITE_AGE_S = 15 * 60
 # An upload is renamed into place a moment before its row is inserted; give it slack.
 ORPHAN_UPLOAD_AGE = timedelta(minutes=10)
 
@@ -70,7 +69,12 @@ class Sweeper:
         forget_idempotency_keys(
             self.jobs, older_than=timedelta(hours=self.settings.idempotency_ttl_hours)
         )
-        removed = self.storage.remove_abandoned_writes(ABANDONED_WRITE_AGE_S)
+        removed = remove_abandoned_writes(
+            self.jobs,
+            self.storage,
+            idle_after=timedelta(seconds=self.settings.abandoned_write_age_s),
+            lease=timedelta(seconds=self.settings.lease_s),
+        )
         if removed:
             log.info("removed %d unfinished upload/results file(s) of killed processes", removed)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
-from app.domain.model import Job, JobStatus, job_file_keys, utcnow
+from app.domain.model import Job, JobStatus, job_file_keys, utcnow, write_owner
 from app.domain.ports import JobRepository, StorageService
 from app.domain.results import (
     ResultsQuery,
@@ -73,6 +74,47 @@ def remove_orphan_uploads(
             log.warning("removed upload %s: no job was ever recorded for it", key)
             removed += 1
     return removed
+
+
+def abandoned_write_rule(
+    jobs: JobRepository, *, idle_after: timedelta, lease: timedelta
+) -> Callable[[str, float], bool]:
+    """Whether a temporary write will never be finished, by who owns it.
+
+    A job's file (its name starts with the job id) may sit untouched for hours while its
+    worker runs (the WebVTT is written at the end), so its age says nothing: it is
+    abandoned once its job is not running, or its worker has been silent past the lease
+    (the same test that recovers the job). The question is asked after the file was
+    seen, and a worker opens its files only after its claim, so a job claimed meanwhile
+    counts as live; several API processes agree, since the answer is the job table's.
+    A file no job owns yet (an upload still arriving, which touches it with every chunk)
+    is abandoned once idle for `idle_after`.
+    """
+    owners: dict[uuid.UUID, Job | None] = {}
+
+    def abandoned(part_name: str, idle_s: float) -> bool:
+        owner = write_owner(part_name)
+        if owner is not None and owner not in owners:
+            owners[owner] = jobs.get(owner)
+        job = owners.get(owner) if owner is not None else None
+        if job is None:  # no job (yet): the upload is stored before its row is written
+            return idle_s > idle_after.total_seconds()
+        alive = (
+            job.status is JobStatus.RUNNING
+            and job.heartbeat_at is not None
+            and job.heartbeat_at >= utcnow() - lease
+        )
+        return not alive
+
+    return abandoned
+
+
+def remove_abandoned_writes(
+    jobs: JobRepository, storage: StorageService, *, idle_after: timedelta, lease: timedelta
+) -> int:
+    """Delete the temporary files no live writer will finish (`abandoned_write_rule`)."""
+    rule = abandoned_write_rule(jobs, idle_after=idle_after, lease=lease)
+    return storage.remove_abandoned_writes(rule)
 
 
 def forget_idempotency_keys(jobs: JobRepository, *, older_than: timedelta) -> int:

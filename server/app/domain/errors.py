@@ -58,6 +58,17 @@ class JobFilesGone(VideoJobsError):
     """The job's stored files were removed (DELETE or the retention sweep)."""
 
 
+class JobFileLost(VideoJobsError):
+    """A file a running job was writing disappeared before the job could finish it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"the job's {key} was deleted from the storage directory while the job was "
+            "still writing it (by hand or by another program); nothing was kept: submit "
+            "the video again"
+        )
+
+
 class InvalidTransition(VideoJobsError):
     """A status change that the job state machine does not allow."""
 

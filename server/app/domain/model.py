@@ -61,6 +61,16 @@ def input_key(job_id: uuid.UUID) -> str:
     return f"{job_id}.mp4"
 
 
+def write_owner(part_name: str) -> uuid.UUID | None:
+    """The job a temporary write belongs to, from its name: every key of a job starts
+    with the job id, and a write in progress is named `.<key>.<random>.part`. None for
+    writes no job owns (an upload still arriving)."""
+    try:
+        return uuid.UUID(part_name[1:37])
+    except ValueError:
+        return None
+
+
 def results_key(job_id: uuid.UUID) -> str:
     """Storage key of a job's results document."""
     return f"{job_id}_results.json"

@@ -244,9 +244,10 @@ class StorageService(ABC):
         """Keys ending in `suffix` last written more than `older_than_s` ago."""
         return []
 
-    def remove_abandoned_writes(self, older_than_s: float) -> int:
-        """Delete temporary files of writes that never finished (a process killed while
-        writing) and untouched for `older_than_s`; returns how many. Default: none kept."""
+    def remove_abandoned_writes(self, is_abandoned: Callable[[str, float], bool]) -> int:
+        """Delete the temporary files of unfinished writes for which
+        `is_abandoned(file name, seconds since last written)` is true; returns how many.
+        Default: there are none (writes are not visible as files)."""
         return 0
 
     @abstractmethod

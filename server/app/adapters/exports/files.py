@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from app.domain.errors import JobFileLost
 from app.domain.ports import StorageService
 
 PART_SUFFIX = ".part"
@@ -30,9 +31,12 @@ class PartFile:
 
     def commit(self) -> None:
         """Flush to disk and rename into place (atomic on one filesystem)."""
-        with self.path.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.path, self.target)
+        try:
+            with self.path.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(self.path, self.target)
+        except FileNotFoundError as exc:
+            raise JobFileLost(self.key) from exc
 
     def discard(self) -> None:
         """Remove the partial file, and the finished one if it was already committed."""

@@ -11,11 +11,16 @@ import errno
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from app.domain.errors import InsufficientStorage, StoragePathError, UploadTooLarge
+from app.domain.errors import (
+    InsufficientStorage,
+    JobFileLost,
+    StoragePathError,
+    UploadTooLarge,
+)
 from app.domain.ports import FileWrite, StorageService
 
 PART_SUFFIX = ".part"
@@ -100,14 +105,14 @@ class FilesystemStorage(StorageService):
                 continue
         return keys
 
-    def remove_abandoned_writes(self, older_than_s: float) -> int:
-        """A live write keeps touching its `.part` file; one that is old was orphaned by
-        a process killed mid-write (an upload, a results file)."""
-        cutoff = time.time() - older_than_s
+    def remove_abandoned_writes(self, is_abandoned: Callable[[str, float], bool]) -> int:
+        """The caller decides from the name and the idle time (who owns the write, and
+        whether that writer is alive); the file is seen before the question is asked."""
+        now = time.time()
         removed = 0
         for path in self.root.glob(f".*{PART_SUFFIX}"):
             try:
-                if path.stat().st_mtime < cutoff:
+                if is_abandoned(path.name, now - path.stat().st_mtime):
                     path.unlink()
                     removed += 1
             except FileNotFoundError:
@@ -145,6 +150,8 @@ class _PartFileWrite(FileWrite):
 
     def _failed(self, exc: OSError) -> None:
         self.discard()
+        if isinstance(exc, FileNotFoundError):
+            raise JobFileLost(self.target.name) from exc
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InsufficientStorage("the server's disk is full; try again later") from exc
         raise exc

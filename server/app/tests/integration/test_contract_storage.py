@@ -212,7 +212,7 @@ def test_other_os_errors_propagate_and_leave_nothing(
 
 
 @pytest.mark.integration
-def test_temporary_files_of_killed_writers_are_removed_once_old(tmp_path: Path) -> None:
+def test_storage_removes_the_temporary_files_its_caller_calls_abandoned(tmp_path: Path) -> None:
     storage = FilesystemStorage(tmp_path / "video_jobs", tmp_path)
     storage.save_file("kept.mp4", [b"done"])
     abandoned = storage.root / ".x.mp4.abc123.part"  # what a kill -9 mid-upload leaves
@@ -221,8 +221,15 @@ def test_temporary_files_of_killed_writers_are_removed_once_old(tmp_path: Path) 
     fresh.write_bytes(b"being written")
     an_hour_ago = abandoned.stat().st_mtime - 3600
     os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    asked: dict[str, float] = {}
 
-    assert storage.remove_abandoned_writes(older_than_s=900) == 1
+    def idle_over_900(name: str, idle_s: float) -> bool:
+        asked[name] = idle_s
+        return idle_s > 900
+
+    assert storage.remove_abandoned_writes(idle_over_900) == 1
+    assert set(asked) == {abandoned.name, fresh.name}  # finished files are never asked about
+    assert asked[abandoned.name] > 3500 and asked[fresh.name] < 60
     assert not abandoned.exists()
     assert fresh.exists() and storage.exists("kept.mp4")
-    assert storage.remove_abandoned_writes(older_than_s=900) == 0
+    assert storage.remove_abandoned_writes(idle_over_900) == 0

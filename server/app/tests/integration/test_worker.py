@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from app.adapters.db.in_memory import InMemoryJobRepository
+from app.adapters.exports import export_sinks
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.in_memory import InProcessQueue
@@ -347,3 +348,43 @@ def test_frames_that_keep_finishing_keep_the_heartbeat_going() -> None:
             time.sleep(0.01)
         assert not heartbeat.stalled.is_set()
     assert jobs.get(job.job_id).frames_done > 0
+
+
+class PartFileVandal(PipelineRunner):
+    """Runs the real pipeline, then deletes the job's unfinished `.part` files, as an
+    over-eager cleanup script (or the old age-based sweep) would."""
+
+    def __init__(self, inner: PipelineRunner, storage: FilesystemStorage) -> None:
+        self.inner, self.storage = inner, storage
+        self.deleted: list[str] = []
+
+    def pipelines(self) -> list[PipelineInfo]:
+        return self.inner.pipelines()
+
+    def run(self, video_path, pipeline_id, **kwargs) -> VideoAnalysis:
+        analysis = self.inner.run(video_path, pipeline_id, **kwargs)
+        for path in self.storage.root.glob(".*_tracks.vtt.*.part"):
+            path.unlink()
+            self.deleted.append(path.name)
+        return analysis
+
+
+@pytest.mark.integration
+def test_a_job_whose_part_file_vanishes_fails_with_a_clear_message(
+    real: Parts, clip: bytes
+) -> None:
+    assert isinstance(real.storage, FilesystemStorage)
+    vandal = PartFileVandal(real.runner, real.storage)
+    parts = Parts(real.jobs, real.queue, real.storage, vandal)
+    job = parts.submit(clip)
+    storage = real.storage
+    worker = parts.worker(export_sinks=lambda job, options: export_sinks(storage, job, options))
+    assert worker.run_once(wait=30) is True
+    assert vandal.deleted, "the job wrote no WebVTT part file to delete"
+    failed = real.jobs.get(job.job_id)
+    assert failed.status is FAILED
+    assert "tracks.vtt was deleted from the storage directory" in failed.error_message
+    assert "submit the video again" in failed.error_message
+    assert "FileNotFoundError" not in failed.error_message
+    left = sorted(p.name for p in storage.root.iterdir() if not p.name.endswith(".mp4"))
+    assert left == [], left  # neither results nor exports of a failed job are kept
