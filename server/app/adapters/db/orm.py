@@ -91,4 +91,13 @@ class WebhookDeliveryRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class HealthCheckRow(Base):
+    """One row that /health rewrites: "healthy" means the database takes writes."""
+
+    __tablename__ = "health_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    checked_at: Mapped[str] = mapped_column(String(40))
+
+
 metadata = Base.metadata
