@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from app.adapters.pipeline.boxes import iou_matrix
 from app.adapters.pipeline.shots import ShotStage
 from app.domain.frames import Frame, FrameStage
 from app.domain.options import AnalysisOptions
@@ -93,21 +94,6 @@ class _Track:
 
 def _centre(box: np.ndarray) -> np.ndarray:
     return box[:2] + box[2:] / 2
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every [x, y, w, h] row of `a` with every row of `b`."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    ax0, ay0 = a[:, 0:1], a[:, 1:2]
-    ax1, ay1 = ax0 + a[:, 2:3], ay0 + a[:, 3:4]
-    bx0, by0 = b[:, 0], b[:, 1]
-    bx1, by1 = bx0 + b[:, 2], by0 + b[:, 3]
-    inter = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None) * np.clip(
-        np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None
-    )
-    union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def nearness_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

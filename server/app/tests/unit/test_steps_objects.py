@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from app.adapters.pipeline.boxes import suppress
 from app.adapters.pipeline.models.yolo import (
     COCO_LABELS,
     MODELS,
@@ -19,7 +20,6 @@ from app.adapters.pipeline.models.yolo import (
     _model_buffers,
     input_shape,
     letterbox,
-    suppress,
 )
 from app.adapters.pipeline.steps.objects import ObjectsStep
 from app.adapters.pipeline.steps.people import HogPeopleStep, PeopleStep, YoloV4PeopleStep

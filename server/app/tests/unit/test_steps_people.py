@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.adapters.pipeline.steps.base import logistic, suppress_overlaps
+from app.adapters.pipeline.boxes import suppress
+from app.adapters.pipeline.steps.base import logistic
 from app.adapters.pipeline.steps.people import HogPeopleStep, tighten
 from app.tests.unit.scenes import person_silhouette
 from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside, iou
@@ -71,8 +72,8 @@ def test_overlapping_boxes_keep_only_the_strongest():
     boxes = [(10, 10, 64, 128), (14, 12, 64, 128), (200, 10, 64, 128), (20, 30, 30, 60)]
     scores = [0.7, 0.9, 0.6, 0.8]
     # 1 beats 0 (IoU ~0.85); 3 lies inside 1; 2 is elsewhere and stays.
-    assert suppress_overlaps(boxes, scores, 0.45) == [1, 2]
-    assert suppress_overlaps([], [], 0.45) == []
+    assert suppress(boxes, scores, 0.45) == [1, 2]
+    assert suppress([], [], 0.45) == []
 
 
 def test_margins_map_to_confidences_monotonically():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.adapters.pipeline.tracking import Tracker, TrackingStage, iou_matrix
+from app.adapters.pipeline.boxes import iou_matrix
+from app.adapters.pipeline.tracking import Tracker, TrackingStage
 from app.domain.frames import Frame
 
 pytestmark = pytest.mark.unit

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from app.adapters.pipeline.boxes import suppress
 from app.adapters.pipeline.models import model_path
 
 # COCO 2017 category names in the order of Darknet's coco.names (which spells six of them
@@ -123,28 +124,6 @@ def letterbox(
     off_x, off_y = (in_w - new_w) // 2, (in_h - new_h) // 2
     canvas[off_y : off_y + new_h, off_x : off_x + new_w] = resized
     return canvas, scale, off_x, off_y
-
-
-def suppress(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]:
-    """Greedy NMS over [x, y, w, h] rows, best first; a box is also dropped when 80% of it
-    lies inside a kept box (IoU misses a part boxed inside its whole)."""
-    x0, y0 = boxes[:, 0], boxes[:, 1]
-    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
-    areas = np.maximum(boxes[:, 2], 0) * np.maximum(boxes[:, 3], 0)
-    order, kept = list(np.lexsort((-areas, -np.round(scores, 2)))), []  # ties: whole first
-    while order:
-        i, rest = order[0], np.asarray(order[1:], dtype=np.int64)
-        kept.append(int(i))
-        if not len(rest):
-            break
-        w = np.clip(np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest]), 0, None)
-        h = np.clip(np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest]), 0, None)
-        inter = w * h
-        union = areas[i] + areas[rest] - inter
-        overlap = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
-        nested = inter > 0.8 * np.maximum(areas[rest], 1e-9)
-        order = [int(j) for j in rest[(overlap <= max_iou) & ~nested]]
-    return kept
 
 
 class YoloDetector:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
 import cv2
@@ -140,46 +139,6 @@ def scale_box(
     x1 = max(0, min(width, round((x + w) * scale)))
     y1 = max(0, min(height, round((y + h) * scale)))
     return [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two [x, y, w, h] boxes (0 when either is empty)."""
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    inter_w = min(ax + aw, bx + bw) - max(ax, bx)
-    inter_h = min(ay + ah, by + bh) - max(ay, by)
-    if inter_w <= 0 or inter_h <= 0:
-        return 0.0
-    inter = inter_w * inter_h
-    return inter / (aw * ah + bw * bh - inter)
-
-
-def suppress_overlaps(
-    boxes: Sequence[Sequence[float]], scores: Sequence[float], max_iou: float
-) -> list[int]:
-    """Greedy non-maximum suppression: indices of the boxes kept, best score first.
-
-    A box is dropped when it overlaps an already kept, higher-scoring box by more than
-    `max_iou` (or lies almost entirely inside it, which IoU alone misses for a small
-    box nested in a big one)."""
-    kept: list[int] = []
-    for i in sorted(range(len(boxes)), key=lambda k: -float(scores[k])):
-        x, y, w, h = (float(v) for v in boxes[i])
-        area = w * h
-        redundant = False
-        for j in kept:
-            if iou(boxes[i], boxes[j]) > max_iou:
-                redundant = True
-                break
-            kx, ky, kw, kh = (float(v) for v in boxes[j])
-            inter_w = min(x + w, kx + kw) - max(x, kx)
-            inter_h = min(y + h, ky + kh) - max(y, ky)
-            if area > 0 and inter_w > 0 and inter_h > 0 and inter_w * inter_h > 0.8 * area:
-                redundant = True
-                break
-        if not redundant:
-            kept.append(i)
-    return kept
 
 
 def logistic(value: float) -> float:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from app.adapters.pipeline.boxes import suppress
 from app.adapters.pipeline.steps.base import (
     DetectorChoiceStep,
     FrameStep,
@@ -27,7 +28,6 @@ from app.adapters.pipeline.steps.base import (
     downscale,
     logistic,
     scale_box,
-    suppress_overlaps,
 )
 from app.adapters.pipeline.steps.objects import YoloStep
 
@@ -86,7 +86,7 @@ class HogPeopleStep(FrameStep):
         )
         boxes = [tighten(box) for box in boxes]
         scores = [logistic(w) for w in np.ravel(weights)]
-        for i in suppress_overlaps(boxes, scores, self.max_overlap):
+        for i in suppress(boxes, scores, self.max_overlap):
             add_detection(result, self.label, scale_box(boxes[i], scale, width, height), scores[i])
 
 

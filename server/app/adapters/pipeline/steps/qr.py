@@ -16,7 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, iou, to_gray
+from app.adapters.pipeline.boxes import iou
+from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, to_gray
 
 
 def corners_box(points: np.ndarray, dx: int = 0, dy: int = 0) -> list[int]:

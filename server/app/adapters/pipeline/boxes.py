@@ -1,0 +1,61 @@
+"""Box arithmetic shared by the detectors, the tracker and the evaluation.
+
+Boxes are `[x, y, w, h]` in frame pixels. One IoU and one non-maximum suppression, in
+numpy, so every step, the tracker and `make eval` agree on what "the same box" means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# A box whose area lies this much inside a kept box is the same object boxed in part
+# (a face inside its head, a torso inside the person): IoU alone misses such a pair.
+NESTED_SHARE = 0.8
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every [x, y, w, h] row of `a` with every row of `b` (0 for empty boxes)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    ax0, ay0 = a[:, 0:1], a[:, 1:2]
+    ax1, ay1 = ax0 + a[:, 2:3], ay0 + a[:, 3:4]
+    bx0, by0 = b[:, 0], b[:, 1]
+    bx1, by1 = bx0 + b[:, 2], by0 + b[:, 3]
+    inter = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None) * np.clip(
+        np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None
+    )
+    union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x, y, w, h] boxes (0 when either is empty)."""
+    return float(iou_matrix(np.asarray([a], dtype=float), np.asarray([b], dtype=float))[0, 0])
+
+
+def suppress(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]:
+    """Greedy non-maximum suppression over [x, y, w, h] rows: the indices kept, best
+    first. A box goes when it overlaps a kept one by more than `max_iou`, or when
+    NESTED_SHARE of it lies inside a kept one. Scores equal to two decimals count as a
+    tie, won by the larger box (the whole object rather than a part of it)."""
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=float)
+    x0, y0 = boxes[:, 0], boxes[:, 1]
+    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
+    areas = np.maximum(boxes[:, 2], 0) * np.maximum(boxes[:, 3], 0)
+    order, kept = list(np.lexsort((-areas, -np.round(scores, 2)))), []
+    while order:
+        i, rest = order[0], np.asarray(order[1:], dtype=np.int64)
+        kept.append(int(i))
+        if not len(rest):
+            break
+        w = np.clip(np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest]), 0, None)
+        h = np.clip(np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest]), 0, None)
+        inter = w * h
+        union = areas[i] + areas[rest] - inter
+        overlap = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+        nested = inter > NESTED_SHARE * np.maximum(areas[rest], 1e-9)
+        order = [int(j) for j in rest[(overlap <= max_iou) & ~nested]]
+    return kept
