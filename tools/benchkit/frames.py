@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,12 @@ import cv2
 import numpy as np
 
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.engine import analyse
 from app.adapters.pipeline.steps.base import to_gray
 from app.adapters.pipeline.steps.faces import HaarFacesStep, resolve_cascade
 from app.adapters.pipeline.steps.people import HogPeopleStep
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
+from app.domain.frames import Frame
 from benchkit.clips import SHOT_FRAMES
 from benchkit.machine import machine_cpu_seconds
 from benchkit.report import Row, Section, table
@@ -87,16 +89,18 @@ def naive_loop(path: Path, catalog: PipelineCatalog, pipeline_id: str) -> int:
     """Decode a frame, then analyse it, on one thread: nothing overlaps."""
     steps = catalog.get(pipeline_id).build_steps()
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    index = 0
-    try:
+
+    def frames() -> Iterator[Frame]:
+        index = 0
         while True:
-            ok, frame = capture.read()
+            ok, image = capture.read()
             if not ok:
-                return index
-            result: dict[str, Any] = {}
-            for step in steps:
-                step.process(frame, index, result)
+                return
+            yield Frame(index, round(capture.get(cv2.CAP_PROP_POS_MSEC)), image)
             index += 1
+
+    try:
+        return analyse(frames(), steps)
     finally:
         capture.release()
 
@@ -114,7 +118,7 @@ def naive_detector(catalog: PipelineCatalog, pipeline_id: str) -> Detector:
         # a convolutional detector already sees a fixed-size input: the naive call is the same
         # network on every frame (frame numbers far apart, so a frame stride never carries)
         numbers = itertools.count(0, 1_000_000)
-        return lambda frame: inner.process(frame, next(numbers), {})
+        return lambda image: inner.process(Frame(next(numbers), 0, image))
     step = inner
     if pipeline_id == "faces":
         assert isinstance(step, HaarFacesStep)

@@ -9,13 +9,14 @@ AdaptiveDetector runs on the same files as a reference.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.engine import analyse
 from app.adapters.pipeline.models.yolo import COCO_LABELS
 from app.adapters.pipeline.steps import FrameStep
 from app.adapters.pipeline.steps.faces import FacesStep
@@ -23,7 +24,7 @@ from app.adapters.pipeline.steps.objects import ObjectsStep
 from app.adapters.pipeline.steps.people import PeopleStep
 from app.adapters.pipeline.steps.scene_cuts import SceneCutStep
 from app.adapters.pipeline.tracking import tracking_stages
-from app.domain.frames import Frame
+from app.domain.frames import Frame, FrameSink
 from app.domain.options import AnalysisOptions
 from evalkit.metrics import Score, score_cuts, score_frame
 from evalkit.recipes import Clip
@@ -134,19 +135,50 @@ class Outcome:
         return 1000 * self.seconds / self.frames_run if self.frames_run else 0.0
 
 
-def _frames(clip: Clip):
-    """(index, timestamp in ms, BGR frame) for every frame of the clip."""
+def _frames(clip: Clip, last: int | None = None) -> Iterator[Frame]:
+    """Every frame of the clip (up to index `last`), as the job's source gives them."""
     capture = cv2.VideoCapture(str(clip.path))
     index = 0
     try:
-        while True:
-            ok, frame = capture.read()
+        while last is None or index <= last:
+            ok, image = capture.read()
             if not ok:
                 return
-            yield index, round(capture.get(cv2.CAP_PROP_POS_MSEC)), frame
+            yield Frame(index, round(capture.get(cv2.CAP_PROP_POS_MSEC)), image)
             index += 1
     finally:
         capture.release()
+
+
+class _TimedSteps(FrameStep):
+    """The pipeline's steps as one, timing them (the stages are not the detector's cost)."""
+
+    name = "timed"
+
+    def __init__(self, steps: list[FrameStep], outcome: Outcome) -> None:
+        self.steps, self.outcome = steps, outcome
+
+    def process(self, frame: Frame) -> None:
+        started = time.perf_counter()
+        for step in self.steps:
+            step.process(frame)
+        self.outcome.seconds += time.perf_counter() - started
+        self.outcome.frames_run += 1
+
+
+class _Scorer(FrameSink):
+    """Scores each finished frame the clip has truth for, as a job's sinks see it."""
+
+    def __init__(self, clip: Clip, task: str | None, outcome: Outcome) -> None:
+        self.clip, self.task, self.outcome = clip, task, outcome
+
+    def add(self, frame: Frame) -> None:
+        if self.task is not None and frame.index in self.clip.truth:
+            detections = frame.result.get("detections", [])
+            truth = self.clip.truth[frame.index]
+            self.outcome.score.add(score_frame(detections, truth, TASK_LABELS[self.task]))
+        if frame.result.get("scene_cut"):
+            self.outcome.found_cuts.append(frame.index)
 
 
 # What each task's pipeline can emit: the objects photographs' truth also boxes faces
@@ -159,37 +191,17 @@ def run_boxes(clip: Clip, make: StepFactory, task: str) -> Outcome:
     the last scored one goes through the steps and then the stages a job runs (shots,
     tracker), so a pipeline that detects on every n-th frame carries its boxes exactly
     as it would there (the tracker moves carried boxes along each track)."""
-    steps, outcome = make(), Outcome()
+    outcome = Outcome()
     stages = tracking_stages(task, AnalysisOptions())
     last = max(clip.truth) if clip.truth else -1
-    for index, timestamp_ms, image in _frames(clip):
-        if index > last:
-            break
-        frame = Frame(index, timestamp_ms, image)
-        started = time.perf_counter()
-        for step in steps:
-            step.process(image, index, frame.result)
-        outcome.seconds += time.perf_counter() - started
-        for stage in stages:
-            stage.process(frame)
-        outcome.frames_run += 1
-        if index in clip.truth:
-            detections = frame.result.get("detections", [])
-            outcome.score.add(score_frame(detections, clip.truth[index], TASK_LABELS[task]))
+    steps = [_TimedSteps(make(), outcome)]
+    analyse(_frames(clip, last), steps, stages, [_Scorer(clip, task, outcome)])
     return outcome
 
 
 def run_cuts(clip: Clip, make: StepFactory) -> Outcome:
-    steps, outcome = make(), Outcome()
-    for index, _ms, frame in _frames(clip):
-        result: dict[str, Any] = {}
-        started = time.perf_counter()
-        for step in steps:
-            step.process(frame, index, result)
-        outcome.seconds += time.perf_counter() - started
-        outcome.frames_run += 1
-        if result.get("scene_cut"):
-            outcome.found_cuts.append(index)
+    outcome = Outcome()
+    analyse(_frames(clip), [_TimedSteps(make(), outcome)], sinks=[_Scorer(clip, None, outcome)])
     outcome.score = score_cuts(outcome.found_cuts, clip.cuts)
     return outcome
 

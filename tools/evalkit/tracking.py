@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +148,9 @@ def match(objects: dict[str, list[float]], detections: list[dict]) -> dict[str, 
 
 def evaluate(clip: Clip) -> dict:
     from app.adapters.pipeline.catalog import PipelineCatalog
+    from app.adapters.pipeline.engine import analyse
     from app.adapters.pipeline.tracking import tracking_stages
-    from app.domain.frames import Frame
+    from app.domain.frames import Frame, FrameSink
     from app.domain.options import AnalysisOptions
 
     steps = PipelineCatalog.load(None).get(clip.pipeline).build_steps()
@@ -156,20 +158,28 @@ def evaluate(clip: Clip) -> dict:
     history: dict[tuple[int, str], list[tuple[int, int]]] = {}
     visible: dict[tuple[int, str], int] = {}
     shots_of_track: dict[int, set[int]] = {}
-    for index, (number, image, objects) in enumerate(frames_of(clip)):
-        frame = Frame(index, round(index * 1000 / FPS), image)
-        for step in steps:
-            step.process(frame.image, frame.index, frame.result)
-        for stage in stages:
-            stage.process(frame)
-        detections = frame.result.get("detections", [])
-        for detection in detections:
-            if "track_id" in detection:
-                shots_of_track.setdefault(detection["track_id"], set()).add(number)
-        for key in objects:
-            visible[(number, key)] = visible.get((number, key), 0) + 1
-        for key, track_id in match(objects, detections).items():
-            history.setdefault((number, key), []).append((frame.timestamp_ms, track_id))
+    truth_of: dict[int, tuple[int, dict[str, list[float]]]] = {}
+
+    def frames() -> Iterator[Frame]:
+        for index, (number, image, objects) in enumerate(frames_of(clip)):
+            truth_of[index] = (number, objects)
+            yield Frame(index, round(index * 1000 / FPS), image)
+
+    class Matcher(FrameSink):
+        """Which true object each finished frame's tracks landed on."""
+
+        def add(self, frame: Frame) -> None:
+            number, objects = truth_of.pop(frame.index)
+            detections = frame.result.get("detections", [])
+            for detection in detections:
+                if "track_id" in detection:
+                    shots_of_track.setdefault(detection["track_id"], set()).add(number)
+            for key in objects:
+                visible[(number, key)] = visible.get((number, key), 0) + 1
+            for key, track_id in match(objects, detections).items():
+                history.setdefault((number, key), []).append((frame.timestamp_ms, track_id))
+
+    analyse(frames(), steps, stages, [Matcher()])
     # A switch after the object went unmatched for over a second is what the contract
     # asks for (a new id); one within a second is the tracker's mistake.
     gaps = [

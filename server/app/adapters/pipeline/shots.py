@@ -31,7 +31,7 @@ class ShotStage(FrameStage):
             if self._detector is None:
                 self._detector = self._make_detector()
             scratch: dict[str, Any] = {}
-            self._detector.process(frame.image, frame.index, scratch)
+            self._detector.process(Frame(frame.index, frame.timestamp_ms, frame.image, scratch))
             cut = scratch.get("scene_cut", False)
         if cut or self._shot < 0:
             self._shot += 1

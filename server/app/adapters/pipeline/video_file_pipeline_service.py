@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.engine import analyse
 from app.adapters.pipeline.filters import DetectionFilter
 from app.adapters.pipeline.frame_source import VideoSource
 from app.adapters.pipeline.source_checks import DecodeBounds
 from app.domain.errors import PipelineInterrupted, VideoDecodeError
-from app.domain.frames import FrameLimits, FrameSink, FrameStage
+from app.domain.frames import Frame, FrameLimits, FrameSink, FrameStage
 from app.domain.options import AnalysisOptions
 from app.domain.ports import (
     PipelineInfo,
@@ -81,19 +82,8 @@ class VideoFilePipelineService(PipelineRunner):
         ]
         source = VideoSource(video_path, options, limits, self.prefetch, on_skip=watch.skipped)
         watch.declared = source.properties.frames_declared
-        analysed = 0
         try:
-            for frame in source:
-                watch.check(f"stopped after {analysed} frames")
-                for step in steps:
-                    step.process(frame.image, frame.index, frame.result)
-                for stage in stages:
-                    stage.process(frame)
-                for sink in sinks:
-                    sink.add(frame)
-                frame.image = None
-                analysed += 1
-                watch.reached(frame.index + 1)
+            analysed = analyse(source, steps, stages, sinks, watch)
         finally:
             source.close()  # the reader thread and the decoder, whatever happened
         if source.frames_decoded == 0:
@@ -121,6 +111,12 @@ class _Watch:
         self.declared: int | None = None
         self._furthest = 0
         self._lock = threading.Lock()
+
+    def before(self, _frame: Frame, analysed: int) -> None:
+        self.check(f"stopped after {analysed} frames")
+
+    def after(self, frame: Frame) -> None:
+        self.reached(frame.index + 1)
 
     def check(self, stopped: str) -> None:
         if self.should_stop():

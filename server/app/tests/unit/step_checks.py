@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import skimage.data
 
+from app.domain.frames import Frame
+
 PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
@@ -78,6 +80,6 @@ def detections_of(step: Any, frame: np.ndarray, labels: Iterable[str], index: in
     """Run one step on one frame; its result must be plain JSON and every detection
     well formed, labelled from `labels` and inside the frame."""
     result: dict = {}
-    step.process(frame, index, result)
+    step.process(Frame(index, 33 * index, frame, result))
     assert_plain_json(result)
     return assert_detections(result, labels, (frame.shape[1], frame.shape[0]))

@@ -15,6 +15,7 @@ import pytest
 from app.adapters.pipeline.models import model_path
 from app.adapters.pipeline.models.centerface import CenterFaceDetector, decode, input_scale
 from app.adapters.pipeline.steps.faces import CenterFacesStep, FacesStep
+from app.domain.frames import Frame
 from app.tests.unit.step_checks import detections_of, iou, photo
 
 pytestmark = pytest.mark.unit
@@ -94,8 +95,8 @@ def test_the_step_option_picks_centerface_and_carries_boxes_between_runs():
     step = FacesStep(detector="centerface", min_face=48, every=2)
     assert isinstance(step.impl, CenterFacesStep)
     frame, first, second = photo("astronaut"), {}, {}
-    step.process(frame, 0, first)
-    step.process(frame, 1, second)
+    step.process(Frame(0, 0, frame, first))
+    step.process(Frame(1, 33, frame, second))
     assert len(first["detections"]) == 1 and "carried" not in first["detections"][0]
     assert second["detections"][0]["carried"] is True
     assert second["detections"][0]["bbox"] == first["detections"][0]["bbox"]

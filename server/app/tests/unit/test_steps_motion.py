@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.motion import MotionStep
+from app.domain.frames import Frame
 from app.tests.unit.scenes import moving_shape_frames
 from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside, iou
 
@@ -18,7 +19,7 @@ def run(step: MotionStep, frames: list[np.ndarray]) -> list[dict]:
     results = []
     for index, frame in enumerate(frames):
         result: dict = {}
-        step.process(frame, index, result)
+        step.process(Frame(index, 33 * index, frame, result))
         assert_plain_json(result)
         height, width = frame.shape[:2]
         assert_detections(result, {"motion"}, (width, height))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.quality import QualityStep
+from app.domain.frames import Frame
 from app.tests.unit.scenes import astronaut
 from app.tests.unit.step_checks import assert_plain_json
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 def quality(frame: np.ndarray, step: QualityStep | None = None) -> dict:
     result: dict = {}
-    (step or QualityStep()).process(frame, 0, result)
+    (step or QualityStep()).process(Frame(0, 0, frame, result))
     assert_plain_json(result)
     assert set(result) == {"brightness", "contrast", "sharpness"}
     assert all(type(v) is float for v in result.values())

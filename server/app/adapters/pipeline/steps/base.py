@@ -9,6 +9,8 @@ from typing import Any, ClassVar, Protocol
 import cv2
 import numpy as np
 
+from app.domain.frames import Frame
+
 
 class FrameStep(ABC):
     """One analysis step; a fresh instance per job, so state never leaks between jobs.
@@ -24,8 +26,9 @@ class FrameStep(ABC):
     labels: tuple[str, ...] = ()
 
     @abstractmethod
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        """Add this step's keys to `result` for the BGR `frame` number `index`."""
+    def process(self, frame: Frame) -> None:
+        """Add this step's keys to `frame.result`, from its BGR `image` (the step also
+        sees its `index` and `timestamp_ms`)."""
 
 
 class DetectorChoiceStep(FrameStep):
@@ -43,8 +46,8 @@ class DetectorChoiceStep(FrameStep):
         self.detector = detector
         self.impl = self.detectors[detector](**options)
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        self.impl.process(frame, index, result)
+    def process(self, frame: Frame) -> None:
+        self.impl.process(frame)
 
 
 class Detector(Protocol):
@@ -76,11 +79,12 @@ class EveryNthStep(FrameStep):
         """The label of one found box (a COCO detection names its own class)."""
         return found.label
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+    def process(self, frame: Frame) -> None:
+        image, index, result = frame.image, frame.index, frame.result
         result.setdefault("detections", [])
         carried = carry(self._detected_at, index, self.every)
         if not carried:
-            self._last, self._detected_at = self._detector.detect(frame), index
+            self._last, self._detected_at = self._detector.detect(image), index
         for found in self._last:
             extra = {"carried": True} if carried else {}
             add_detection(result, self.label_of(found), found.box, found.score, **extra)

@@ -42,6 +42,7 @@ from app.adapters.pipeline.steps.base import (
     scale_box,
     to_gray,
 )
+from app.domain.frames import Frame
 
 
 @functools.lru_cache(maxsize=16)
@@ -108,10 +109,11 @@ class HaarFacesStep(FrameStep):
         margin = (float(weight) - threshold) / (largest - threshold)
         return 0.5 + 0.5 * min(max(margin, 0.0), 1.0)
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+    def process(self, frame: Frame) -> None:
+        image, result = frame.image, frame.result
         result.setdefault("detections", [])
-        height, width = frame.shape[:2]
-        small, scale = downscale(to_gray(frame), self.max_width)
+        height, width = image.shape[:2]
+        small, scale = downscale(to_gray(image), self.max_width)
         if self.equalize:
             small = cv2.equalizeHist(small)
         found = self._classifier.detectMultiScale3(

@@ -15,12 +15,11 @@ spans it whole, because its leading and trailing edges both change.
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 
 from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, scale_box, to_gray
+from app.domain.frames import Frame
 
 
 class MotionStep(FrameStep):
@@ -62,15 +61,16 @@ class MotionStep(FrameStep):
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self._previous: np.ndarray | None = None
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+    def process(self, frame: Frame) -> None:
+        image, result = frame.image, frame.result
         result.setdefault("detections", [])
-        height, width = frame.shape[:2]
-        small, scale = downscale(to_gray(frame), self.max_width)
+        height, width = image.shape[:2]
+        small, scale = downscale(to_gray(image), self.max_width)
         if self.blur > 1:
             small = cv2.GaussianBlur(small, (self.blur, self.blur), 0)
         previous, self._previous = self._previous, small
         if previous is None or previous.shape != small.shape:
-            # The first frame becomes the whole background model: nothing can move yet.
+            # The first image becomes the whole background model: nothing can move yet.
             self._subtractor.apply(small, learningRate=1.0)
             result["motion_ratio"] = 0.0
             return

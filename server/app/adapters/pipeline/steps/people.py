@@ -30,6 +30,7 @@ from app.adapters.pipeline.steps.base import (
     scale_box,
 )
 from app.adapters.pipeline.steps.objects import YoloStep
+from app.domain.frames import Frame
 
 
 def tighten(box: np.ndarray | tuple[int, int, int, int]) -> tuple[float, float, float, float]:
@@ -71,10 +72,11 @@ class HogPeopleStep(FrameStep):
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+    def process(self, frame: Frame) -> None:
+        image, result = frame.image, frame.result
         result.setdefault("detections", [])
-        height, width = frame.shape[:2]
-        small, scale = downscale(frame, self.max_width)
+        height, width = image.shape[:2]
+        small, scale = downscale(image, self.max_width)
         if small.shape[0] < 128 or small.shape[1] < 64:
             return  # smaller than one detection window
         boxes, weights = self._hog.detectMultiScale(

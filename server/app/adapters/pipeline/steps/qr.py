@@ -11,13 +11,12 @@ not reported: the contract's `text` is always the decoded payload.
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 
 from app.adapters.pipeline.boxes import iou
 from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, to_gray
+from app.domain.frames import Frame
 
 
 def corners_box(points: np.ndarray, dx: int = 0, dy: int = 0) -> list[int]:
@@ -45,9 +44,10 @@ class QrStep(FrameStep):
         self._finder = cv2.QRCodeDetectorAruco()
         self._decoders = (self._finder, cv2.QRCodeDetector())
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
+    def process(self, frame: Frame) -> None:
+        image, result = frame.image, frame.result
         result.setdefault("detections", [])
-        gray = to_gray(frame)
+        gray = to_gray(image)
         small, scale = downscale(gray, self.max_width)
         found, quads = self._finder.detectMulti(small)
         if not found or quads is None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
-import numpy as np
 
 from app.adapters.pipeline.steps.base import FrameStep, downscale, to_gray
+from app.domain.frames import Frame
 
 
 class QualityStep(FrameStep):
@@ -20,8 +18,9 @@ class QualityStep(FrameStep):
     def __init__(self, max_width: int = 640) -> None:
         self.max_width = int(max_width)
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        gray, _ = downscale(to_gray(frame), self.max_width)
+    def process(self, frame: Frame) -> None:
+        image, result = frame.image, frame.result
+        gray, _ = downscale(to_gray(image), self.max_width)
         mean, std = cv2.meanStdDev(gray)
         laplacian = cv2.Laplacian(gray, cv2.CV_32F)
         _, lap_std = cv2.meanStdDev(laplacian)

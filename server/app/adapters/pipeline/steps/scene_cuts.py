@@ -27,12 +27,12 @@ a robust outlier over the window) for comparison; docs/accuracy.md measures both
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 import cv2
 import numpy as np
 
 from app.adapters.pipeline.steps.base import FrameStep, downscale
+from app.domain.frames import Frame
 
 _MAD_TO_SIGMA = 1.4826
 
@@ -101,10 +101,11 @@ class SceneCutStep(FrameStep):
         spread = _MAD_TO_SIGMA * float(np.median(np.abs(recent - median)))
         return score > median + self.sensitivity * spread
 
-    def process(self, frame: np.ndarray, index: int, result: dict[str, Any]) -> None:
-        if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        histogram = self.histogram(frame)
+    def process(self, frame: Frame) -> None:
+        image, result = frame.image, frame.result
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        histogram = self.histogram(image)
         previous, self._previous = self._previous, histogram
         self._since_cut += 1
         if previous is None or previous.shape != histogram.shape:
