@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     queue_host: str = "127.0.0.1"
     queue_port: int = Field(default=50051, ge=0, le=65535)
     queue_authkey: str = ""
-    # Phase 17: with a redis:// URL the queue lives in Redis and the API no longer hosts it.
+    # With a redis:// URL the queue lives in Redis and the API no longer hosts it, so
+    # workers on other hosts can reach it.
     queue_url: str | None = None
     queue_name: str = "video_jobs"
     api_key: str | None = None
@@ -62,7 +63,7 @@ class Settings(BaseSettings):
     max_detections_per_frame: int = Field(default=100, ge=1)
     webhook_allow_private: bool = False
 
-    # Task A2 (issue 12, read side): bounds on reads, frames, webhooks and connections.
+    # Bounds on reads, frame images, webhooks and connections: no client can exhaust them.
     frame_workers: int = Field(default=2, ge=1, le=16)
     frame_queue: int = Field(default=16, ge=0, le=256)  # waiting costs no decode memory
     frame_decode_budget: int = Field(default=300, ge=1)

@@ -1,4 +1,4 @@
-"""Figure 8: the API's read side under load (issue 12): peak memory serving a 41 MB
+"""Figure 8: the API's read side under load: peak memory serving a 41 MB
 results document four times at once, a filtered page over 330,000 frames, frame images
 from their bounded pool, and /health's latency while all of that runs.
 

@@ -1,4 +1,4 @@
-"""Figure 9: the worker's memory on a long job (issue 12): peak RSS over a 100,000-frame
+"""Figure 9: the worker's memory on a long job: peak RSS over a 100,000-frame
 16x16 clip at 1000 fps, measured on a real worker process from a warmed-up baseline.
 
 The worker writes results as frames are analysed (the .jsonl, its index, then the
@@ -95,7 +95,7 @@ def describe_worker_limits(limits: WorkerLimits) -> tuple[list[Row], Section]:
             f"(**+{limits.growth_mib:.1f} MiB**; VmRSS sampled every 50 ms and VmHWM after "
             "a clear_refs reset).",
             "Before results were written as frames were analysed, the same worker held "
-            "every frame's result until the end: issue 12 measured +411 MB over 600,000 "
+            "every frame's result until the end: it grew by +411 MB over 600,000 "
             "frames (0.68 KB per frame, never given back).",
         ],
     )

@@ -1,4 +1,4 @@
-"""Job control beyond Phase 16: cancel, delete files, retention, paged results."""
+"""Job control: cancel, delete files, retention, paged results."""
 
 from __future__ import annotations
 

@@ -196,7 +196,8 @@ class Job:
     error_message: str | None = None
     attempts: int = 0
     heartbeat_at: datetime | None = None
-    # Added after Phase 16 (migration 0003): progress, control and retention.
+    # Progress, control and retention (migration 0003): the contract's columns stay as
+    # they were, so these are additions only.
     frames_done: int = 0
     frames_total: int | None = None
     processing_fps: float | None = None

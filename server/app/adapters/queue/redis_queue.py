@@ -1,4 +1,4 @@
-"""QueueService on Redis (Phase 17): the API and workers may run on different hosts.
+"""QueueService on Redis: the API and workers may run on different hosts.
 
 Hand-over is reliable: a worker BLMOVEs an id from the shared list into its own
 processing list and removes it (`ack`) once it has tried the claim. Each worker keeps
