@@ -174,7 +174,7 @@ class _Scorer(FrameSink):
 
     def add(self, frame: Frame) -> None:
         if self.task is not None and frame.index in self.clip.truth:
-            detections = frame.result.get("detections", [])
+            detections = [d.to_dict() for d in frame.detections or ()]
             truth = self.clip.truth[frame.index]
             self.outcome.score.add(score_frame(detections, truth, TASK_LABELS[self.task]))
         if frame.result.get("scene_cut"):

@@ -170,7 +170,7 @@ def evaluate(clip: Clip) -> dict:
 
         def add(self, frame: Frame) -> None:
             number, objects = truth_of.pop(frame.index)
-            detections = frame.result.get("detections", [])
+            detections = [d.to_dict() for d in frame.detections or ()]
             for detection in detections:
                 if "track_id" in detection:
                     shots_of_track.setdefault(detection["track_id"], set()).add(number)

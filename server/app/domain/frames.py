@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain.detections import Detection
+
 log = logging.getLogger(__name__)
 
 
@@ -31,10 +33,23 @@ class Frame:
     # Track ids the tracker ended at this frame (gone for over its gap, or a cut), so
     # the summary can write them out instead of keeping every track of a long video.
     ended_tracks: list[int] = field(default_factory=list)
+    # What the detection steps found; None when the pipeline has no detection step (its
+    # results then have no "detections" key), [] when one ran and found nothing.
+    detections: list[Detection] | None = None
+
+    def detected(self) -> list[Detection]:
+        """The frame's detections, started empty by the first detection step to run."""
+        if self.detections is None:
+            self.detections = []
+        return self.detections
 
     def item(self) -> dict[str, Any]:
-        """The results document's item for this frame (contract shape)."""
-        return {"frame_index": self.index, "timestamp_ms": self.timestamp_ms, "result": self.result}
+        """The results document's item for this frame (contract shape); the only place
+        detections are turned into JSON."""
+        result = self.result
+        if self.detections is not None:
+            result = {"detections": [d.to_dict() for d in self.detections], **result}
+        return {"frame_index": self.index, "timestamp_ms": self.timestamp_ms, "result": result}
 
 
 class FrameStage(ABC):

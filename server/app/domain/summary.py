@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameSink
 from app.domain.model import summary_key, tracks_vtt_key
 from app.domain.ports import StorageService
@@ -84,7 +85,7 @@ class SummaryBuilder:
         self,
         index: int,
         timestamp_ms: int,
-        result: dict[str, Any],
+        detections: Iterable[Detection],
         shot: int = 0,
         ended: Iterable[int] = (),
     ) -> None:
@@ -107,14 +108,14 @@ class SummaryBuilder:
         self._shot["end_frame"], self._shot["end_ms"] = index, timestamp_ms
         labels: set[str] = set()
         tracks: set[int] = set()
-        for detection in result.get("detections") or ():
-            label, confidence = detection["label"], float(detection.get("confidence", 1.0))
+        for detection in detections:
+            label, confidence = detection.label, detection.confidence
             totals = self._labels.setdefault(label, _LabelTotals())
             totals.max_confidence = max(totals.max_confidence, confidence)
             if label not in labels:
                 labels.add(label)
                 totals.frames += 1
-            track_id = detection.get("track_id")
+            track_id = detection.track_id
             if track_id is None:
                 continue
             track = self._tracks.get(track_id)
@@ -127,7 +128,7 @@ class SummaryBuilder:
                 track.last_frame, track.end_ms = index, timestamp_ms
             if confidence > track.max_confidence:
                 track.max_confidence = confidence
-                track.best_frame, track.best_bbox = index, list(detection["bbox"])
+                track.best_frame, track.best_bbox = index, list(detection.bbox)
         self._pending = (timestamp_ms, labels, tracks)
 
     def _settle(self, until_ms: int) -> None:
@@ -218,7 +219,7 @@ class SummarySink(FrameSink):
 
     def add(self, frame: Frame) -> None:
         self.builder.add(
-            frame.index, frame.timestamp_ms, frame.result, frame.shot, frame.ended_tracks
+            frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameSink
 from app.domain.model import detections_csv_key
 from app.domain.ports import StorageService
@@ -46,7 +47,7 @@ class DetectionsCsvSink(FrameSink):
         self._buffer.truncate()
 
     def add(self, frame: Frame) -> None:
-        detections = frame.result.get("detections")
+        detections = frame.detections
         if not detections:
             return
         for detection in detections:
@@ -60,18 +61,17 @@ class DetectionsCsvSink(FrameSink):
         self._file.discard()
 
 
-def row(index: int, timestamp_ms: int, detection: dict[str, Any]) -> list[Any]:
-    x, y, w, h = detection["bbox"]
-    track_id = detection.get("track_id")
+def row(index: int, timestamp_ms: int, detection: Detection) -> list[Any]:
+    x, y, w, h = detection.bbox
     return [
         index,
         timestamp_ms,
-        detection["label"],
-        "" if track_id is None else track_id,
+        detection.label,
+        "" if detection.track_id is None else detection.track_id,
         x,
         y,
         w,
         h,
-        detection.get("confidence", ""),
-        detection.get("text", ""),
+        detection.confidence,
+        "" if detection.text is None else detection.text,
     ]

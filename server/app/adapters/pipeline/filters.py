@@ -20,21 +20,19 @@ class DetectionFilter(FrameStage):
         self.capped_frames = 0
 
     def process(self, frame: Frame) -> None:
-        detections = frame.result.get("detections")
+        detections = frame.detections
         if detections is None:
             return
         if self.min_confidence is not None:
-            detections = [d for d in detections if d.get("confidence", 0.0) >= self.min_confidence]
+            detections = [d for d in detections if d.confidence >= self.min_confidence]
         if self.labels is not None:
-            detections = [d for d in detections if d.get("label") in self.labels]
+            detections = [d for d in detections if d.label in self.labels]
         if len(detections) > self.max_per_frame:
             self.capped_frames += 1
-            ranked = sorted(
-                range(len(detections)), key=lambda i: -detections[i].get("confidence", 0.0)
-            )
+            ranked = sorted(range(len(detections)), key=lambda i: -detections[i].confidence)
             keep = sorted(ranked[: self.max_per_frame])
             detections = [detections[i] for i in keep]
-        frame.result["detections"] = detections
+        frame.detections = detections
 
     def warnings(self) -> list[str]:
         if not self.capped_frames:

@@ -39,12 +39,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from app.adapters.pipeline.boxes import iou_matrix
 from app.adapters.pipeline.shots import ShotStage
+from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameStage
 from app.domain.options import AnalysisOptions
 
@@ -157,7 +157,7 @@ class Tracker:
         self._tracks.clear()
         return ended
 
-    def update(self, detections: list[dict[str, Any]], timestamp_ms: int) -> list[int]:
+    def update(self, detections: list[Detection], timestamp_ms: int) -> list[int]:
         """Set `track_id` on each detection (in place) seen at `timestamp_ms`; returns
         the ids of the tracks that ended before this frame."""
         step = 0 if self._previous_ms is None else max(timestamp_ms - self._previous_ms, 0)
@@ -170,12 +170,12 @@ class Tracker:
             if len(alive) < len(tracks):
                 ended += [t.track_id for t in tracks if t.track_id and t not in alive]
                 self._tracks[label] = alive
-        by_label: dict[str, list[dict[str, Any]]] = {}
+        by_label: dict[str, list[Detection]] = {}
         for detection in detections:
-            if detection.get("label") not in self.untracked:
-                by_label.setdefault(detection["label"], []).append(detection)
+            if detection.label not in self.untracked:
+                by_label.setdefault(detection.label, []).append(detection)
         self._observe_run(by_label, timestamp_ms)
-        stale: list[dict[str, Any]] = []
+        stale: list[Detection] = []
         for label, found in by_label.items():
             stale += self._update_label(label, found, timestamp_ms)
         if stale:
@@ -185,18 +185,18 @@ class Tracker:
             detections += self._held(timestamp_ms)
         return sorted(ended)
 
-    def _observe_run(self, by_label: dict[str, list[dict[str, Any]]], now: int) -> None:
+    def _observe_run(self, by_label: dict[str, list[Detection]], now: int) -> None:
         """The time between detection runs: the shortest gap between frames holding a
         fresh (not carried) detection. Steps that detect every n-th frame carry their
         boxes in between, so only a run's frames hold fresh ones."""
-        if not any(not d.get("carried") for found in by_label.values() for d in found):
+        if not any(not d.carried for found in by_label.values() for d in found):
             return
         if self._last_run_ms is not None and now > self._last_run_ms:
             gap = now - self._last_run_ms
             self._run_ms = gap if self._run_ms is None else min(self._run_ms, gap)
         self._last_run_ms = now
 
-    def _held(self, now: int) -> list[dict[str, Any]]:
+    def _held(self, now: int) -> list[Detection]:
         """Confirmed tracks that one detection run missed, at their predicted boxes,
         until the next run: a detector's miss on one run would otherwise blank the
         object for every frame up to the next (three frames when detecting every 3rd).
@@ -211,33 +211,31 @@ class Tracker:
                 if missed and now - track.last_ms < 2 * self._run_ms:
                     box = track.predicted(now, self.max_gap_ms)
                     held.append(
-                        {
-                            "label": track.label,
-                            "bbox": [max(round(float(v)), 0) for v in box],
-                            "confidence": round(track.confidence, 4),
-                            "track_id": track.track_id,
-                            "carried": True,
-                            "tracked": True,
-                        }
+                        Detection(
+                            track.label,
+                            [max(round(float(v)), 0) for v in box],
+                            track.confidence,
+                            track_id=track.track_id,
+                            carried=True,
+                            tracked=True,
+                        )
                     )
         return held
 
-    def _update_label(
-        self, label: str, found: list[dict[str, Any]], now: int
-    ) -> list[dict[str, Any]]:
+    def _update_label(self, label: str, found: list[Detection], now: int) -> list[Detection]:
         """Match `found` to this label's tracks; returns the stale carried detections."""
         tracks = self._tracks.setdefault(label, [])
         predicted = np.array(
             [t.predicted(now, self.max_gap_ms) for t in tracks], dtype=np.float64
         ).reshape(-1, 4)
-        boxes = np.array([d["bbox"] for d in found], dtype=np.float64).reshape(-1, 4)
+        boxes = np.array([d.bbox for d in found], dtype=np.float64).reshape(-1, 4)
         free_tracks = set(range(len(tracks)))
         unmatched = set(range(len(found)))
-        stale: list[dict[str, Any]] = []
+        stale: list[Detection] = []
         # Best overlap first, whatever the score; a weak box must overlap more to
         # continue a track. Then nearness for what overlap could not pair.
         overlaps = iou_matrix(boxes, predicted)
-        weak = np.array([d.get("confidence", 1.0) < self.high_score for d in found], bool)
+        weak = np.array([d.confidence < self.high_score for d in found], bool)
         overlaps[weak] = np.where(overlaps[weak] >= LOW_MATCH_IOU, overlaps[weak], 0.0)
         for nearness, minimum in ((False, HIGH_MATCH_IOU), (True, NEAR_MATCH)):
             rows, columns = sorted(unmatched), sorted(free_tracks)
@@ -255,7 +253,7 @@ class Tracker:
                     stale.append(found[rows[row]])
         for index in sorted(unmatched):
             detection = found[index]
-            if detection.get("carried"):
+            if detection.carried:
                 stale.append(detection)  # repeats a box from before a cut: nothing follows it
                 continue
             tentative = bool(weak[index]) and self.weak_first != "report"
@@ -264,21 +262,21 @@ class Tracker:
                 if self.weak_first == "drop":
                     continue
             track = _Track(0, label, boxes[index].copy(), now, np.zeros(2))
-            track.confidence, track.seen_ms = float(detection.get("confidence", 1.0)), now
+            track.confidence, track.seen_ms = detection.confidence, now
             tracks.append(track)
             if not tentative:
                 self._confirm(track, detection)
         return stale
 
-    def _confirm(self, track: _Track, detection: dict[str, Any]) -> None:
+    def _confirm(self, track: _Track, detection: Detection) -> None:
         if not track.track_id:
             track.track_id = self._next_id
             self._next_id += 1
-        detection["track_id"] = track.track_id
+        detection.track_id = track.track_id
 
     def _follow(
         self,
-        detection: dict[str, Any],
+        detection: Detection,
         track: _Track,
         predicted: np.ndarray,
         box: np.ndarray,
@@ -286,16 +284,16 @@ class Tracker:
     ) -> bool:
         """Continue `track` with `detection`; False when the detection is not reported
         (a repeat of a tentative track's box, which nobody has seen twice yet)."""
-        if detection.get("carried"):
+        if detection.carried:
             if not track.track_id:
                 return False
             track.seen_ms = now
-            detection["track_id"] = track.track_id
-            detection["bbox"] = [max(round(float(v)), 0) for v in predicted]
-            detection["tracked"] = True
+            detection.track_id = track.track_id
+            detection.bbox = [max(round(float(v)), 0) for v in predicted]
+            detection.tracked = True
             return True
         self._confirm(track, detection)  # a second sighting confirms a tentative track
-        track.confidence, track.seen_ms = float(detection.get("confidence", 1.0)), now
+        track.confidence, track.seen_ms = detection.confidence, now
         track.update(box, now)
         return True
 
@@ -314,7 +312,9 @@ class TrackingStage(FrameStage):
             ended = self.tracker.end_all()
             self._shot = frame.shot
         # Also on frames without detections: the tracker measures gaps in frame steps.
-        ended += self.tracker.update(frame.result.get("detections") or [], frame.timestamp_ms)
+        # A pipeline without detection steps keeps no "detections" key.
+        found = frame.detections if frame.detections is not None else []
+        ended += self.tracker.update(found, frame.timestamp_ms)
         frame.ended_tracks = ended
 
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-import zlib
 from typing import Annotated, Any
 
 import cv2
 import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
+from app.adapters.exports.annotator import draw
 from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4
 from app.api.deps import JobsDep, SettingsDep, StorageDep
 from app.api.frame_pool import FramePool, PoolBusy
 from app.api.schemas import ErrorResponse
+from app.domain.detections import Detection
 from app.domain.errors import InvalidUpload
 from app.domain.model import Job, JobStatus, input_key
 from app.domain.ports import JobRepository, StorageService
@@ -37,8 +38,6 @@ router = APIRouter(tags=["jobs"])
 MAX_FRAME_INDEX = 10_000_000
 JPEG_QUALITY = 85
 RETRY_AFTER_S = 1
-# BGR colours, picked per label so one label keeps one colour across thumbnails.
-PALETTE = ((0, 200, 255), (80, 220, 60), (255, 120, 40), (200, 60, 255), (60, 60, 255))
 _pool_lock = threading.Lock()
 
 
@@ -202,42 +201,15 @@ def downscale(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _colour(label: str) -> tuple[int, int, int]:
-    return PALETTE[zlib.crc32(label.encode()) % len(PALETTE)]
-
-
-def _box(detection: Any, scale: float) -> tuple[int, int, int, int] | None:
-    bbox = detection.get("bbox") if isinstance(detection, dict) else None
-    if not isinstance(bbox, list | tuple) or len(bbox) != 4:
-        return None
-    try:
-        x, y, w, h = (round(float(v) * scale) for v in bbox)
-    except (TypeError, ValueError):
-        return None
-    return x, y, max(1, w), max(1, h)
-
-
 def draw_detections(image: np.ndarray, detections: Any, scale: float) -> int:
-    """Draw each `[x, y, w, h]` box with its label and confidence; returns how many."""
+    """Draw the stored detections as the annotated video does; returns how many. The
+    stored results are the worker's, but a malformed item is skipped, never a 500."""
     if not isinstance(detections, list):
         return 0
-    drawn = 0
-    font = max(0.35, image.shape[1] / 900)  # legible at the size the image is shown
-    for detection in detections:
-        box = _box(detection, scale)
-        if box is None:
+    readable = []
+    for item in detections:
+        try:
+            readable.append(Detection.from_dict(item))
+        except (AttributeError, TypeError, ValueError):
             continue
-        x, y, w, h = box
-        label = str(detection.get("label", ""))
-        colour = _colour(label)
-        cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), colour, 2)
-        confidence = detection.get("confidence")
-        text = f"{label} {confidence:.2f}" if isinstance(confidence, int | float) else label
-        if text:
-            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
-            top = max(0, y - th - base - 2)
-            cv2.rectangle(image, (x, top), (x + tw + 4, top + th + base + 2), colour, -1)
-            origin = (x + 2, top + th + 1)
-            cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0), 1)
-        drawn += 1
-    return drawn
+    return draw(image, readable, scale)

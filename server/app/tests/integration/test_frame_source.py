@@ -108,7 +108,9 @@ def test_frames_skipped_by_sampling_still_report_progress_and_honour_a_stop(serv
     assert [item["frame_index"] for item in items] == [0]
     assert seen == sorted(set(seen)) and seen[-1] == len(times)  # also from skipped frames
     again: list[int] = []
-    with pytest.raises(PipelineInterrupted, match=r"stopped at frame 1\d\b"):
+    # The reader notices the stop while it skips (or, on a loaded machine, the loop
+    # notices it first, before its only frame): either way long before the end.
+    with pytest.raises(PipelineInterrupted, match=r"stopped (at frame 1\d\b|after 0 frames)"):
         run_collecting(
             service,
             str(path),
@@ -117,6 +119,7 @@ def test_frames_skipped_by_sampling_still_report_progress_and_honour_a_stop(serv
             on_progress=lambda d, t: again.append(d),
             should_stop=lambda: len(again) >= 10,
         )
+    assert again[-1] < len(times) // 2
 
 
 def test_a_time_range_keeps_the_frames_inside_it_with_their_real_numbers(service, tmp_path):

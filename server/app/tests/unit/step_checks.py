@@ -71,6 +71,14 @@ def inside(point: tuple[float, float], box: Sequence[float]) -> bool:
     return x <= point[0] <= x + w and y <= point[1] <= y + h
 
 
+def run_step(step: Any, image: np.ndarray, index: int = 0) -> dict[str, Any]:
+    """Run one step on one frame (at 30 fps) and return the frame's result as the
+    results document would hold it."""
+    frame = Frame(index, round(index * 1000 / 30), image)
+    step.process(frame)
+    return frame.item()["result"]
+
+
 def photo(name: str) -> np.ndarray:
     """A scikit-image photograph (astronaut, chelsea, coffee...) as a BGR frame."""
     return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
@@ -79,7 +87,6 @@ def photo(name: str) -> np.ndarray:
 def detections_of(step: Any, frame: np.ndarray, labels: Iterable[str], index: int = 0) -> list:
     """Run one step on one frame; its result must be plain JSON and every detection
     well formed, labelled from `labels` and inside the frame."""
-    result: dict = {}
-    step.process(Frame(index, 33 * index, frame, result))
+    result = run_step(step, frame, index)
     assert_plain_json(result)
     return assert_detections(result, labels, (frame.shape[1], frame.shape[0]))

@@ -11,6 +11,7 @@ import pytest
 
 from app.adapters.pipeline.filters import DetectionFilter
 from app.adapters.storage.in_memory import InMemoryStorage
+from app.domain.detections import Detection
 from app.domain.errors import InsufficientStorage
 from app.domain.frames import Frame, FrameSink
 from app.domain.job_runs import release_job, run_claimed_job
@@ -199,29 +200,44 @@ def test_a_released_job_shows_no_progress_from_the_run_that_stopped(claimed, job
     assert job.frames_total == 100
 
 
-def detections(*confidences: float, label: str = "face") -> dict:
-    return {"detections": [{"label": label, "confidence": c} for c in confidences]}
+def found(*confidences: float, label: str = "face") -> list[Detection]:
+    return [Detection(label, [0, 0, 4, 4], c) for c in confidences]
 
 
 def test_the_filters_drop_weak_detections_and_other_labels():
     stage = DetectionFilter(AnalysisOptions(min_confidence=0.5, labels=("face",)), 100)
-    frame = Frame(0, 0, None, detections(0.4, 0.6))
-    frame.result["detections"] += detections(0.9, label="person")["detections"]
+    frame = Frame(0, 0, None, detections=found(0.4, 0.6) + found(0.9, label="person"))
     stage.process(frame)
-    assert frame.result["detections"] == [{"label": "face", "confidence": 0.6}]
+    assert [(d.label, d.confidence) for d in frame.detections or ()] == [("face", 0.6)]
     assert stage.warnings() == []
 
 
 def test_the_cap_keeps_the_most_confident_in_order_and_warns_once():
     stage = DetectionFilter(AnalysisOptions(), max_per_frame=2)
-    capped = Frame(0, 0, None, detections(0.3, 0.9, 0.1, 0.8))
-    fine = Frame(1, 40, None, detections(0.3))
-    for frame in (capped, fine, Frame(2, 80, None, detections(0.5, 0.6, 0.7))):
+    capped = Frame(0, 0, None, detections=found(0.3, 0.9, 0.1, 0.8))
+    fine = Frame(1, 40, None, detections=found(0.3))
+    for frame in (capped, fine, Frame(2, 80, None, detections=found(0.5, 0.6, 0.7))):
         stage.process(frame)
-    assert [d["confidence"] for d in capped.result["detections"]] == [0.9, 0.8]
-    assert [d["confidence"] for d in fine.result["detections"]] == [0.3]
+    assert [d.confidence for d in capped.detections or ()] == [0.9, 0.8]
+    assert [d.confidence for d in fine.detections or ()] == [0.3]
     (warning,) = stage.warnings()
     assert "2 frame(s)" in warning and "VIDEO_JOBS_MAX_DETECTIONS_PER_FRAME" in warning
+
+
+def test_a_frame_serialises_its_detections_once_in_the_contract_shape():
+    frame = Frame(7, 233, None, {"motion_ratio": 0.5}, detections=found(0.75))
+    frame.detections[0].track_id = 3  # type: ignore[index]
+    assert frame.item() == {
+        "frame_index": 7,
+        "timestamp_ms": 233,
+        "result": {
+            "detections": [
+                {"label": "face", "bbox": [0, 0, 4, 4], "confidence": 0.75, "track_id": 3}
+            ],
+            "motion_ratio": 0.5,
+        },
+    }
+    assert Frame(0, 0, None, {"brightness": 1.0}).item()["result"] == {"brightness": 1.0}
 
 
 def test_frames_without_detections_pass_the_filters_untouched():

@@ -30,16 +30,18 @@ def test_a_box_is_drawn_on_its_outline_only():
     assert painted[80, 100:140].all() and painted[109, 100:140].all()  # top and bottom
     assert painted[80:110, 100].all() and painted[80:110, 139].all()  # left and right
     assert not painted[85:105, 105:135].any()  # the inside stays clear
-    assert not painted[:70].any() and not painted[120:].any()
+    assert not painted[110:].any() and not painted[:, 140:].any()  # nothing past the box
+    assert not painted[:60].any()  # the caption sits just above it
 
 
 def test_boxes_follow_the_scale_of_a_downscaled_image():
     image = blank(160, 120)
     draw_detections(image, [{"label": "", "bbox": [100, 80, 40, 30]}], 0.5)
     rows, cols = np.nonzero(image.any(axis=2))
-    # the 2-pixel outline of [50, 40, 20, 15] may spill one pixel outwards
-    assert 39 <= rows.min() <= 40 and 54 <= rows.max() <= 55
-    assert 49 <= cols.min() <= 50 and 69 <= cols.max() <= 70
+    # the outline of [50, 40, 20, 15]: rows 40..54, columns 50..69 (the caption above)
+    assert rows.max() == 54 and cols.min() == 50
+    box = image[40:55, 50:70].any(axis=2)
+    assert box[0].all() and box[-1].all() and box[:, 0].all() and box[:, -1].all()
 
 
 def test_the_label_and_confidence_are_written_above_the_box():

@@ -12,6 +12,7 @@ import pytest
 from app.adapters.exports.detections_csv import HEADER, DetectionsCsvSink
 from app.adapters.pipeline.shots import ShotStage
 from app.adapters.storage.in_memory import InMemoryStorage
+from app.domain.detections import Detection
 from app.domain.frames import Frame
 from app.domain.model import detections_csv_key, summary_key, tracks_vtt_key
 from app.domain.summary import SummaryBuilder, SummarySink
@@ -48,22 +49,12 @@ def test_shots_stage_reads_the_scene_cuts_step_when_the_pipeline_ran_it():
     assert shots == [0, 0, 1, 1, 2]
 
 
-def person(track_id: int, x: int, confidence: float) -> dict:
-    return {
-        "label": "person",
-        "bbox": [x, 10, 20, 40],
-        "confidence": confidence,
-        "track_id": track_id,
-    }
+def person(track_id: int, x: int, confidence: float) -> Detection:
+    return Detection("person", [x, 10, 20, 40], confidence, track_id=track_id)
 
 
-def dog(track_id: int, confidence: float) -> dict:
-    return {
-        "label": "dog",
-        "bbox": [100, 50, 30, 20],
-        "confidence": confidence,
-        "track_id": track_id,
-    }
+def dog(track_id: int, confidence: float) -> Detection:
+    return Detection("dog", [100, 50, 30, 20], confidence, track_id=track_id)
 
 
 # (index, timestamp_ms, shot, detections, tracks ended): 100 ms per frame, a cut
@@ -83,7 +74,7 @@ def build(shots: list | None = None, tracks: list | None = None) -> SummaryBuild
         None if shots is None else shots.append, None if tracks is None else tracks.append
     )
     for index, timestamp_ms, shot, detections, ended in SEQUENCE:
-        builder.add(index, timestamp_ms, {"detections": detections}, shot, ended)
+        builder.add(index, timestamp_ms, detections, shot, ended)
         if index == 3:
             assert tracks == []  # nothing is handed over before a track ends
     builder.finish()
@@ -150,7 +141,7 @@ def test_tracks_vtt_has_one_cue_per_track():
 
 def frames() -> list[Frame]:
     return [
-        Frame(index, ms, None, {"detections": detections}, shot=shot, ended_tracks=ended)
+        Frame(index, ms, None, detections=detections, shot=shot, ended_tracks=ended)
         for index, ms, shot, detections, ended in SEQUENCE
     ]
 
@@ -178,18 +169,8 @@ def test_detections_csv_has_the_contract_header_and_one_row_per_detection():
     sink = DetectionsCsvSink(storage, JOB)
     for frame in frames():
         sink.add(frame)
-    sink.add(
-        Frame(
-            6,
-            600,
-            None,
-            {
-                "detections": [
-                    {"label": "qr", "bbox": [1, 2, 3, 4], "confidence": 1.0, "text": 'a,"b"\nc'}
-                ]
-            },
-        )
-    )
+    qr = Detection("qr", [1, 2, 3, 4], 1.0, text='a,"b"\nc')
+    sink.add(Frame(6, 600, None, detections=[qr]))
     assert not storage.exists(detections_csv_key(JOB))  # nothing visible before close
     sink.close(VIDEO)
     rows = list(csv.reader(io.StringIO(storage.load_file(detections_csv_key(JOB)).decode())))

@@ -7,8 +7,7 @@ import pytest
 
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.steps import STEP_TYPES
-from app.domain.frames import Frame
-from app.tests.unit.step_checks import assert_plain_json
+from app.tests.unit.step_checks import assert_plain_json, run_step
 
 pytestmark = pytest.mark.unit
 
@@ -48,8 +47,7 @@ def test_every_step_refuses_an_unknown_option(name):
 def test_every_step_copes_with_tiny_thin_and_grey_frames(name, shape):
     step = STEP_TYPES[name]()
     for index in range(3):
-        result: dict = {}
-        step.process(Frame(index, 33 * index, np.full(shape, 100, np.uint8), result))
+        result = run_step(step, np.full(shape, 100, np.uint8), index)
         assert_plain_json(result)
         assert result, "a step always reports its keys, even when it finds nothing"
 

@@ -15,8 +15,7 @@ import pytest
 from app.adapters.pipeline.models import model_path
 from app.adapters.pipeline.models.centerface import CenterFaceDetector, decode, input_scale
 from app.adapters.pipeline.steps.faces import CenterFacesStep, FacesStep
-from app.domain.frames import Frame
-from app.tests.unit.step_checks import detections_of, iou, photo
+from app.tests.unit.step_checks import detections_of, iou, photo, run_step
 
 pytestmark = pytest.mark.unit
 
@@ -94,9 +93,8 @@ def test_decode_reads_centre_offset_and_log_size_at_stride_4():
 def test_the_step_option_picks_centerface_and_carries_boxes_between_runs():
     step = FacesStep(detector="centerface", min_face=48, every=2)
     assert isinstance(step.impl, CenterFacesStep)
-    frame, first, second = photo("astronaut"), {}, {}
-    step.process(Frame(0, 0, frame, first))
-    step.process(Frame(1, 33, frame, second))
+    frame = photo("astronaut")
+    first, second = run_step(step, frame, 0), run_step(step, frame, 1)
     assert len(first["detections"]) == 1 and "carried" not in first["detections"][0]
     assert second["detections"][0]["carried"] is True
     assert second["detections"][0]["bbox"] == first["detections"][0]["bbox"]

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.motion import MotionStep
-from app.domain.frames import Frame
 from app.tests.unit.scenes import moving_shape_frames
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside, iou
+from app.tests.unit.step_checks import (
+    assert_detections,
+    assert_plain_json,
+    centre,
+    inside,
+    iou,
+    run_step,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -18,8 +24,7 @@ WARM_UP = 3  # frames before the first judged one
 def run(step: MotionStep, frames: list[np.ndarray]) -> list[dict]:
     results = []
     for index, frame in enumerate(frames):
-        result: dict = {}
-        step.process(Frame(index, 33 * index, frame, result))
+        result = run_step(step, frame, index)
         assert_plain_json(result)
         height, width = frame.shape[:2]
         assert_detections(result, {"motion"}, (width, height))

@@ -19,16 +19,21 @@ import pytest
 from app.adapters.pipeline.boxes import suppress
 from app.adapters.pipeline.steps.base import logistic
 from app.adapters.pipeline.steps.people import HogPeopleStep, tighten
-from app.domain.frames import Frame
 from app.tests.unit.scenes import person_silhouette
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, centre, inside, iou
+from app.tests.unit.step_checks import (
+    assert_detections,
+    assert_plain_json,
+    centre,
+    inside,
+    iou,
+    run_step,
+)
 
 pytestmark = pytest.mark.unit
 
 
 def people_in(frame: np.ndarray, step: HogPeopleStep | None = None) -> list[dict]:
-    result: dict = {}
-    (step or HogPeopleStep()).process(Frame(0, 0, frame, result))
+    result = run_step(step or HogPeopleStep(), frame)
     assert_plain_json(result)
     return assert_detections(result, {"person"}, (frame.shape[1], frame.shape[0]))
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.qr import QrStep, corners_box
-from app.domain.frames import Frame
 from app.tests.unit.scenes import QUIET_ZONE, paste_rotated, qr_code, textured_background
-from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou
+from app.tests.unit.step_checks import assert_detections, assert_plain_json, iou, run_step
 
 pytestmark = pytest.mark.unit
 
@@ -16,8 +15,7 @@ PAYLOADS = ["https://example.com/job/42", "HELLO-QR", "grüße ✓ 123", "012345
 
 
 def codes_in(frame: np.ndarray, step: QrStep | None = None) -> list[dict]:
-    result: dict = {}
-    (step or QrStep()).process(Frame(0, 0, frame, result))
+    result = run_step(step or QrStep(), frame)
     assert_plain_json(result)
     codes = assert_detections(result, {"qr"}, (frame.shape[1], frame.shape[0]))
     assert all(type(c["text"]) is str and c["text"] for c in codes)

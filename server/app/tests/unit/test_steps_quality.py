@@ -7,16 +7,14 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.quality import QualityStep
-from app.domain.frames import Frame
 from app.tests.unit.scenes import astronaut
-from app.tests.unit.step_checks import assert_plain_json
+from app.tests.unit.step_checks import assert_plain_json, run_step
 
 pytestmark = pytest.mark.unit
 
 
 def quality(frame: np.ndarray, step: QualityStep | None = None) -> dict:
-    result: dict = {}
-    (step or QualityStep()).process(Frame(0, 0, frame, result))
+    result = run_step(step or QualityStep(), frame)
     assert_plain_json(result)
     assert set(result) == {"brightness", "contrast", "sharpness"}
     assert all(type(v) is float for v in result.values())

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from app.adapters.pipeline.steps.scene_cuts import SceneCutStep
-from app.domain.frames import Frame
 from app.tests.unit.scenes import scene_stills, shot, shots_clip
-from app.tests.unit.step_checks import assert_plain_json
+from app.tests.unit.step_checks import assert_plain_json, run_step
 
 pytestmark = pytest.mark.unit
 
@@ -17,8 +16,7 @@ def run(frames: list[np.ndarray], step: SceneCutStep | None = None) -> list[dict
     step = step or SceneCutStep()
     results = []
     for index, frame in enumerate(frames):
-        result: dict = {}
-        step.process(Frame(index, 33 * index, frame, result))
+        result = run_step(step, frame, index)
         assert_plain_json(result)
         assert set(result) == {"scene_cut", "score"}
         assert type(result["scene_cut"]) is bool and 0.0 <= result["score"] <= 1.0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.adapters.pipeline.boxes import iou_matrix
 from app.adapters.pipeline.tracking import Tracker, TrackingStage
+from app.domain.detections import Detection
 from app.domain.frames import Frame
 
 pytestmark = pytest.mark.unit
@@ -13,19 +16,19 @@ pytestmark = pytest.mark.unit
 FRAME_MS = 33
 
 
-def det(x: int, y: int, label: str = "person", confidence: float = 0.9, **extra) -> dict:
-    return {"label": label, "bbox": [x, y, 40, 80], "confidence": confidence, **extra}
+def det(x: int, y: int, label: str = "person", confidence: float = 0.9, **flags) -> Detection:
+    return Detection(label, [x, y, 40, 80], confidence, **flags)
 
 
-def track_ids(tracker: Tracker, frames: list[tuple[int, list[dict]]]) -> list[list[int]]:
+def track_ids(tracker: Tracker, frames: list[tuple[int, list[Detection]]]) -> list[list[int]]:
     out = []
     for timestamp_ms, detections in frames:
         tracker.update(detections, timestamp_ms)
-        out.append([d["track_id"] for d in detections])
+        out.append([d.track_id for d in detections])
     return out
 
 
-def walking(start_x: int, frames: range, speed: int = 3) -> list[tuple[int, list[dict]]]:
+def walking(start_x: int, frames: range, speed: int = 3) -> list[tuple[int, list[Detection]]]:
     return [(i * FRAME_MS, [det(start_x + speed * i, 50)]) for i in frames]
 
 
@@ -52,7 +55,7 @@ def test_two_people_crossing_paths_keep_their_ids():
     assert all(frame == [1, 2] for frame in ids)
 
 
-def hidden(frames: range) -> list[tuple[int, list[dict]]]:
+def hidden(frames: range) -> list[tuple[int, list[Detection]]]:
     return [(i * FRAME_MS, []) for i in frames]
 
 
@@ -85,9 +88,9 @@ def test_ids_are_never_reused_after_a_cut():
     stage = TrackingStage(tracker)
     seen = []
     for i in range(20):
-        frame = Frame(i, i * FRAME_MS, None, {"detections": [det(10, 50)]}, shot=0 if i < 10 else 1)
+        frame = Frame(i, i * FRAME_MS, None, detections=[det(10, 50)], shot=0 if i < 10 else 1)
         stage.process(frame)
-        seen.append(frame.result["detections"][0]["track_id"])
+        seen.append(frame.detected()[0].track_id)
     assert seen == [1] * 10 + [2] * 10
 
 
@@ -106,16 +109,16 @@ def test_every_confident_detection_gets_an_id_and_new_objects_get_new_ids():
     assert ids == [[1], [1, 2]]
 
 
-def reported(tracker: Tracker, frames: list[tuple[int, list[dict]]]) -> list[list[int]]:
+def reported(tracker: Tracker, frames: list[tuple[int, list[Detection]]]) -> list[list[int]]:
     """The track ids of the detections each frame keeps after the tracker."""
     out = []
     for timestamp_ms, detections in frames:
         tracker.update(detections, timestamp_ms)
-        out.append([d["track_id"] for d in detections])
+        out.append([d.track_id for d in detections])
     return out
 
 
-def weak_then_seen_again() -> list[tuple[int, list[dict]]]:
+def weak_then_seen_again() -> list[tuple[int, list[Detection]]]:
     return [
         (0, [det(10, 50)]),
         (33, [det(12, 50), det(200, 50, confidence=0.3)]),
@@ -141,10 +144,10 @@ def test_weak_first_sightings_can_be_reported_at_once_or_never():
 
 def test_a_weak_box_seen_once_never_ends_a_track_it_never_had():
     stage = TrackingStage(Tracker())
-    frame = Frame(0, 0, None, {"detections": [det(10, 50, confidence=0.3)]}, shot=0)
+    frame = Frame(0, 0, None, detections=[det(10, 50, confidence=0.3)], shot=0)
     stage.process(frame)
-    assert frame.result["detections"] == []
-    later = Frame(1, 5000, None, {"detections": []}, shot=0)
+    assert frame.detected() == []
+    later = Frame(1, 5000, None, detections=[], shot=0)
     stage.process(later)
     assert later.ended_tracks == []
 
@@ -159,7 +162,7 @@ def test_motion_regions_get_no_track_id():
     tracker = Tracker(untracked=("motion",))
     detections = [det(10, 50, "motion")]
     tracker.update(detections, 0)
-    assert "track_id" not in detections[0]
+    assert detections[0].track_id is None
 
 
 def test_carried_boxes_follow_the_prediction_and_are_marked_tracked():
@@ -167,8 +170,8 @@ def test_carried_boxes_follow_the_prediction_and_are_marked_tracked():
     track_ids(tracker, walking(10, range(4), speed=6))  # last seen at x=28, 99 ms
     carried = det(28, 50, carried=True)
     tracker.update([carried], 4 * FRAME_MS)
-    assert carried["track_id"] == 1 and carried["tracked"] is True
-    assert 30 <= carried["bbox"][0] <= 38  # moved on by about one frame's 6 px
+    assert carried.track_id == 1 and carried.tracked is True
+    assert 30 <= carried.bbox[0] <= 38  # moved on by about one frame's 6 px
 
 
 def test_boxes_carried_over_a_cut_are_dropped_and_fresh_ones_start_tracks():
@@ -182,9 +185,9 @@ def test_boxes_carried_over_a_cut_are_dropped_and_fresh_ones_start_tracks():
             detections = [det(last_x, 50)]
         else:
             detections = [det(last_x, 50, carried=True)]
-        frame = Frame(i, i * FRAME_MS, None, {"detections": detections}, shot=0 if i < 10 else 1)
+        frame = Frame(i, i * FRAME_MS, None, detections=detections, shot=0 if i < 10 else 1)
         stage.process(frame)
-        kept.append([(d["bbox"][0], d["track_id"]) for d in frame.result["detections"]])
+        kept.append([(d.bbox[0], d.track_id) for d in frame.detected()])
     assert kept == [[(200, 1)], [], [], [(400, 2)], [(400, 2)], [(400, 2)]]
 
 
@@ -193,7 +196,7 @@ def test_the_stage_reports_tracks_ended_by_a_gap_and_by_a_cut():
     ended = {}
     for i in range(80):
         detections = [det(10, 50)] if i < 10 or i >= 60 else []
-        frame = Frame(i, i * FRAME_MS, None, {"detections": detections}, shot=0 if i < 70 else 1)
+        frame = Frame(i, i * FRAME_MS, None, detections=detections, shot=0 if i < 70 else 1)
         stage.process(frame)
         if frame.ended_tracks:
             ended[i] = frame.ended_tracks
@@ -201,25 +204,25 @@ def test_the_stage_reports_tracks_ended_by_a_gap_and_by_a_cut():
     assert ended == {41: [1], 70: [2]}
 
 
-def every_third(xs: list[int | None]) -> list[tuple[int, list[dict]]]:
+def every_third(xs: list[int | None]) -> list[tuple[int, list[Detection]]]:
     """Detection on every 3rd frame: x of a person walking 3 px a frame, None where the
     run missed her; the frames between runs carry the run's boxes."""
     frames, last = [], []
     for i, x in enumerate(xs):
         if i % 3 == 0:
             last = [] if x is None else [det(x, 50)]
-            frames.append((i * FRAME_MS, [dict(d) for d in last]))
+            frames.append((i * FRAME_MS, [replace(d) for d in last]))
         else:
-            frames.append((i * FRAME_MS, [dict(d, carried=True) for d in last]))
+            frames.append((i * FRAME_MS, [replace(d, carried=True) for d in last]))
     return frames
 
 
-def shown_by(tracker: Tracker, frames: list[tuple[int, list[dict]]]) -> list[list[tuple]]:
+def shown_by(tracker: Tracker, frames: list[tuple[int, list[Detection]]]) -> list[list[tuple]]:
     """(track id, x) of what each frame shows after the tracker."""
     out = []
     for timestamp_ms, detections in frames:
         tracker.update(detections, timestamp_ms)
-        out.append([(d["track_id"], d["bbox"][0]) for d in detections])
+        out.append([(d.track_id, d.bbox[0]) for d in detections])
     return out
 
 
@@ -243,7 +246,7 @@ def test_detecting_every_frame_holds_a_miss_for_one_frame_only():
     for i, present in enumerate([True, True, True, False, False, True]):
         detections = [det(10 + 3 * i, 50)] if present else []
         tracker.update(detections, i * FRAME_MS)
-        shown.append([d["track_id"] for d in detections])
+        shown.append([d.track_id for d in detections])
     assert shown == [[1], [1], [1], [1], [], [1]]
 
 
@@ -259,8 +262,8 @@ def test_nothing_is_held_across_a_cut_or_for_an_unconfirmed_track():
             (1, []),
         ]
     ):
-        frame = Frame(i, i * FRAME_MS, None, {"detections": boxes}, shot=shot)
+        frame = Frame(i, i * FRAME_MS, None, detections=boxes, shot=shot)
         stage.process(frame)
-        kept.append(len(frame.result["detections"]))
+        kept.append(len(frame.detected()))
     assert kept == [1, 1, 0, 0, 0]
     assert Tracker(hold_missed=False).update([], 0) == []

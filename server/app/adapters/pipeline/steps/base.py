@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Protocol
 import cv2
 import numpy as np
 
+from app.domain.detections import Detection
 from app.domain.frames import Frame
 
 
@@ -80,35 +81,25 @@ class EveryNthStep(FrameStep):
         return found.label
 
     def process(self, frame: Frame) -> None:
-        image, index, result = frame.image, frame.index, frame.result
-        result.setdefault("detections", [])
-        carried = carry(self._detected_at, index, self.every)
+        frame.detected()
+        carried = carry(self._detected_at, frame.index, self.every)
         if not carried:
-            self._last, self._detected_at = self._detector.detect(image), index
+            self._last, self._detected_at = self._detector.detect(frame.image), frame.index
         for found in self._last:
-            extra = {"carried": True} if carried else {}
-            add_detection(result, self.label_of(found), found.box, found.score, **extra)
+            add_detection(frame, self.label_of(found), found.box, found.score, carried=carried)
 
 
 def add_detection(
-    result: dict[str, Any],
+    frame: Frame,
     label: str,
     bbox: tuple[int, int, int, int] | list[int],
     confidence: float,
-    **extra: Any,
-) -> None:
-    """Append a detection in the contract's shape, with plain-Python values only."""
-    x, y, w, h = (int(v) for v in bbox)
-    confidence = float(confidence)
-    if not math.isfinite(confidence):
-        confidence = 0.0
-    detection = {
-        "label": label,
-        "bbox": [x, y, w, h],
-        "confidence": round(min(max(confidence, 0.0), 1.0), 4),
-    }
-    detection.update(extra)
-    result.setdefault("detections", []).append(detection)
+    **flags: Any,
+) -> Detection:
+    """Report a detection on `frame` (flags: `carried`, `text`)."""
+    detection = Detection(label, [int(v) for v in bbox], confidence, **flags)
+    frame.detected().append(detection)
+    return detection
 
 
 def downscale(

@@ -110,8 +110,8 @@ class HaarFacesStep(FrameStep):
         return 0.5 + 0.5 * min(max(margin, 0.0), 1.0)
 
     def process(self, frame: Frame) -> None:
-        image, result = frame.image, frame.result
-        result.setdefault("detections", [])
+        image = frame.image
+        frame.detected()
         height, width = image.shape[:2]
         small, scale = downscale(to_gray(image), self.max_width)
         if self.equalize:
@@ -126,7 +126,7 @@ class HaarFacesStep(FrameStep):
         boxes, _levels, weights = found if len(found) == 3 else ((), (), ())
         for box, weight in zip(boxes, np.ravel(weights), strict=False):
             bbox = scale_box(box, scale, width, height)
-            add_detection(result, self.label, bbox, self.confidence(weight))
+            add_detection(frame, self.label, bbox, self.confidence(weight))
 
 
 class _EveryNthFacesStep(EveryNthStep):

@@ -63,7 +63,7 @@ class MotionStep(FrameStep):
 
     def process(self, frame: Frame) -> None:
         image, result = frame.image, frame.result
-        result.setdefault("detections", [])
+        frame.detected()
         height, width = image.shape[:2]
         small, scale = downscale(to_gray(image), self.max_width)
         if self.blur > 1:
@@ -95,5 +95,5 @@ class MotionStep(FrameStep):
             inside = int(np.count_nonzero(region[my : my + mh, mx : mx + mw]))
             moving_area += inside
             box = scale_box((x + mx, y + my, mw, mh), scale, width, height)
-            add_detection(result, self.label, box, inside / float(mw * mh))
+            add_detection(frame, self.label, box, inside / float(mw * mh))
         result["motion_ratio"] = round(min(1.0, moving_area / float(mask.size)), 6)

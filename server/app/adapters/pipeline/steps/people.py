@@ -73,8 +73,8 @@ class HogPeopleStep(FrameStep):
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
 
     def process(self, frame: Frame) -> None:
-        image, result = frame.image, frame.result
-        result.setdefault("detections", [])
+        image = frame.image
+        frame.detected()
         height, width = image.shape[:2]
         small, scale = downscale(image, self.max_width)
         if small.shape[0] < 128 or small.shape[1] < 64:
@@ -89,7 +89,7 @@ class HogPeopleStep(FrameStep):
         boxes = [tighten(box) for box in boxes]
         scores = [logistic(w) for w in np.ravel(weights)]
         for i in suppress(boxes, scores, self.max_overlap):
-            add_detection(result, self.label, scale_box(boxes[i], scale, width, height), scores[i])
+            add_detection(frame, self.label, scale_box(boxes[i], scale, width, height), scores[i])
 
 
 class YoloPeopleStep(YoloStep):

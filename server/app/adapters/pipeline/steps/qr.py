@@ -45,8 +45,8 @@ class QrStep(FrameStep):
         self._decoders = (self._finder, cv2.QRCodeDetector())
 
     def process(self, frame: Frame) -> None:
-        image, result = frame.image, frame.result
-        result.setdefault("detections", [])
+        image = frame.image
+        frame.detected()
         gray = to_gray(image)
         small, scale = downscale(gray, self.max_width)
         found, quads = self._finder.detectMulti(small)
@@ -58,7 +58,7 @@ class QrStep(FrameStep):
                 if not any(t == text and iou(b, box) > 0.3 for t, b in decoded):
                     decoded.append((text, box))
         for text, box in decoded:
-            add_detection(result, self.label, box, 1.0, text=text)
+            add_detection(frame, self.label, box, 1.0, text=text)
 
     def _decode_around(self, gray: np.ndarray, quad: np.ndarray) -> list[tuple[str, list[int]]]:
         height, width = gray.shape[:2]
