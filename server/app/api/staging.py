@@ -16,12 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from app.adapters.storage.filesystem import PART_SUFFIX
 from app.domain.ports import StagedUpload, StorageService
 
 log = logging.getLogger(__name__)
 
 UPLOAD_PREFIX = ".upload-"
-PART_SUFFIX = ".part"
 HEAD_BYTES = 8
 # MIN_FREE_BYTES is checked again after every this many bytes written.
 FREE_SPACE_CHECK_BYTES = 8 * 1024 * 1024

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from app.cli import commands
 from app.cli.client import DEFAULT_URL, ApiClient, CliError
+from app.domain.exports import EXPORTS
 
 JOB_STATUSES = ("pending", "running", "completed", "failed", "canceled")
 
@@ -105,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("job_id")
     export.add_argument(
         "--format",
-        choices=("csv", "vtt", "mp4"),
-        default="csv",
-        help="csv: detections.csv; vtt: tracks.vtt; mp4: annotated.mp4 (default csv)",
+        choices=[e.format for e in EXPORTS],
+        default=EXPORTS[0].format,
+        help="; ".join(f"{e.format}: {e.name}" for e in EXPORTS)
+        + f" (default {EXPORTS[0].format})",
     )
     export.add_argument("-o", "--output", help="the file to write (default JOB-<name>)")
     return parser

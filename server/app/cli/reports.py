@@ -16,12 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from app.cli.client import ApiClient, ApiError, CliError
+from app.domain.exports import EXPORT_BY_FORMAT
 
-EXPORTS = {
-    "csv": "detections.csv",
-    "vtt": "tracks.vtt",
-    "mp4": "annotated.mp4",
-}
+EXPORTS = {export.format: export.name for export in EXPORT_BY_FORMAT.values()}
 
 
 def format_ms(ms: float | int | None) -> str:

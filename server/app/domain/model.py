@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.errors import InvalidTransition
+from app.domain.exports import EXPORTS
 
 
 class JobStatus(StrEnum):
@@ -91,27 +92,9 @@ def summary_key(job_id: uuid.UUID) -> str:
     return f"{job_id}_summary.json"
 
 
-def detections_csv_key(job_id: uuid.UUID) -> str:
-    return f"{job_id}_detections.csv"
-
-
-def tracks_vtt_key(job_id: uuid.UUID) -> str:
-    return f"{job_id}_tracks.vtt"
-
-
-def annotated_key(job_id: uuid.UUID) -> str:
-    """The annotated video (jobs submitted with annotate=true)."""
-    return f"{job_id}_annotated.mp4"
-
-
 def export_keys(job_id: uuid.UUID) -> list[str]:
-    """Files the export sinks write beside the results."""
-    return [
-        summary_key(job_id),
-        detections_csv_key(job_id),
-        tracks_vtt_key(job_id),
-        annotated_key(job_id),
-    ]
+    """Files the export sinks write beside the results: the summary and every export."""
+    return [summary_key(job_id), *(export.key(job_id) for export in EXPORTS)]
 
 
 def job_file_keys(job_id: uuid.UUID) -> list[str]:

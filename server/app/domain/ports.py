@@ -189,6 +189,12 @@ class FileWrite(ABC):
     @abstractmethod
     def discard(self) -> None: ...
 
+    @property
+    @abstractmethod
+    def path(self) -> str:
+        """The unfinished file's local path, for a writer that must open it itself (a
+        video muxer that seeks back to write its index)."""
+
 
 class _SpooledWrite(FileWrite):
     """Generic FileWrite for any StorageService: spooled to a temporary file, then
@@ -196,8 +202,12 @@ class _SpooledWrite(FileWrite):
 
     def __init__(self, storage: StorageService, key: str) -> None:
         self.storage, self.key = storage, key
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by commit or discard
+        self._file = tempfile.NamedTemporaryFile()  # noqa: SIM115 - closed by commit or discard
         self._committed = False
+
+    @property
+    def path(self) -> str:
+        return self._file.name
 
     def write(self, data: bytes) -> None:
         self._file.write(data)

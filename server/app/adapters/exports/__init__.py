@@ -1,25 +1,35 @@
-"""Export sinks: files the worker writes as frames finish, streamed later by the API."""
+"""Export sinks: files the worker writes as frames finish, streamed later by the API.
+
+Each sink names the exports (`domain/exports.py`) it writes; a job gets every sink with
+at least one export it asked for. A new export is a list entry and a sink module here.
+"""
 
 from __future__ import annotations
 
 from app.adapters.exports.annotated_video import AnnotatedVideoSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
+from app.adapters.exports.summary import SummarySink
+from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import FrameSink
 from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
-from app.domain.summary import SummarySink
+
+# The summary sink comes first: it also writes the summary every job has.
+SINKS = (SummarySink, DetectionsCsvSink, AnnotatedVideoSink)
 
 
 def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) -> list[FrameSink]:
-    """A job's exports: summary + WebVTT and the CSV always, the video when asked for."""
-    sinks: list[FrameSink] = [SummarySink(storage, job.job_id)]
+    """The sinks of the exports this job has (the annotated video only when asked)."""
+    sinks: list[FrameSink] = []
     try:
-        sinks.append(DetectionsCsvSink(storage, job.job_id))
-        if options.annotate:
-            sinks.append(AnnotatedVideoSink(storage, job.job_id))
+        for sink in SINKS:
+            if sink is SummarySink or any(
+                EXPORT_BY_NAME[name].wanted(options) for name in sink.writes
+            ):
+                sinks.append(sink(storage, job.job_id))
     except BaseException:
-        for sink in sinks:
-            sink.abort()
+        for built in sinks:
+            built.abort()
         raise
     return sinks

@@ -24,10 +24,9 @@ import av
 import cv2
 
 from app.adapters.exports.annotator import draw
-from app.adapters.exports.files import PartFile
 from app.domain.errors import InsufficientStorage
+from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame, FrameSink
-from app.domain.model import annotated_key
 from app.domain.ports import StorageService
 
 log = logging.getLogger(__name__)
@@ -46,13 +45,15 @@ def _disk_full_is_insufficient_storage() -> Iterator[None]:
 
 
 class AnnotatedVideoSink(FrameSink):
+    writes = ("annotated.mp4",)
+
     def __init__(
         self, storage: StorageService, job_id: uuid.UUID, max_width: int = 1280, crf: int = 23
     ) -> None:
         self.job_id = job_id
         self.max_width = max_width
         self.crf = crf
-        self._file = PartFile(storage, annotated_key(job_id))
+        self._file = storage.open_write(EXPORT_BY_NAME["annotated.mp4"].key(job_id))
         self._container: Any = None
         self._stream: Any = None
         self._size = (0, 0)
@@ -67,7 +68,7 @@ class AnnotatedVideoSink(FrameSink):
         out_h = max(2, int(height * self._scale) // 2 * 2)
         self._size = (out_w, out_h)
         self._container = av.open(
-            str(self._file.path), "w", format="mp4", options={"movflags": "+faststart"}
+            self._file.path, "w", format="mp4", options={"movflags": "+faststart"}
         )
         stream = self._container.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = out_w, out_h, "yuv420p"

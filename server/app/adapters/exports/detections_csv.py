@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.domain.detections import Detection
+from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame, FrameSink
-from app.domain.model import detections_csv_key
 from app.domain.ports import StorageService
 
 HEADER = (
@@ -34,8 +34,10 @@ HEADER = (
 
 
 class DetectionsCsvSink(FrameSink):
+    writes = ("detections.csv",)
+
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
-        self._file = storage.open_write(detections_csv_key(job_id))
+        self._file = storage.open_write(EXPORT_BY_NAME["detections.csv"].key(job_id))
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer)
         self._writer.writerow(HEADER)

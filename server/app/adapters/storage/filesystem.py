@@ -132,6 +132,10 @@ class _PartFileWrite(FileWrite):
         self._handle = os.fdopen(fd, "wb")
         self._committed = False
 
+    @property
+    def path(self) -> str:
+        return self.tmp_name
+
     def write(self, data: bytes) -> None:
         try:
             self._handle.write(data)

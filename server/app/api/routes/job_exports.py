@@ -1,8 +1,10 @@
-"""GET /video/jobs/{job_id}/detections.csv, tracks.vtt and annotated.mp4: files the
-worker wrote when the job completed, sent from disk in chunks (flat API memory).
+"""GET /video/jobs/{job_id}/<export>: one route per entry of the export list
+(`domain/exports.py`), each a file the worker wrote when the job completed, sent from
+disk in chunks (flat API memory).
 
-Like results: 404 for an unknown or unfinished job, 410 once its files were deleted.
-FileResponse answers Range requests, which <video> needs to seek in annotated.mp4.
+Like results: 404 for an unknown or unfinished job, or an export the job did not ask
+for; 410 once its files were deleted. FileResponse answers Range requests, which
+<video> needs to seek in annotated.mp4.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fastapi.responses import FileResponse
 
 from app.api.deps import JobsDep, StorageDep
 from app.api.schemas import ErrorResponse
-from app.domain.model import annotated_key, detections_csv_key, tracks_vtt_key
+from app.domain.exports import EXPORTS, ExportFile
 from app.domain.options import AnalysisOptions
 from app.domain.ports import JobRepository, StorageService
 from app.domain.services import completed_job
@@ -46,48 +48,35 @@ def stored_export(
     return storage.local_path(name)
 
 
-@router.get(
-    "/video/jobs/{job_id}/detections.csv",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"text/csv": {}}, "description": "one row per detection"},
-        **ERRORS,
-    },
-)
-def detections_csv(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
-    """Header `frame_index,timestamp_ms,label,track_id,x,y,w,h,confidence,text`."""
-    path = stored_export(jobs, storage, job_id, detections_csv_key, "detections.csv")
-    return FileResponse(
-        path, media_type="text/csv; charset=utf-8", filename=f"{job_id}_detections.csv"
+def _serve(export: ExportFile) -> Callable[..., FileResponse]:
+    def serve(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
+        job = completed_job(jobs, job_id)
+        if not export.wanted(AnalysisOptions.from_dict(job.options)):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"job {job_id} was not submitted with {export.option}=true: "
+                f"it has no {export.name}",
+            )
+        path = stored_export(jobs, storage, job_id, export.key, export.name)
+        filename = export.key(job_id) if export.attachment else None
+        return FileResponse(path, media_type=export.media_type, filename=filename)
+
+    serve.__doc__ = export.description
+    serve.__name__ = export.name.replace(".", "_")
+    return serve
+
+
+for _export in EXPORTS:
+    router.add_api_route(
+        f"/video/jobs/{{job_id}}/{_export.name}",
+        _serve(_export),
+        methods=["GET"],
+        response_class=FileResponse,
+        responses={
+            200: {
+                "content": {_export.media_type.split(";")[0]: {}},
+                "description": _export.description,
+            },
+            **ERRORS,
+        },
     )
-
-
-@router.get(
-    "/video/jobs/{job_id}/tracks.vtt",
-    response_class=FileResponse,
-    responses={200: {"content": {"text/vtt": {}}, "description": "one cue per track"}, **ERRORS},
-)
-def tracks_vtt(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
-    """WebVTT, one cue `<label> #<track_id>` per track (a <track> for the <video>)."""
-    path = stored_export(jobs, storage, job_id, tracks_vtt_key, "tracks.vtt")
-    return FileResponse(path, media_type="text/vtt; charset=utf-8")
-
-
-@router.get(
-    "/video/jobs/{job_id}/annotated.mp4",
-    response_class=FileResponse,
-    responses={
-        200: {"content": {"video/mp4": {}}, "description": "H.264 in MP4, Range supported"},
-        **ERRORS,
-    },
-)
-def annotated_mp4(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
-    """The analysed frames with boxes, labels and track ids (jobs with annotate=true)."""
-    job = completed_job(jobs, job_id)
-    if not AnalysisOptions.from_dict(job.options).annotate:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"job {job_id} was not submitted with annotate=true: it has no annotated video",
-        )
-    path = stored_export(jobs, storage, job_id, annotated_key, "annotated video")
-    return FileResponse(path, media_type="video/mp4")

@@ -1,6 +1,6 @@
 """GET /video/jobs/{job_id}/summary: shots, per-label totals and tracks.
 
-The worker writes the summary when the job completes (domain/summary.py); this route
+The worker writes the summary when the job completes (adapters/exports/summary.py); this route
 only sends the file. 404/410 as for results.
 """
 

@@ -21,14 +21,12 @@ from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.storage.filesystem import FilesystemStorage
 from app.domain.errors import PipelineInterrupted
+from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import abort_sinks, close_sinks
 from app.domain.model import (
     Job,
-    annotated_key,
-    detections_csv_key,
     export_keys,
     summary_key,
-    tracks_vtt_key,
 )
 from app.domain.options import AnalysisOptions
 from app.domain.results_writer import ResultsWriter
@@ -91,16 +89,20 @@ def test_faces_get_one_track_per_shot_and_every_export_is_written(two_shot_clip,
     assert longest["first_frame"] <= longest["best_frame"] <= longest["last_frame"]
 
     rows = list(
-        csv.DictReader(io.StringIO(storage.load_file(detections_csv_key(job.job_id)).decode()))
+        csv.DictReader(
+            io.StringIO(
+                storage.load_file(EXPORT_BY_NAME["detections.csv"].key(job.job_id)).decode()
+            )
+        )
     )
     assert rows and all(row["track_id"] for row in rows if row["label"] == "face")
     assert (
         sum(1 for row in rows if row["track_id"] == str(longest["track_id"])) == longest["frames"]
     )
-    vtt = storage.load_file(tracks_vtt_key(job.job_id)).decode()
+    vtt = storage.load_file(EXPORT_BY_NAME["tracks.vtt"].key(job.job_id)).decode()
     assert vtt.startswith("WEBVTT") and f"face #{longest['track_id']}" in vtt
 
-    video = storage.local_path(annotated_key(job.job_id))
+    video = storage.local_path(EXPORT_BY_NAME["annotated.mp4"].key(job.job_id))
     capture = cv2.VideoCapture(video)
     count = 0
     while capture.read()[0]:
@@ -132,7 +134,7 @@ def test_faces_get_one_track_per_shot_and_every_export_is_written(two_shot_clip,
 
 def test_no_annotated_video_unless_asked_and_abort_removes_every_export(two_shot_clip, tmp_path):
     storage, job, sinks = run_job(two_shot_clip, tmp_path, AnalysisOptions(), "quality")
-    assert not storage.exists(annotated_key(job.job_id))
+    assert not storage.exists(EXPORT_BY_NAME["annotated.mp4"].key(job.job_id))
     assert storage.exists(summary_key(job.job_id))
     abort_sinks(sinks)
     assert not any(storage.exists(key) for key in export_keys(job.job_id))
@@ -152,7 +154,7 @@ def test_sampled_job_keeps_one_face_track_and_the_video_holds_only_analysed_fram
     face = next(label for label in summary["labels"] if label["label"] == "face")
     # Each analysed frame stands for the 200 ms until the next one.
     assert face["screen_time_ms"] == 200 * face["frames"]
-    capture = cv2.VideoCapture(storage.local_path(annotated_key(job.job_id)))
+    capture = cv2.VideoCapture(storage.local_path(EXPORT_BY_NAME["annotated.mp4"].key(job.job_id)))
     count = 0
     while capture.read()[0]:
         count += 1

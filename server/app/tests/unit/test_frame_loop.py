@@ -103,6 +103,10 @@ class FullDisk(InMemoryStorage):
             def discard(self) -> None:
                 inner.discard()
 
+            @property
+            def path(self) -> str:
+                return inner.path
+
         return Limited()
 
 

@@ -10,12 +10,14 @@ import uuid
 import pytest
 
 from app.adapters.exports.detections_csv import HEADER, DetectionsCsvSink
+from app.adapters.exports.summary import SummarySink
 from app.adapters.pipeline.shots import ShotStage
 from app.adapters.storage.in_memory import InMemoryStorage
 from app.domain.detections import Detection
+from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
-from app.domain.model import detections_csv_key, summary_key, tracks_vtt_key
-from app.domain.summary import SummaryBuilder, SummarySink
+from app.domain.model import summary_key
+from app.domain.summary import SummaryBuilder
 from app.tests.unit.scenes import shots_clip
 
 pytestmark = pytest.mark.unit
@@ -130,7 +132,7 @@ def test_tracks_vtt_has_one_cue_per_track():
     for frame in frames():
         sink.add(frame)
     sink.close(VIDEO)
-    text = storage.load_file(tracks_vtt_key(JOB)).decode()
+    text = storage.load_file(EXPORT_BY_NAME["tracks.vtt"].key(JOB)).decode()
     assert text.startswith("WEBVTT\n\n")
     cues = [block.split("\n") for block in text.strip().split("\n\n")[1:]]
     assert [cue[0] for cue in cues] == ["1", "2", "3", "4"]
@@ -159,9 +161,11 @@ def test_summary_sink_writes_summary_and_vtt_at_close_and_removes_them_on_abort(
     assert document["warnings"] == ["decoding stopped early"]
     assert [t["track_id"] for t in document["tracks"]] == [1, 2, 3, 4]
     assert [(s["start_frame"], s["end_frame"]) for s in document["shots"]] == [(0, 3), (4, 5)]
-    assert storage.load_file(tracks_vtt_key(JOB)).startswith(b"WEBVTT")
+    assert storage.load_file(EXPORT_BY_NAME["tracks.vtt"].key(JOB)).startswith(b"WEBVTT")
     sink.abort()
-    assert not storage.exists(summary_key(JOB)) and not storage.exists(tracks_vtt_key(JOB))
+    assert not storage.exists(summary_key(JOB)) and not storage.exists(
+        EXPORT_BY_NAME["tracks.vtt"].key(JOB)
+    )
 
 
 def test_detections_csv_has_the_contract_header_and_one_row_per_detection():
@@ -171,9 +175,15 @@ def test_detections_csv_has_the_contract_header_and_one_row_per_detection():
         sink.add(frame)
     qr = Detection("qr", [1, 2, 3, 4], 1.0, text='a,"b"\nc')
     sink.add(Frame(6, 600, None, detections=[qr]))
-    assert not storage.exists(detections_csv_key(JOB))  # nothing visible before close
+    assert not storage.exists(
+        EXPORT_BY_NAME["detections.csv"].key(JOB)
+    )  # nothing visible before close
     sink.close(VIDEO)
-    rows = list(csv.reader(io.StringIO(storage.load_file(detections_csv_key(JOB)).decode())))
+    rows = list(
+        csv.reader(
+            io.StringIO(storage.load_file(EXPORT_BY_NAME["detections.csv"].key(JOB)).decode())
+        )
+    )
     assert (
         tuple(rows[0])
         == HEADER
@@ -194,4 +204,4 @@ def test_detections_csv_has_the_contract_header_and_one_row_per_detection():
     assert rows[1] == ["0", "0", "person", "1", "10", "10", "20", "40", "0.6", ""]
     assert rows[-1] == ["6", "600", "qr", "", "1", "2", "3", "4", "1.0", 'a,"b"\nc']
     sink.abort()
-    assert not storage.exists(detections_csv_key(JOB))
+    assert not storage.exists(EXPORT_BY_NAME["detections.csv"].key(JOB))
