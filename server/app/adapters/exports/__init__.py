@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.adapters.exports.annotated_video import AnnotatedVideoSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
 from app.domain.frames import FrameSink
-from app.domain.model import Job
+from app.domain.model import Job, input_key
 from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
 from app.domain.summary import SummarySink
@@ -17,7 +17,8 @@ def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) ->
     try:
         sinks.append(DetectionsCsvSink(storage, job.job_id))
         if options.annotate:
-            sinks.append(AnnotatedVideoSink(storage, job.job_id))
+            source = storage.local_path(input_key(job.job_id))
+            sinks.append(AnnotatedVideoSink(storage, job.job_id, source_path=source))
     except BaseException:
         for sink in sinks:
             sink.abort()
