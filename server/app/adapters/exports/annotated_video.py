@@ -1,5 +1,5 @@
 """`<job_id>_annotated.mp4` (annotate=true): the analysed frames with boxes, labels and
-track ids drawn, encoded as it goes.
+track ids drawn (drawing.py), encoded as it goes.
 
 H.264 (yuv420p) in MP4 with the index at the front (`faststart`), which Chromium's
 <video> plays and seeks; OpenCV's wheels only write MPEG-4 Part 2 (`mp4v`, refused by
@@ -23,9 +23,9 @@ from typing import Any
 
 import av
 import cv2
-import numpy as np
 
 from app.adapters.exports.audio_copy import AudioCopy
+from app.adapters.exports.drawing import draw
 from app.adapters.exports.files import PartFile
 from app.domain.errors import InsufficientStorage
 from app.domain.frames import Frame, FrameSink
@@ -34,17 +34,6 @@ from app.domain.ports import StorageService
 
 log = logging.getLogger(__name__)
 MS = Fraction(1, 1000)
-# BGR colours; a track keeps its colour, untracked detections use their label's.
-PALETTE = (
-    (0, 200, 255),
-    (80, 220, 60),
-    (255, 120, 40),
-    (200, 60, 255),
-    (60, 60, 255),
-    (255, 220, 0),
-    (0, 140, 255),
-    (180, 255, 180),
-)
 
 
 @contextlib.contextmanager
@@ -56,44 +45,6 @@ def _disk_full_is_insufficient_storage() -> Iterator[None]:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InsufficientStorage("the server's disk is full; try again later") from exc
         raise
-
-
-def colour(detection: dict[str, Any]) -> tuple[int, int, int]:
-    key = detection.get("track_id")
-    if key is None:
-        key = sum(detection["label"].encode())
-    return PALETTE[int(key) % len(PALETTE)]
-
-
-def caption(detection: dict[str, Any]) -> str:
-    text = detection["label"]
-    if detection.get("track_id") is not None:
-        text += f" #{detection['track_id']}"
-    return f"{text} {float(detection.get('confidence', 1.0)):.2f}"
-
-
-def draw(image: np.ndarray, detections: list[dict[str, Any]], scale: float) -> None:
-    """Boxes and captions, in place; `scale` maps frame pixels to `image` pixels."""
-    thickness = max(1, round(image.shape[1] / 480))
-    font = 0.4 * thickness
-    for detection in detections:
-        x, y, w, h = (round(v * scale) for v in detection["bbox"])
-        bgr = colour(detection)
-        cv2.rectangle(image, (x, y), (x + w, y + h), bgr, thickness)
-        text = caption(detection)
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, thickness)
-        top = y - th - base - 2 if y - th - base - 2 >= 0 else y + h
-        cv2.rectangle(image, (x, top), (x + tw + 4, top + th + base + 2), bgr, cv2.FILLED)
-        cv2.putText(
-            image,
-            text,
-            (x + 2, top + th + 1),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            font,
-            (0, 0, 0),
-            thickness,
-            cv2.LINE_AA,
-        )
 
 
 class AnnotatedVideoSink(FrameSink):
