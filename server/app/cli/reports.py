@@ -55,7 +55,11 @@ def _confidence(value: Any) -> str:
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     shots = summary.get("shots") or []
     labels = summary.get("labels") or []
-    tracks = summary.get("tracks") or []
+    # In the order they began (a summary from an older server lists them as they ended).
+    tracks = sorted(
+        summary.get("tracks") or [],
+        key=lambda t: (t.get("start_ms") or 0, t.get("first_frame") or 0, t.get("track_id") or 0),
+    )
     lines = [f"SHOTS ({len(shots)})"]
     lines += table(
         ["SHOT", "START", "END", "FRAMES"],
