@@ -99,6 +99,16 @@ def tracks_vtt_key(job_id: uuid.UUID) -> str:
     return f"{job_id}_tracks.vtt"
 
 
+def chapters_vtt_key(job_id: uuid.UUID) -> str:
+    """WebVTT chapters, one cue per shot."""
+    return f"{job_id}_chapters.vtt"
+
+
+def quality_csv_key(job_id: uuid.UUID) -> str:
+    """Per-frame quality values (pipelines with the quality step)."""
+    return f"{job_id}_quality.csv"
+
+
 def annotated_key(job_id: uuid.UUID) -> str:
     """The annotated video (jobs submitted with annotate=true)."""
     return f"{job_id}_annotated.mp4"
@@ -110,6 +120,8 @@ def export_keys(job_id: uuid.UUID) -> list[str]:
         summary_key(job_id),
         detections_csv_key(job_id),
         tracks_vtt_key(job_id),
+        chapters_vtt_key(job_id),
+        quality_csv_key(job_id),
         annotated_key(job_id),
     ]
 

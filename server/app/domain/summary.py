@@ -167,14 +167,15 @@ class SummaryBuilder:
         ]
 
 
-def _vtt_time(ms: int) -> str:
+def vtt_time(ms: int) -> str:
+    """WebVTT's `hh:mm:ss.ttt`."""
     hours, rest = divmod(max(int(ms), 0), 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _vtt_text(text: str) -> str:
+def vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -183,8 +184,8 @@ def vtt_cue(track: _TrackTotals) -> str:
     of its last."""
     end = max(track.covered_until_ms, track.end_ms, track.start_ms + 1)
     return (
-        f"{track.track_id}\n{_vtt_time(track.start_ms)} --> {_vtt_time(end)}\n"
-        f"{_vtt_text(f'{track.label} #{track.track_id}')}\n\n"
+        f"{track.track_id}\n{vtt_time(track.start_ms)} --> {vtt_time(end)}\n"
+        f"{vtt_text(f'{track.label} #{track.track_id}')}\n\n"
     )
 
 

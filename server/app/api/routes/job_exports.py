@@ -1,5 +1,6 @@
-"""GET /video/jobs/{job_id}/detections.csv, tracks.vtt and annotated.mp4: files the
-worker wrote when the job completed, sent from disk in chunks (flat API memory).
+"""GET /video/jobs/{job_id}/detections.csv, tracks.vtt, chapters.vtt, quality.csv and
+annotated.mp4: files the worker wrote when the job completed, sent from disk in chunks
+(flat API memory).
 
 Like results: 404 for an unknown or unfinished job, 410 once its files were deleted.
 FileResponse answers Range requests, which <video> needs to seek in annotated.mp4.
@@ -15,7 +16,13 @@ from fastapi.responses import FileResponse
 
 from app.api.deps import JobsDep, StorageDep
 from app.api.schemas import ErrorResponse
-from app.domain.model import annotated_key, detections_csv_key, tracks_vtt_key
+from app.domain.model import (
+    annotated_key,
+    chapters_vtt_key,
+    detections_csv_key,
+    quality_csv_key,
+    tracks_vtt_key,
+)
 from app.domain.options import AnalysisOptions
 from app.domain.ports import JobRepository, StorageService
 from app.domain.services import completed_job
@@ -34,15 +41,13 @@ def stored_export(
     job_id: uuid.UUID,
     key: Callable[[uuid.UUID], str],
     what: str,
+    missing: str = "it completed before this export existed",
 ) -> str:
     """The local path of a completed job's export, or the error a client can act on."""
     completed_job(jobs, job_id)
     name = key(job_id)
     if not storage.exists(name):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"job {job_id} has no {what}: it completed before this export existed",
-        )
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} has no {what}: {missing}")
     return storage.local_path(name)
 
 
@@ -71,6 +76,41 @@ def tracks_vtt(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileRes
     """WebVTT, one cue `<label> #<track_id>` per track (a <track> for the <video>)."""
     path = stored_export(jobs, storage, job_id, tracks_vtt_key, "tracks.vtt")
     return FileResponse(path, media_type="text/vtt; charset=utf-8")
+
+
+@router.get(
+    "/video/jobs/{job_id}/chapters.vtt",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/vtt": {}}, "description": "one cue per shot"}, **ERRORS},
+)
+def chapters_vtt(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
+    """WebVTT chapters, one cue `Shot <n>` per shot (a <track kind="chapters">)."""
+    path = stored_export(jobs, storage, job_id, chapters_vtt_key, "chapters.vtt")
+    return FileResponse(path, media_type="text/vtt; charset=utf-8")
+
+
+@router.get(
+    "/video/jobs/{job_id}/quality.csv",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "one row per analysed frame"},
+        **ERRORS,
+    },
+)
+def quality_csv(job_id: uuid.UUID, jobs: JobsDep, storage: StorageDep) -> FileResponse:
+    """Header `frame_index,timestamp_ms,brightness,contrast,sharpness` (pipelines with
+    the quality step)."""
+    path = stored_export(
+        jobs,
+        storage,
+        job_id,
+        quality_csv_key,
+        "quality.csv",
+        "its pipeline has no quality step (or it completed before this export existed)",
+    )
+    return FileResponse(
+        path, media_type="text/csv; charset=utf-8", filename=f"{job_id}_quality.csv"
+    )
 
 
 @router.get(
