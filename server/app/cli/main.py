@@ -101,13 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary = client_command("summary", help="a completed job's shots, labels and tracks")
     summary.add_argument("job_id")
     summary.add_argument("--json", action="store_true", help="print the raw JSON")
-    export = client_command("export", help="download a completed job's CSV, VTT or video")
+    export = client_command(
+        "export", help="download a completed job's CSV, VTT, chapters, quality or video"
+    )
     export.add_argument("job_id")
     export.add_argument(
         "--format",
-        choices=("csv", "vtt", "mp4"),
+        choices=("csv", "vtt", "chapters", "quality", "mp4"),
         default="csv",
-        help="csv: detections.csv; vtt: tracks.vtt; mp4: annotated.mp4 (default csv)",
+        help="csv: detections.csv; vtt: tracks.vtt; chapters: chapters.vtt; "
+        "quality: quality.csv; mp4: annotated.mp4 (default csv)",
     )
     export.add_argument("-o", "--output", help="the file to write (default JOB-<name>)")
     return parser

@@ -1,8 +1,8 @@
 """`summary` and `export`: what a completed job found, as tables or as files.
 
 Both read D2's routes (`/video/jobs/{id}/summary`, `/detections.csv`, `/tracks.vtt`,
-`/annotated.mp4`); a 404 from them says the job has no such thing (yet), and is reported
-as "not available" with the server's reason.
+`/chapters.vtt`, `/quality.csv`, `/annotated.mp4`); a 404 from them says the job has no
+such thing (yet), and is reported as "not available" with the server's reason.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from app.cli.client import ApiClient, ApiError, CliError
 EXPORTS = {
     "csv": "detections.csv",
     "vtt": "tracks.vtt",
+    "chapters": "chapters.vtt",
+    "quality": "quality.csv",
     "mp4": "annotated.mp4",
 }
 

@@ -13,6 +13,7 @@ import pytest
 from app.adapters.exports.chapters_vtt import ChaptersVttSink
 from app.adapters.storage.in_memory import InMemoryStorage
 from app.bootstrap import build_export_sinks
+from app.cli.main import main as cli_main
 from app.domain.frames import Frame
 from app.domain.model import chapters_vtt_key, quality_csv_key, summary_key
 from app.domain.options import AnalysisOptions
@@ -62,8 +63,8 @@ def run_queued_job_with_exports(client, settings) -> None:
     assert worker.run_once(wait=30) is True
 
 
-def test_the_api_serves_chapters_and_quality_and_says_why_quality_is_missing(
-    settings, clip_path
+def test_the_api_and_cli_serve_chapters_and_quality_and_say_why_quality_is_missing(
+    settings, clip_path, tmp_path
 ) -> None:
     with running_app(settings) as client:
         video = clip_path.read_bytes()
@@ -82,6 +83,15 @@ def test_the_api_serves_chapters_and_quality_and_says_why_quality_is_missing(
         missing = client.get(f"/video/jobs/{motion}/quality.csv")
         assert missing.status_code == 404
         assert "its pipeline has no quality step" in missing.json()["detail"]
+
+        target = tmp_path / "chapters.vtt"
+        args = ["export", motion, "--format", "chapters", "-o", str(target)]
+        assert cli_main(args, http=client) == 0
+        assert target.read_text() == chapters.text
+        target = tmp_path / "quality.csv"
+        args = ["export", quality, "--format", "quality", "-o", str(target)]
+        assert cli_main(args, http=client) == 0
+        assert target.read_text() == table.text
 
 
 def test_a_one_frame_job_gets_one_chapter_of_one_frame_step() -> None:
