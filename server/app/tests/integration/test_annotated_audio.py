@@ -35,6 +35,7 @@ def write_clip_with_tone(path: Path, audio_codec: str = "aac") -> Path:
         video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
         audio = container.add_stream(audio_codec, rate=RATE)
         audio.layout = "mono"
+        sample_format = "fltp" if audio_codec == "aac" else "s16"
         for i in range(FPS * SECONDS):
             image = np.full((240, 320, 3), 40, np.uint8)
             image[100:140, 8 * i % 280 : 8 * i % 280 + 40] = 230
@@ -46,8 +47,11 @@ def write_clip_with_tone(path: Path, audio_codec: str = "aac") -> Path:
         samples_per_frame = 1024
         for start in range(0, RATE * SECONDS, samples_per_frame):
             t = np.arange(start, start + samples_per_frame) / RATE
-            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-            frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+            tone = (0.3 * np.sin(2 * np.pi * 440 * t))[None, :]
+            if sample_format == "s16":
+                tone = tone * 32767
+            tone = tone.astype(np.float32 if sample_format == "fltp" else np.int16)
+            frame = av.AudioFrame.from_ndarray(tone, format=sample_format, layout="mono")
             frame.sample_rate, frame.pts = RATE, start
             for packet in audio.encode(frame):
                 container.mux(packet)
@@ -124,5 +128,14 @@ def test_a_range_keeps_the_sound_of_that_range_from_time_zero(toned_clip, tmp_pa
 
 def test_a_clip_without_sound_gives_a_silent_annotated_video(clip_path, tmp_path) -> None:
     video = annotate(clip_path, tmp_path, AnalysisOptions(annotate=True))
+    with av.open(str(video)) as container:
+        assert len(container.streams.video) == 1 and not container.streams.audio
+
+
+def test_sound_mp4_cannot_hold_as_it_is_is_left_out_and_the_job_completes(tmp_path) -> None:
+    mov = write_clip_with_tone(tmp_path / "phone.mov", audio_codec="pcm_s16le")
+    with av.open(str(mov)) as container:
+        assert container.streams.audio[0].codec_context.name == "pcm_s16le"
+    video = annotate(mov, tmp_path, AnalysisOptions(annotate=True))
     with av.open(str(video)) as container:
         assert len(container.streams.video) == 1 and not container.streams.audio
