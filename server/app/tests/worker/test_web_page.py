@@ -224,9 +224,14 @@ def test_search_by_tag_paging_and_cancel(services_factory, browser, tmp_path: Pa
     assert page.inner_text(f"{row} td.name").startswith("needle.mp4")
     assert "of 1 tagged" in page.inner_text("#page-info")
 
+    page.set_viewport_size({"width": 400, "height": 900})  # a phone: cancel still on screen
+    box = page.locator(f"{row} button.cancel").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 400
     page.click(f"{row} button.cancel")
     page.wait_for_selector(f'{row}[data-status="canceled"]')
     assert services.status(ids[-1])["status"] == "canceled"
+    assert page.locator(f"{row} button.cancel").count() == 0  # none once it is over
+    page.set_viewport_size({"width": 1100, "height": 900})
     page.fill("#search-tag", "nothing-has-this")
     page.click("#search-form button[type=submit]")
     page.wait_for_selector("#jobs-empty:not([hidden])")
