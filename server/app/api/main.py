@@ -21,6 +21,7 @@ from app.api.deps import reject_unknown_query_parameters, require_api_key
 from app.api.errors import install_error_handlers
 from app.api.middleware import UploadLimitMiddleware
 from app.api.routes import (
+    api_docs,
     health,
     job_cancel,
     job_exports,
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.16.0",
         description="Upload an MP4, get a job id at once, poll it, read per-frame analysis.",
         lifespan=lifespan,
+        docs_url=None,  # served by api_docs from a package, not from a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     _truthful_openapi(app, settings)
@@ -160,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Not /video routes: no API key, not in the OpenAPI schema (operators and browsers).
     app.include_router(metrics.router)
     app.include_router(web.router)
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS_URL, api_docs.static_files(), name="docs-assets")
     app.mount("/web", web.static_files(), name="web")
     return app
 

@@ -99,6 +99,11 @@ class PipelineResponse(BaseModel):
         description="the detection labels it can emit (what `labels` at submit may name); "
         "empty when it emits none or does not declare them",
     )
+    default: bool = Field(
+        default=False,
+        description="true for the one a submit naming no pipeline runs "
+        "(VIDEO_JOBS_DEFAULT_PIPELINE)",
+    )
 
 
 class HealthResponse(BaseModel):

@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary = client_command("summary", help="a completed job's shots, labels and tracks")
     summary.add_argument("job_id")
     summary.add_argument("--json", action="store_true", help="print the raw JSON")
-    export = client_command("export", help="download a completed job's CSV, VTT or video")
+    export = client_command(
+        "export", help="download a completed job's CSV, VTT, chapters, quality or video"
+    )
     export.add_argument("job_id")
     export.add_argument(
         "--format",

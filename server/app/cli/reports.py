@@ -1,8 +1,8 @@
 """`summary` and `export`: what a completed job found, as tables or as files.
 
 Both read D2's routes (`/video/jobs/{id}/summary`, `/detections.csv`, `/tracks.vtt`,
-`/annotated.mp4`); a 404 from them says the job has no such thing (yet), and is reported
-as "not available" with the server's reason.
+`/chapters.vtt`, `/quality.csv`, `/annotated.mp4`); a 404 from them says the job has no
+such thing (yet), and is reported as "not available" with the server's reason.
 """
 
 from __future__ import annotations
@@ -52,7 +52,11 @@ def _confidence(value: Any) -> str:
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     shots = summary.get("shots") or []
     labels = summary.get("labels") or []
-    tracks = summary.get("tracks") or []
+    # In the order they began (a summary from an older server lists them as they ended).
+    tracks = sorted(
+        summary.get("tracks") or [],
+        key=lambda t: (t.get("start_ms") or 0, t.get("first_frame") or 0, t.get("track_id") or 0),
+    )
     lines = [f"SHOTS ({len(shots)})"]
     lines += table(
         ["SHOT", "START", "END", "FRAMES"],

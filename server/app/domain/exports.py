@@ -22,6 +22,8 @@ class ExportFile:
     option: str | None = None
     # Sent as a download (Content-Disposition) rather than for a player to open.
     attachment: bool = False
+    # Why a completed job that asked for it may still have none (the 404's reason).
+    missing: str = "it completed before this export existed"
 
     def key(self, job_id: uuid.UUID) -> str:
         """Storage key: `<job_id>_<name>` beside the job's other files."""
@@ -44,6 +46,20 @@ EXPORTS: tuple[ExportFile, ...] = (
         "vtt",
         "text/vtt; charset=utf-8",
         "WebVTT, one cue `<label> #<track_id>` per track (a <track> for the <video>)",
+    ),
+    ExportFile(
+        "chapters.vtt",
+        "chapters",
+        "text/vtt; charset=utf-8",
+        'WebVTT chapters, one cue "Shot <n>" per shot (a <track kind="chapters">)',
+    ),
+    ExportFile(
+        "quality.csv",
+        "quality",
+        "text/csv; charset=utf-8",
+        "per analysed frame: frame_index,timestamp_ms,brightness,contrast,sharpness",
+        attachment=True,
+        missing="its pipeline has no quality step (or it completed before this export existed)",
     ),
     ExportFile(
         "annotated.mp4",

@@ -7,7 +7,10 @@ at least one export it asked for. A new export is a list entry and a sink module
 from __future__ import annotations
 
 from app.adapters.exports.annotated_video import AnnotatedVideoSink
+from app.adapters.exports.base import ExportSink
+from app.adapters.exports.chapters_vtt import ChaptersVttSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
+from app.adapters.exports.quality_csv import QualityCsvSink
 from app.adapters.exports.summary import SummarySink
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import FrameSink
@@ -16,7 +19,13 @@ from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
 
 # The summary sink comes first: it also writes the summary every job has.
-SINKS = (SummarySink, DetectionsCsvSink, AnnotatedVideoSink)
+SINKS: tuple[type[ExportSink], ...] = (
+    SummarySink,
+    DetectionsCsvSink,
+    ChaptersVttSink,
+    QualityCsvSink,
+    AnnotatedVideoSink,
+)
 
 
 def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) -> list[FrameSink]:
@@ -27,7 +36,7 @@ def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) ->
             if sink is SummarySink or any(
                 EXPORT_BY_NAME[name].wanted(options) for name in sink.writes
             ):
-                sinks.append(sink(storage, job.job_id))
+                sinks.append(sink.for_job(storage, job))
     except BaseException:
         for built in sinks:
             built.abort()

@@ -1,5 +1,5 @@
 """`<job_id>_annotated.mp4` (annotate=true): the analysed frames with boxes, labels and
-track ids drawn, encoded as it goes.
+track ids drawn (annotator.py), encoded as it goes.
 
 H.264 (yuv420p) in MP4 with the index at the front (`faststart`), which Chromium's
 <video> plays and seeks; OpenCV's wheels only write MPEG-4 Part 2 (`mp4v`, refused by
@@ -7,7 +7,8 @@ Chromium) or VP9 at ~6 fps for 720p, so encoding goes through PyAV's bundled FFm
 and libx264 (~130 fps at 720p, `veryfast`). Each frame keeps its own presentation time
 (ms since the first analysed frame), so a sampled or variable-frame-rate job plays at
 the right pace. Frames wider than `max_width` are shrunk first: the video is for
-looking at, and the encoder's cost grows with the pixels.
+looking at, and the encoder's cost grows with the pixels. The source's audio track is
+copied in as it is (audio_copy.py).
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ import av
 import cv2
 
 from app.adapters.exports.annotator import draw
+from app.adapters.exports.audio_copy import AudioCopy
+from app.adapters.exports.base import ExportSink
 from app.domain.errors import InsufficientStorage
 from app.domain.exports import EXPORT_BY_NAME
-from app.domain.frames import Frame, FrameSink
+from app.domain.frames import Frame
+from app.domain.model import Job, input_key
 from app.domain.ports import StorageService
 
 log = logging.getLogger(__name__)
@@ -44,13 +48,19 @@ def _disk_full_is_insufficient_storage() -> Iterator[None]:
         raise
 
 
-class AnnotatedVideoSink(FrameSink):
+class AnnotatedVideoSink(ExportSink):
     writes = ("annotated.mp4",)
 
     def __init__(
-        self, storage: StorageService, job_id: uuid.UUID, max_width: int = 1280, crf: int = 23
+        self,
+        storage: StorageService,
+        job_id: uuid.UUID,
+        max_width: int = 1280,
+        crf: int = 23,
+        source_path: str | None = None,
     ) -> None:
         self.job_id = job_id
+        self.source_path = source_path  # the uploaded video, for its audio track
         self.max_width = max_width
         self.crf = crf
         self._file = storage.open_write(EXPORT_BY_NAME["annotated.mp4"].key(job_id))
@@ -60,6 +70,12 @@ class AnnotatedVideoSink(FrameSink):
         self._scale = 1.0
         self._first_ms: int | None = None
         self._last_pts = -1
+        self._audio: AudioCopy | None = None
+
+    @classmethod
+    def for_job(cls, storage: StorageService, job: Job) -> AnnotatedVideoSink:
+        """Reads the upload too, to copy its sound."""
+        return cls(storage, job.job_id, source_path=storage.local_path(input_key(job.job_id)))
 
     def _open(self, width: int, height: int) -> None:
         self._scale = min(1.0, self.max_width / width)
@@ -93,11 +109,17 @@ class AnnotatedVideoSink(FrameSink):
         draw(image, frame.detections or (), out_w / frame.image.shape[1])
         if self._first_ms is None:
             self._first_ms = frame.timestamp_ms
+            if self.source_path is not None:
+                self._audio = AudioCopy.open(
+                    self.source_path, self._container, frame.timestamp_ms, str(self.job_id)
+                )
         pts = max(frame.timestamp_ms - self._first_ms, self._last_pts + 1)
         self._last_pts = pts
         video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
         video_frame.pts, video_frame.time_base = pts, MS
         with _disk_full_is_insufficient_storage():
+            if self._audio is not None:
+                self._audio.until(pts)
             for packet in self._stream.encode(video_frame):
                 self._container.mux(packet)
 
@@ -105,7 +127,12 @@ class AnnotatedVideoSink(FrameSink):
         if self._container is None:
             self._file.discard()
             return
+        fps = video.get("fps") or 0
         with _disk_full_is_insufficient_storage():
+            if self._audio is not None:  # the sound of the last frame too
+                self._audio.until(self._last_pts + (1000 / fps if fps else 0))
+                self._audio.close()
+                self._audio = None
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
@@ -114,6 +141,9 @@ class AnnotatedVideoSink(FrameSink):
         log.info("job %s: annotated video written (%dx%d)", self.job_id, *self._size)
 
     def abort(self) -> None:
+        if self._audio is not None:
+            self._audio.close()
+            self._audio = None
         if self._container is not None:
             try:
                 self._container.close()

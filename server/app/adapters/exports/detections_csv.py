@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from app.adapters.exports.base import ExportSink
 from app.domain.detections import Detection
 from app.domain.exports import EXPORT_BY_NAME
-from app.domain.frames import Frame, FrameSink
+from app.domain.frames import Frame
 from app.domain.ports import StorageService
 
 HEADER = (
@@ -33,7 +34,7 @@ HEADER = (
 )
 
 
-class DetectionsCsvSink(FrameSink):
+class DetectionsCsvSink(ExportSink):
     writes = ("detections.csv",)
 
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:

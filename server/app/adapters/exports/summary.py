@@ -1,8 +1,7 @@
 """`<job_id>_summary.json` and `<job_id>_tracks.vtt`, written as the job goes.
 
 The summary's content comes from `domain/summary.SummaryBuilder`; this sink decides how
-it reaches the disk: each finished track straight to both files, shots to a spool, the
-labels and the video at close, nothing visible under either key before then.
+it reaches the disk.
 """
 
 from __future__ import annotations
@@ -13,21 +12,23 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from app.adapters.exports.base import ExportSink
 from app.domain.exports import EXPORT_BY_NAME
-from app.domain.frames import Frame, FrameSink
+from app.domain.frames import Frame
 from app.domain.model import summary_key
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
 
 
-def _vtt_time(ms: int) -> str:
+def vtt_time(ms: int) -> str:
+    """WebVTT's `hh:mm:ss.ttt`."""
     hours, rest = divmod(max(int(ms), 0), 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _vtt_text(text: str) -> str:
+def vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -36,19 +37,21 @@ def vtt_cue(track: TrackTotals) -> str:
     of its last."""
     end = max(track.covered_until_ms, track.end_ms, track.start_ms + 1)
     return (
-        f"{track.track_id}\n{_vtt_time(track.start_ms)} --> {_vtt_time(end)}\n"
-        f"{_vtt_text(f'{track.label} #{track.track_id}')}\n\n"
+        f"{track.track_id}\n{vtt_time(track.start_ms)} --> {vtt_time(end)}\n"
+        f"{vtt_text(f'{track.label} #{track.track_id}')}\n\n"
     )
 
 
-class SummarySink(FrameSink):
-    writes = ("tracks.vtt",)  # and the summary, which is not a download
+class SummarySink(ExportSink):
     """Writes `<job_id>_summary.json` and `<job_id>_tracks.vtt` as the job goes.
 
-    Each track is written when it ends (to both files) and each shot to a spool when it
-    ends, so their number costs no memory; labels and the video come at close, and
-    nothing is visible under either key before then. Tracks appear in the order they
-    ended (players sort WebVTT cues by time; sort the summary's by `track_id`)."""
+    Each track goes to a spool when it ends, and each shot to another, so the worker
+    keeps only a few numbers per finished track; at close the tracks are copied into
+    both files in the order they began (WebVTT wants cues in start order, and a reader
+    of the summary wants them that way too), then the shots, the video and the labels.
+    Nothing is visible under either key before then."""
+
+    writes = ("tracks.vtt",)  # and the summary, which is not a download
 
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self.storage = storage
@@ -56,19 +59,42 @@ class SummarySink(FrameSink):
         self._summary = storage.open_write(summary_key(job_id))
         self._vtt = storage.open_write(EXPORT_BY_NAME["tracks.vtt"].key(job_id))
         self._shots = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
+        self._tracks = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
+        # (start_ms, first_frame, track_id, offset, record bytes, cue bytes) per track.
+        self._track_spans: list[tuple[int, int, int, int, int, int]] = []
+        self._tracks_size = 0
         self._summary.write(b'{"job_id":' + _dumps(str(job_id)) + b',"tracks":[')
         self._vtt.write(b"WEBVTT\n\n")
-        self._counts = {"shots": 0, "tracks": 0}
+        self._shots_written = 0
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
 
     def _write_shot(self, shot: dict[str, int]) -> None:
-        self._shots.write((b"," if self._counts["shots"] else b"") + _dumps(shot))
-        self._counts["shots"] += 1
+        self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
+        self._shots_written += 1
 
     def _write_track(self, track: TrackTotals) -> None:
-        self._summary.write((b"," if self._counts["tracks"] else b"") + _dumps(track.to_dict()))
-        self._vtt.write(vtt_cue(track).encode())
-        self._counts["tracks"] += 1
+        record, cue = _dumps(track.to_dict()), vtt_cue(track).encode()
+        self._tracks.write(record + cue)
+        self._track_spans.append(
+            (
+                track.start_ms,
+                track.first_frame,
+                track.track_id,
+                self._tracks_size,
+                len(record),
+                len(cue),
+            )
+        )
+        self._tracks_size += len(record) + len(cue)
+
+    def _copy_tracks(self) -> None:
+        """Both files' tracks from the spool, in the order the tracks began."""
+        self._track_spans.sort()
+        for position, (*_, offset, record_size, cue_size) in enumerate(self._track_spans):
+            self._tracks.seek(offset)
+            self._summary.write((b"," if position else b"") + self._tracks.read(record_size))
+            self._vtt.write(self._tracks.read(cue_size))
+        self._tracks.close()
 
     def add(self, frame: Frame) -> None:
         self.builder.add(
@@ -78,6 +104,7 @@ class SummarySink(FrameSink):
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         fps = video.get("fps") or 0
         self.builder.finish(round(1000 / fps) if fps else 0)
+        self._copy_tracks()
         self._summary.write(b'],"shots":[')
         self._shots.seek(0)
         while chunk := self._shots.read(1 << 20):
@@ -91,6 +118,7 @@ class SummarySink(FrameSink):
 
     def abort(self) -> None:
         self._shots.close()
+        self._tracks.close()
         self._summary.discard()
         self._vtt.discard()
 

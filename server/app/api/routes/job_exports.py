@@ -36,15 +36,13 @@ def stored_export(
     job_id: uuid.UUID,
     key: Callable[[uuid.UUID], str],
     what: str,
+    missing: str = "it completed before this export existed",
 ) -> str:
     """The local path of a completed job's export, or the error a client can act on."""
     completed_job(jobs, job_id)
     name = key(job_id)
     if not storage.exists(name):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"job {job_id} has no {what}: it completed before this export existed",
-        )
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} has no {what}: {missing}")
     return storage.local_path(name)
 
 
@@ -57,7 +55,7 @@ def _serve(export: ExportFile) -> Callable[..., FileResponse]:
                 f"job {job_id} was not submitted with {export.option}=true: "
                 f"it has no {export.name}",
             )
-        path = stored_export(jobs, storage, job_id, export.key, export.name)
+        path = stored_export(jobs, storage, job_id, export.key, export.name, export.missing)
         filename = export.key(job_id) if export.attachment else None
         return FileResponse(path, media_type=export.media_type, filename=filename)
 

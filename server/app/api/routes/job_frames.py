@@ -212,4 +212,4 @@ def draw_detections(image: np.ndarray, detections: Any, scale: float) -> int:
             readable.append(Detection.from_dict(item))
         except (AttributeError, TypeError, ValueError):
             continue
-    return draw(image, readable, scale)
+    return len(draw(image, readable, scale))

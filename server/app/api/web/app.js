@@ -88,8 +88,12 @@ function setupKey() {
 async function loadPipelines() {
   const select = $("#pipeline-select");
   try {
+    const chosen = select.value;
     state.pipelines = await (await api("/video/pipelines")).json();
     select.replaceChildren(...state.pipelines.map((p) => el("option", { value: p.id, title: p.description }, p.id)));
+    // The API's default (what a submit naming none runs) unless one was already picked.
+    const preselect = state.pipelines.find((p) => p.id === chosen) || state.pipelines.find((p) => p.default);
+    if (preselect) select.value = preselect.id;
     const describeSelected = () => {
       const chosen = state.pipelines.find((p) => p.id === select.value);
       const labels = (chosen && chosen.labels) || [];
@@ -220,9 +224,21 @@ async function cancelJob(jobId, button) {
   refreshJobs();
 }
 
+function statusCell(job) {
+  const cell = el("td", { class: "status-cell" }, el("span", { class: `status ${job.status}` }, job.status));
+  const warnings = job.warnings || [];
+  if (job.status === "completed" && warnings.length) {
+    // Completed, but something went wrong quietly: say so before anyone trusts it.
+    cell.append(" ", el("span", { class: "warning-badge", title: warnings.join("\n") },
+      `⚠ ${warnings.length} warning${warnings.length > 1 ? "s" : ""}`));
+  }
+  cell.append(" ", progressCell(job));
+  return cell;
+}
+
 function actionCell(job) {
   if (job.status === "completed") {
-    return el("button", { class: "link", type: "button", onclick: () => openResults(job.job_id) }, "results");
+    return el("a", { class: "results-link", href: `#job=${job.job_id}` }, "results");
   }
   if (job.status === "pending" || job.status === "running") {
     return el("button", { class: "cancel", type: "button",
@@ -239,11 +255,11 @@ function renderJobs(jobs) {
     if (job.tag && job.filename) name.append(" ", el("span", { class: "tag" }, job.tag));
     return el("tr", { "data-job-id": job.job_id, "data-status": job.status,
       class: job.job_id === state.openJob ? "open" : "" },
-      el("td", {}, new Date(job.created_at).toLocaleString()),
+      el("td", { class: "created" }, new Date(job.created_at).toLocaleString()),
       name,
-      el("td", {}, job.pipeline_id),
-      el("td", {}, el("span", { class: `status ${job.status}` }, job.status), " ", progressCell(job)),
-      el("td", {}, actionCell(job)));
+      el("td", { class: "pipeline" }, job.pipeline_id),
+      statusCell(job),
+      el("td", { class: "action" }, actionCell(job)));
   }));
 }
 

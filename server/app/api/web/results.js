@@ -41,41 +41,76 @@ function pickFrames(results, name) {
   return picks;
 }
 
-function drawPlot(results, name, marks) {
+function extent(values) {
+  // Min and max in one pass (Math.max(...values) overflows the stack past ~100k values).
+  let [min, max] = [0, 0];
+  for (const v of values) { if (v < min) min = v; if (v > max) max = v; }
+  return [min, max];
+}
+
+function envelope(positions, xs, ys) {
+  // At most two points (lowest, highest) per plot pixel, in order: a polyline of a
+  // 20,000-frame stretch stays ~1,500 points and looks the same.
+  const points = [];
+  let column = null;
+  let low = null;
+  let high = null;
+  const flush = () => {
+    if (low === null) return;
+    const pair = low === high ? [low] : [Math.min(low, high), Math.max(low, high)];
+    for (const i of pair) points.push(`${xs[i].toFixed(1)},${ys[i].toFixed(1)}`);
+  };
+  for (const i of positions) {
+    const c = Math.round(xs[i]);
+    if (c !== column) { flush(); column = c; low = i; high = i; continue; }
+    if (ys[i] > ys[low]) low = i;  // SVG y grows downwards: larger y is a lower value
+    if (ys[i] < ys[high]) high = i;
+  }
+  flush();
+  return points.join(" ");
+}
+
+function drawPlot(loaded, name, marks) {
+  const { results, video, stretches } = loaded;
   const plot = $("#plot");
-  const video = state.results.video;
   const [W, H, left, right, top, bottom] = [800, 220, 48, 10, 12, 26];
   const values = results.map((r) => valueOf(r.result, name));
-  const max = Math.max(...values, 0);
-  const min = Math.min(...values, 0);
+  const [min, max] = extent(values);
   const span = max - min || 1;
-  const last = Math.max(results.length - 1, 1);
-  const x = (i) => left + ((W - left - right) * i) / last;
-  const y = (v) => top + (H - top - bottom) * (1 - (v - min) / span);
-  const end = results.length ? timeOf(results[results.length - 1], video) : 0;
+  const startMs = results.length ? timeOf(results[0], video) : 0;
+  const endMs = results.length ? timeOf(results[results.length - 1], video) : 0;
+  const length = Math.max(endMs - startMs, 1);
+  const xOfMs = (ms) => left + ((W - left - right) * (ms - startMs)) / length;
+  const xs = results.map((r) => xOfMs(timeOf(r, video)));
+  const ys = values.map((v) => top + (H - top - bottom) * (1 - (v - min) / span));
   const children = [
     svg("line", { class: "axis", x1: left, y1: H - bottom, x2: W - right, y2: H - bottom }),
     svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: H - bottom }),
     svg("text", { x: 4, y: top + 10 }, max.toPrecision(3)),
     svg("text", { x: 4, y: H - bottom }, min.toPrecision(3)),
-    svg("text", { x: left, y: H - 8 }, results.length ? formatTime(timeOf(results[0], video), true) : ""),
-    svg("text", { x: W - right - 50, y: H - 8 }, formatTime(end, true)),
+    svg("text", { x: left, y: H - 8 }, results.length ? formatTime(startMs, true) : ""),
+    svg("text", { x: W - right - 50, y: H - 8 }, formatTime(endMs, true)),
     svg("text", { x: W / 2 - 40, y: H - 8 }, name),
   ];
+  const cutColumns = new Set();  // one line per pixel column, however many cuts
   results.forEach((r, i) => {
-    if (r.result.scene_cut === true) {
-      children.push(svg("line", { class: "cut", x1: x(i), y1: top, x2: x(i), y2: H - bottom }));
+    const column = Math.round(xs[i]);
+    if (r.result.scene_cut === true && !cutColumns.has(column)) {
+      cutColumns.add(column);
+      children.push(svg("line", { class: "cut", x1: xs[i], y1: top, x2: xs[i], y2: H - bottom }));
     }
   });
-  const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-  children.push(svg("polyline", { class: "series", points }));
-  for (const i of marks) children.push(svg("circle", { class: "mark", cx: x(i), cy: y(values[i]), r: 3.5 }));
+  for (const [first, end] of stretches) {  // a gap where frames were not fetched
+    const positions = Array.from({ length: end - first }, (_, k) => first + k);
+    if (positions.length) children.push(svg("polyline", { class: "series", points: envelope(positions, xs, ys) }));
+  }
+  for (const i of marks) children.push(svg("circle", { class: "mark", cx: xs[i], cy: ys[i], r: 3.5 }));
   plot.replaceChildren(...children);
   plot.onclick = (event) => {
     const box = plot.getBoundingClientRect();
     const px = ((event.clientX - box.left) / box.width) * W;
-    const i = Math.round(((px - left) / (W - left - right)) * last);
-    if (i >= 0 && i < results.length) showFrames("#frame-view", [i], 960);
+    const ms = startMs + ((px - left) / (W - left - right)) * length;
+    if (ms >= startMs - 1 && ms <= endMs + 1 && results.length) showFrames("#frame-view", [nearestAt(ms)], 960);
   };
 }
 
@@ -110,7 +145,7 @@ function renderResults() {
   const results = state.results.results;
   const name = $("#series-select").value;
   const marks = pickFrames(results, name);
-  drawPlot(results, name, marks);
+  drawPlot(state.results, name, marks);
   showFrames("#thumbs", marks, THUMBNAIL_WIDTH);
 }
 
@@ -135,9 +170,13 @@ function renderDownloads(job) {
   const base = `/video/jobs/${job.job_id}`;
   const links = [downloadLink("detections.csv", `${base}/detections.csv`, `${jobName(job)}.csv`),
     downloadLink("tracks.vtt", `${base}/tracks.vtt`, `${jobName(job)}.vtt`),
+    downloadLink("chapters.vtt", `${base}/chapters.vtt`, `${jobName(job)}-chapters.vtt`),
     downloadLink("results.json", `/video/results/${job.job_id}`, `${jobName(job)}.json`)];
+  if (seriesOf(state.results.results.slice(0, 1)).includes("brightness")) {
+    links.splice(3, 0, downloadLink("quality.csv", `${base}/quality.csv`, `${jobName(job)}-quality.csv`));
+  }
   if (job.options && job.options.annotate) {
-    links.splice(2, 0, downloadLink("annotated.mp4", `${base}/annotated.mp4`, `${jobName(job)}-annotated.mp4`));
+    links.splice(3, 0, downloadLink("annotated.mp4", `${base}/annotated.mp4`, `${jobName(job)}-annotated.mp4`));
   }
   $("#downloads").replaceChildren("Download: ", ...links.flatMap((link, i) => (i ? [" · ", link] : [link])));
 }
@@ -188,10 +227,13 @@ async function showTimeline(job) {
     + `${formatTime(l.screen_time_ms, true)} on screen`);
   $("#timeline-message").textContent = [`${(state.summary.shots || []).length} shot(s)`, ...labels].join(" · ");
   $("#timeline-box").hidden = false;
-  state.timeline = drawTimeline(box, state.summary, durationMs, pickTime);
+  // Gaps in the lanes need every frame; past the fetch budget a lane spans first to last sighting.
+  const segments = state.results.complete ? trackSegments(state.results.results, state.results.video) : null;
+  state.timeline = drawTimeline(box, state.summary, durationMs, pickTime, segments);
 }
 
 async function openResults(jobId) {
+  if (!/^[0-9a-f-]{36}$/i.test(jobId)) return;
   state.objectUrls.forEach((url) => URL.revokeObjectURL(url));
   state.objectUrls = [];
   state.openJob = jobId;
@@ -203,18 +245,26 @@ async function openResults(jobId) {
   let job;
   try {
     job = state.jobs.get(jobId) || await (await api(`/video/status/${jobId}`)).json();
-    state.results = await (await api(`/video/results/${jobId}`)).json();
+    if (job.status !== "completed") throw new Error(`job ${jobId} is ${job.status}; results exist once it has completed`);
+    state.results = await loadResults(job);
   } catch (error) {
+    $("#results-title").textContent = "";
     $("#results-summary").textContent = error.message;
+    ["#results-warnings", "#downloads", "#plot", "#thumbs", "#timeline"].forEach((s) => $(s).replaceChildren());
+    $("#annotated-video").hidden = true;
     return;
   }
-  $("#results-title").textContent = jobName(job);
+  $("#results-title").textContent = `${jobName(job)} `;
   $("#results-title").title = `job ${jobId}`;
-  const { video, pipeline_id: pipeline, results } = state.results;
-  $("#results-summary").textContent = `${pipeline} · ${results.length} frames analysed · `
+  const { video, pipeline_id: pipeline, results, complete, total } = state.results;
+  const shown = complete ? "" : ` (plotted: ${results.length} of them, in ${state.results.stretches.length} stretches)`;
+  $("#results-summary").textContent = `${pipeline} · ${total} frames analysed${shown} · `
     + `${video.width}×${video.height} · ${video.fps} fps · ${formatDuration(video.duration_s)}`;
-  $("#results-warnings").replaceChildren(...(state.results.warnings || job.warnings || [])
-    .map((warning) => el("li", {}, warning)));
+  const warnings = state.results.warnings.length ? state.results.warnings : (job.warnings || []);
+  $("#results-warnings").replaceChildren(...warnings.map((warning) => el("li", {}, warning)));
+  $("#results-title").append(warnings.length
+    ? el("span", { class: "warning-badge" }, `⚠ completed with ${warnings.length} warning${warnings.length > 1 ? "s" : ""}`)
+    : "");
   renderDownloads(job);
   const series = seriesOf(results);
   $("#series-select").replaceChildren(...series.map((n) => el("option", { value: n }, n)));
@@ -225,6 +275,17 @@ async function openResults(jobId) {
   section.scrollIntoView({ behavior: "smooth" });
 }
 
+// -- a URL per job's results: #job=<id> --------------------------------------------------
+function jobInUrl() {
+  const match = /^#job=([0-9a-f-]{36})$/i.exec(location.hash);
+  return match ? match[1].toLowerCase() : null;
+}
+
+function followUrl() {
+  const jobId = jobInUrl();
+  if (jobId && jobId !== state.openJob) openResults(jobId);
+}
+
 // -- start ----------------------------------------------------------------------------------
 setupKey();
 setupJobs();
@@ -232,3 +293,5 @@ $("#upload-form").addEventListener("submit", upload);
 loadPipelines();
 refreshJobs();
 setInterval(refreshJobs, POLL_MS);
+window.addEventListener("hashchange", followUrl);
+followUrl();

@@ -307,6 +307,13 @@ def test_pipelines_lists_ids_and_descriptions(client) -> None:
     pipelines = response.json()
     assert {"motion", "quality"} <= {p["id"] for p in pipelines}
     assert all({"id", "description"} <= set(p) and p["description"] for p in pipelines)
+    assert [p["id"] for p in pipelines if p["default"]] == ["motion"]
+
+
+def test_pipelines_mark_the_configured_default(settings) -> None:
+    with running_app(settings, default_pipeline="quality") as client:
+        pipelines = client.get("/video/pipelines").json()
+    assert [p["id"] for p in pipelines if p["default"]] == ["quality"]
 
 
 def test_health_is_200_when_the_database_and_queue_answer(client) -> None:

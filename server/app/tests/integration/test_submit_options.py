@@ -144,7 +144,7 @@ def test_pipelines_list_the_labels_they_can_emit(client):
     assert pipelines["motion"]["labels"] == ["motion"]
     assert {"person", "dog", "motorcycle", "tv"} <= set(pipelines["objects"]["labels"])
     assert pipelines["quality"]["labels"] == []
-    assert all(set(p) == {"id", "description", "labels"} for p in pipelines.values())
+    assert all(set(p) == {"id", "description", "labels", "default"} for p in pipelines.values())
 
 
 def test_the_options_are_documented_in_the_openapi_schema(client):

@@ -26,6 +26,7 @@ from app.domain.frames import abort_sinks, close_sinks
 from app.domain.model import (
     Job,
     export_keys,
+    input_key,
     summary_key,
 )
 from app.domain.options import AnalysisOptions
@@ -59,13 +60,21 @@ def two_shot_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_mp4(tmp_path_factory.mktemp("clip") / "two_shots.mp4", two_shot_frames(), FPS)
 
 
-def run_job(clip: Path, root: Path, options: AnalysisOptions, pipeline_id: str = "faces"):
+def stored_job(clip: Path, root: Path, pipeline_id: str = "faces"):
+    """Storage holding `clip` as a job's upload (the annotated video reads its audio)."""
     storage = FilesystemStorage(root / "video_jobs", root)
     job = Job(job_id=uuid.uuid4(), pipeline_id=pipeline_id, input_path="x.mp4")
+    shutil.copyfile(clip, storage.local_path(input_key(job.job_id)))
+    return storage, job
+
+
+def run_job(clip: Path, root: Path, options: AnalysisOptions, pipeline_id: str = "faces"):
+    storage, job = stored_job(clip, root, pipeline_id)
     runner = VideoFilePipelineService(PipelineCatalog.load(None), stages=tracking_stages)
     sinks = [ResultsWriter(storage, job), *export_sinks(storage, job, options)]
     try:
-        analysis = runner.run(str(clip), pipeline_id, options=options, sinks=sinks)
+        source = storage.local_path(input_key(job.job_id))
+        analysis = runner.run(source, pipeline_id, options=options, sinks=sinks)
         close_sinks(sinks, analysis.video, analysis.warnings)
     except BaseException:
         abort_sinks(sinks)
@@ -163,8 +172,7 @@ def test_sampled_job_keeps_one_face_track_and_the_video_holds_only_analysed_fram
 
 
 def test_a_job_stopped_midway_leaves_no_export_and_no_partial_file(two_shot_clip, tmp_path):
-    storage = FilesystemStorage(tmp_path / "video_jobs", tmp_path)
-    job = Job(job_id=uuid.uuid4(), pipeline_id="faces", input_path="x.mp4")
+    storage, job = stored_job(two_shot_clip, tmp_path)
     runner = VideoFilePipelineService(PipelineCatalog.load(None), stages=tracking_stages)
     sinks = [
         ResultsWriter(storage, job),
@@ -182,7 +190,7 @@ def test_a_job_stopped_midway_leaves_no_export_and_no_partial_file(two_shot_clip
     assert list((tmp_path / "video_jobs").glob(".*.part"))  # written as it went
     abort_sinks(sinks)
     assert not any(storage.exists(key) for key in export_keys(job.job_id))
-    assert not list((tmp_path / "video_jobs").iterdir())
+    assert [p.name for p in (tmp_path / "video_jobs").iterdir()] == [input_key(job.job_id)]
 
 
 def test_a_full_disk_while_encoding_is_insufficient_storage():

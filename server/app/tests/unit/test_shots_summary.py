@@ -13,6 +13,7 @@ from app.adapters.exports.detections_csv import HEADER, DetectionsCsvSink
 from app.adapters.exports.summary import SummarySink
 from app.adapters.pipeline.shots import ShotStage
 from app.adapters.storage.in_memory import InMemoryStorage
+from app.cli.reports import summary_lines
 from app.domain.detections import Detection
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
@@ -205,3 +206,25 @@ def test_detections_csv_has_the_contract_header_and_one_row_per_detection():
     assert rows[-1] == ["6", "600", "qr", "", "1", "2", "3", "4", "1.0", 'a,"b"\nc']
     sink.abort()
     assert not storage.exists(EXPORT_BY_NAME["detections.csv"].key(JOB))
+
+
+def test_tracks_are_listed_in_the_order_they_began_in_the_summary_vtt_and_cli():
+    # Track 1 is seen throughout; track 2 comes after it and ends first.
+    long_and_short = [
+        Frame(0, 0, None, detections=[person(1, 10, 0.9)]),
+        Frame(1, 100, None, detections=[person(1, 10, 0.9), dog(2, 0.7)]),
+        Frame(2, 200, None, detections=[person(1, 10, 0.9)], ended_tracks=[2]),
+        Frame(3, 300, None, detections=[person(1, 10, 0.9)]),
+    ]
+    storage = InMemoryStorage()
+    sink = SummarySink(storage, JOB)
+    for frame in long_and_short:
+        sink.add(frame)
+    sink.close(VIDEO)
+    document = json.loads(storage.load_file(summary_key(JOB)))
+    assert [(t["track_id"], t["start_ms"]) for t in document["tracks"]] == [(1, 0), (2, 100)]
+    vtt = storage.load_file(EXPORT_BY_NAME["tracks.vtt"].key(JOB)).decode()
+    assert vtt.index("person #1") < vtt.index("dog #2")
+    ended_first = {"tracks": list(reversed(document["tracks"]))}  # as older servers wrote
+    rows = [line.split()[0] for line in summary_lines(ended_first) if line.startswith("#")]
+    assert rows == ["#1", "#2"]

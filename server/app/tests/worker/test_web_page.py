@@ -89,7 +89,7 @@ def upload(page, clip: Path, pipeline: str = "motion", tag: str = "", **options:
 def show_results(page, job_id: str) -> None:
     row = f'#jobs tr[data-job-id="{job_id}"]'
     page.wait_for_selector(f'{row}[data-status="completed"]', timeout=120_000)
-    page.click(f"{row} button")
+    page.click(f"{row} a.results-link")
     page.wait_for_selector("#plot polyline")
     page.wait_for_function(THUMBNAIL_LOADED)
 
@@ -125,7 +125,7 @@ def test_upload_complete_and_results_in_the_browser(
     assert "30 frames analysed" in page.inner_text("#results-summary")
     assert page.inner_text("#results-title") == clip_path.name
     links = page.eval_on_selector_all("#downloads a", "as => as.map(a => a.textContent)")
-    assert links == ["detections.csv", "tracks.vtt", "results.json"]  # no annotate: no video
+    assert links == ["detections.csv", "tracks.vtt", "chapters.vtt", "results.json"]  # no video
     assert page.is_hidden("#annotated-video")
     assert page.errors == []
 
@@ -148,7 +148,9 @@ def test_annotated_video_plays_above_a_timeline_of_shots_and_tracks(
         summary["shots"]
     )
     assert len(summary["shots"]) == 2
-    lanes = page.eval_on_selector_all("#timeline rect.track", "r => r.map(x => x.dataset.track)")
+    lanes = page.eval_on_selector_all(
+        "#timeline rect.track", "r => [...new Set(r.map(x => x.dataset.track))]"
+    )
     assert lanes == [str(t["track_id"]) for t in summary["tracks"]] and lanes
     lane_text = page.eval_on_selector("#timeline", "s => s.textContent")
     assert re.search(r"face #\d+", lane_text)
@@ -165,7 +167,8 @@ def test_annotated_video_plays_above_a_timeline_of_shots_and_tracks(
     assert page.get_attribute("#timeline line.playhead", "visibility") == "visible"
 
     links = page.eval_on_selector_all("#downloads a", "as => as.map(a => a.textContent)")
-    assert links == ["detections.csv", "tracks.vtt", "annotated.mp4", "results.json"]
+    exports = ["detections.csv", "tracks.vtt", "chapters.vtt", "annotated.mp4", "results.json"]
+    assert links == exports
     csv_href = page.get_attribute("#downloads a:first-child", "href")
     csv = page.request.get(f"http://127.0.0.1:{services.api_port}{csv_href}")
     assert csv.ok and csv.text().startswith("frame_index,timestamp_ms,label,track_id")
@@ -221,9 +224,14 @@ def test_search_by_tag_paging_and_cancel(services_factory, browser, tmp_path: Pa
     assert page.inner_text(f"{row} td.name").startswith("needle.mp4")
     assert "of 1 tagged" in page.inner_text("#page-info")
 
+    page.set_viewport_size({"width": 400, "height": 900})  # a phone: cancel still on screen
+    box = page.locator(f"{row} button.cancel").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 400
     page.click(f"{row} button.cancel")
     page.wait_for_selector(f'{row}[data-status="canceled"]')
     assert services.status(ids[-1])["status"] == "canceled"
+    assert page.locator(f"{row} button.cancel").count() == 0  # none once it is over
+    page.set_viewport_size({"width": 1100, "height": 900})
     page.fill("#search-tag", "nothing-has-this")
     page.click("#search-form button[type=submit]")
     page.wait_for_selector("#jobs-empty:not([hidden])")

@@ -1,0 +1,19 @@
+"""What every export sink has: the exports it writes, and how a job's is built."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from app.domain.frames import FrameSink
+from app.domain.model import Job
+from app.domain.ports import StorageService
+
+
+class ExportSink(FrameSink):
+    # The names (domain/exports.py) of the files this sink writes.
+    writes: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def for_job(cls, storage: StorageService, job: Job) -> ExportSink:
+        """A sink for this job (most need only where to write and the job's id)."""
+        return cls(storage, job.job_id)  # type: ignore[call-arg]
