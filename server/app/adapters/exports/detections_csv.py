@@ -2,8 +2,8 @@
 
 Header (contract "Exports"): frame_index,timestamp_ms,label,track_id,x,y,w,h,
 confidence,text. Rows are written as frames finish (flat memory); empty cells where a
-detection has no track id or no text. The csv module quotes labels and QR payloads that
-hold commas, quotes or newlines.
+detection has no track id or no text. Text cells (label, text) are quoted and made safe
+for spreadsheets and terminals (csv_cells.py); numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from app.adapters.exports.csv_cells import text_cell
 from app.domain.frames import Frame, FrameSink
 from app.domain.model import detections_csv_key
 from app.domain.ports import StorageService
@@ -36,8 +37,9 @@ class DetectionsCsvSink(FrameSink):
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self._file = storage.open_write(detections_csv_key(job_id))
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer)
-        self._writer.writerow(HEADER)
+        csv.writer(self._buffer).writerow(HEADER)
+        # Every string is quoted, so a neutralised cell is quoted as OWASP asks.
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_NONNUMERIC)
         self._flush()
 
     def _flush(self) -> None:
@@ -66,12 +68,12 @@ def row(index: int, timestamp_ms: int, detection: dict[str, Any]) -> list[Any]:
     return [
         index,
         timestamp_ms,
-        detection["label"],
+        text_cell(detection["label"]),
         "" if track_id is None else track_id,
         x,
         y,
         w,
         h,
         detection.get("confidence", ""),
-        detection.get("text", ""),
+        text_cell(detection.get("text", "")),
     ]
