@@ -10,6 +10,8 @@ restricted connection is served for `GET /health` only: any other request is ans
 at once with a JSON 429 (per client) or 503 (overall) and closed, and one whose request
 has not arrived within VIDEO_JOBS_HTTP_OVER_LIMIT_HEADER_TIMEOUT_S gets the same answer,
 so the over-limit connections leave quickly and the reserved ones stay free for probes.
+A connection past its address's bound while the API is already past the soft limit is
+answered at once, without waiting for its request (see `answer_at_once`).
 
 Behind a reverse proxy every connection comes from the proxy's address: set the per
 client bound to 0 there and let the proxy bound its clients (docs/deployment.md).
@@ -126,6 +128,15 @@ class ClientLedger:
 
     def held(self, address: str) -> int:
         return self._open[address]
+
+
+def answer_at_once(rules: ConnectionRules, held_by_client: int, open_connections: int) -> bool:
+    """Refuse without waiting for the request? When the address is past its bound while
+    the API is already into the share kept for /health: holding such connections for
+    the over-limit timeout is what would fill that share, so they go at once (that
+    address's own probes wait until it closes some)."""
+    over_client = rules.per_client and held_by_client >= rules.per_client
+    return bool(over_client) and open_connections > rules.soft_limit
 
 
 def refusal_for(

@@ -30,6 +30,7 @@ from app.api.connection_limits import (
     HEALTH_PATH,
     ClientLedger,
     Refusal,
+    answer_at_once,
     connection_rules,
     refusal_for,
 )
@@ -149,24 +150,19 @@ class SlowClientH11Protocol(H11Protocol):
     # -- protocol hooks --------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._restrict_if_over_limits()
+        rules = connection_rules()
+        if self.client is not None:  # a Unix socket has no address to count
+            self._address = self.client[0]
+            held = CLIENTS.opened(self._address)
+            self._refusal = refusal_for(rules, held, len(self.connections))
+            if self._refusal is not None and answer_at_once(rules, held, len(self.connections)):
+                self.transport.write(self._refusal.response())
+                self.transport.close()
+                return
         if self._refusal is None:
             self._arm("headers", self._header_timeout)
         else:  # over a limit: its request must come at once, or it is answered and closed
-            self._arm(
-                "headers", min(self._header_timeout, connection_rules().over_limit_header_timeout_s)
-            )
-
-    def _restrict_if_over_limits(self) -> None:
-        if self.client is None:  # a Unix socket: no address to count
-            return
-        self._address = self.client[0]
-        held = CLIENTS.opened(self._address)
-        self._refusal = refusal_for(connection_rules(), held, len(self.connections))
-        if self._refusal is not None:
-            log.debug(
-                "connection from %s restricted to /health: %s", self._address, self._refusal.detail
-            )
+            self._arm("headers", min(self._header_timeout, rules.over_limit_header_timeout_s))
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

@@ -10,6 +10,7 @@ import pytest
 from app.api.connection_limits import (
     ClientLedger,
     ConnectionRules,
+    answer_at_once,
     refusal_for,
     reserved_for_health,
 )
@@ -62,3 +63,9 @@ def test_the_reserve_is_a_share_of_the_limit_and_never_empty():
     assert reserved_for_health(Settings(_env_file=None, http_limit_concurrency=10)) == 1
     with pytest.raises(ValueError):
         Settings(_env_file=None, http_health_reserved_share=0.9)
+
+
+def test_past_its_bound_while_the_api_is_past_the_soft_limit_a_connection_goes_at_once():
+    assert not answer_at_once(RULES, held_by_client=4, open_connections=30)  # waits 1 s
+    assert answer_at_once(RULES, held_by_client=4, open_connections=31)
+    assert not answer_at_once(RULES, held_by_client=3, open_connections=31)  # may be /health
