@@ -36,7 +36,6 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff check server tools
 	$(BIN)/ruff format --check server tools
 	$(BIN)/python -m pytest --cov --cov-report=term
-	$(BIN)/python tools/bench.py --quick
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check server tools

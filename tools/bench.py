@@ -3,7 +3,8 @@
 Measures frame throughput against raw decoding, the queue hop, end-to-end latency, a
 large upload, submit load, CPU use with 1 and 2 workers, and Redis + PostgreSQL against
 the embedded default, on this machine, and writes docs/benchmarks.md. The code lives
-in tools/benchkit/; `--quick` (run by `make test`) only checks that it still works.
+in tools/benchkit/; `--quick` runs it at tiny sizes to check that it still works
+(`make test` only checks that it loads: test_bench_smoke.py; it measures nothing).
 """
 
 from __future__ import annotations

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     http_body_timeout_s: float = Field(default=30.0, gt=0)
     http_keep_alive_s: int = Field(default=5, ge=1)
     http_limit_concurrency: int = Field(default=1000, ge=10)
+    # One address may hold this many connections (0: no bound, behind a reverse proxy);
+    # this share of the concurrency limit (at least one connection) serves /health only.
+    http_max_connections_per_client: int = Field(default=64, ge=0)
+    http_health_reserved_share: float = Field(default=0.05, gt=0, le=0.5)
+    http_over_limit_header_timeout_s: float = Field(default=2.0, gt=0)
 
     # Operations (not in the Phase-16 contract; documented in docs/cli-and-web.md).
     log_format: Literal["text", "json"] = "text"

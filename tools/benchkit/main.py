@@ -1,9 +1,10 @@
 """Run every benchmark figure once and write the report.
 
-`--quick` (what `make test` runs) uses tiny sizes so the benchmark code cannot rot
-without anyone noticing; its numbers mean nothing and it never writes
-docs/benchmarks.md. The exit status is non-zero only when something is broken (an
-exception, a job that failed), never because a target was missed.
+`--quick` uses tiny sizes to check the whole benchmark still runs; its numbers mean
+nothing and it never writes docs/benchmarks.md (`make test` does not run it; its
+test_bench_smoke.py checks that the code loads and renders). The exit status is
+non-zero only when something is broken (an exception, a job that failed), never
+because a target was missed.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ hold connections open (the "slowloris" attack).
   VIDEO_JOBS_HTTP_BODY_TIMEOUT_S closes the connection (the route sees a disconnect).
   Time the API itself spends not reading (flow control paused) is not counted.
 
+- Connections: a bound per client address and room kept for `/health`
+  (connection_limits.py): a connection over them serves `GET /health` only.
+
 uvicorn's own --limit-concurrency (503 beyond it) and --timeout-keep-alive complete the
 picture; `make run` (app/run.py) passes all of them. Selected with
 `--http app.api.slow_clients:SlowClientH11Protocol`.
@@ -23,9 +26,19 @@ import h11
 from uvicorn.protocols.http import h11_impl
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from app.api.connection_limits import (
+    HEALTH_PATH,
+    ClientLedger,
+    Refusal,
+    answer_at_once,
+    connection_rules,
+    refusal_for,
+)
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+# Open connections per client address in this process (uvicorn runs one event loop).
+CLIENTS = ClientLedger()
 
 
 @functools.cache
@@ -74,6 +87,18 @@ class SlowClientH11Protocol(H11Protocol):
         self._header_timeout, self._body_timeout = read_timeouts()
         self._read_timer: asyncio.TimerHandle | None = None
         self._waiting_for: str | None = None  # "headers" or "body"
+        self._address: str | None = None
+        self._refusal: Refusal | None = None  # set: only /health is served
+        self._serve = self.app
+        self.app = self._guarded_app
+
+    async def _guarded_app(self, scope, receive, send) -> None:
+        """The application, or the refusal for a restricted connection's requests
+        other than /health."""
+        if self._refusal is not None and scope.get("path") != HEALTH_PATH:
+            await self._refusal.send(send)
+            return
+        await self._serve(scope, receive, send)
 
     # -- timer ---------------------------------------------------------------------
     def _cancel_read_timer(self) -> None:
@@ -109,7 +134,8 @@ class SlowClientH11Protocol(H11Protocol):
         if self._waiting_for == "headers" and state is h11.IDLE:
             log.info("closing a connection: headers not received in %gs", self._header_timeout)
             if self.conn.our_state is h11.IDLE:
-                self.transport.write(_timeout_response(self._header_timeout))
+                answer = self._refusal.response() if self._refusal else None
+                self.transport.write(answer or _timeout_response(self._header_timeout))
             self.transport.close()
         elif self._waiting_for == "body" and state is h11.SEND_BODY:
             if self.flow.read_paused:  # the app is not reading: not the client's fault
@@ -124,7 +150,19 @@ class SlowClientH11Protocol(H11Protocol):
     # -- protocol hooks --------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm("headers", self._header_timeout)
+        rules = connection_rules()
+        if self.client is not None:  # a Unix socket has no address to count
+            self._address = self.client[0]
+            held = CLIENTS.opened(self._address)
+            self._refusal = refusal_for(rules, held, len(self.connections))
+            if self._refusal is not None and answer_at_once(rules, held, len(self.connections)):
+                self.transport.write(self._refusal.response())
+                self.transport.close()
+                return
+        if self._refusal is None:
+            self._arm("headers", self._header_timeout)
+        else:  # over a limit: its request must come at once, or it is answered and closed
+            self._arm("headers", min(self._header_timeout, rules.over_limit_header_timeout_s))
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -137,4 +175,7 @@ class SlowClientH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_read_timer()
+        if self._address is not None:
+            CLIENTS.closed(self._address)
+            self._address = None
         super().connection_lost(exc)

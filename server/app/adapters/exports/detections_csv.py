@@ -2,8 +2,8 @@
 
 Header (contract "Exports"): frame_index,timestamp_ms,label,track_id,x,y,w,h,
 confidence,text. Rows are written as frames finish (flat memory); empty cells where a
-detection has no track id or no text. The csv module quotes labels and QR payloads that
-hold commas, quotes or newlines.
+detection has no track id or no text. Text cells (label, text) are quoted and made safe
+for spreadsheets and terminals (csv_cells.py); numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.adapters.exports.base import ExportSink
+from app.adapters.exports.csv_cells import text_cell
 from app.domain.detections import Detection
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
@@ -40,8 +41,9 @@ class DetectionsCsvSink(ExportSink):
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self._file = storage.open_write(EXPORT_BY_NAME["detections.csv"].key(job_id))
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer)
-        self._writer.writerow(HEADER)
+        csv.writer(self._buffer).writerow(HEADER)
+        # Every string is quoted, so a neutralised cell is quoted as OWASP asks.
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_NONNUMERIC)
         self._flush()
 
     def _flush(self) -> None:
@@ -69,12 +71,12 @@ def row(index: int, timestamp_ms: int, detection: Detection) -> list[Any]:
     return [
         index,
         timestamp_ms,
-        detection.label,
+        text_cell(detection.label),
         "" if detection.track_id is None else detection.track_id,
         x,
         y,
         w,
         h,
         detection.confidence,
-        "" if detection.text is None else detection.text,
+        text_cell("" if detection.text is None else detection.text),
     ]

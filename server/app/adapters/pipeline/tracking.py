@@ -33,6 +33,10 @@ detections do (SORT's `min_hits`, Norfair's hit counter):
   every frame up to the next run; two misses in a row hide it (its id is kept through
   `max_gap_ms`). The time between runs is observed, not configured: the shortest gap
   between frames holding a fresh (not carried) detection.
+
+Every box leaves `update` inside the frame (boxes.py): detector boxes are clipped, and
+a carried or held box, moved by its track's velocity, is clipped too, or dropped when
+too little of it is still in the picture (an object walking out of view).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.adapters.pipeline.boxes import iou_matrix
+from app.adapters.pipeline.boxes import fit_box, iou_matrix
 from app.adapters.pipeline.shots import ShotStage
 from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameStage
@@ -150,6 +154,7 @@ class Tracker:
         self._tracks: dict[str, list[_Track]] = {}
         self._next_id = 1
         self._previous_ms: int | None = None
+        self._frame_size: tuple[int | None, int | None] = (None, None)
 
     def end_all(self) -> list[int]:
         """A shot cut: no track continues into the new shot. Returns the ended ids."""
@@ -157,9 +162,17 @@ class Tracker:
         self._tracks.clear()
         return ended
 
-    def update(self, detections: list[Detection], timestamp_ms: int) -> list[int]:
+    def update(
+        self,
+        detections: list[Detection],
+        timestamp_ms: int,
+        frame_size: tuple[int, int] | None = None,
+    ) -> list[int]:
         """Set `track_id` on each detection (in place) seen at `timestamp_ms`; returns
-        the ids of the tracks that ended before this frame."""
+        the ids of the tracks that ended before this frame. With `frame_size` (width,
+        height), every box is clipped to the frame, and boxes wholly outside it go."""
+        self._frame_size = frame_size or (None, None)
+        detections[:] = [d for d in detections if self._clip(d)]
         step = 0 if self._previous_ms is None else max(timestamp_ms - self._previous_ms, 0)
         self._previous_ms = timestamp_ms
         ended: list[int] = []
@@ -209,11 +222,13 @@ class Tracker:
             for track in tracks:
                 missed = track.track_id and track.seen_ms != now
                 if missed and now - track.last_ms < 2 * self._run_ms:
-                    box = track.predicted(now, self.max_gap_ms)
+                    box = self._placed(track.predicted(now, self.max_gap_ms))
+                    if box is None:
+                        continue  # predicted out of the picture: not shown
                     held.append(
                         Detection(
                             track.label,
-                            [max(round(float(v)), 0) for v in box],
+                            box,
                             track.confidence,
                             track_id=track.track_id,
                             carried=True,
@@ -268,6 +283,17 @@ class Tracker:
                 self._confirm(track, detection)
         return stale
 
+    def _clip(self, detection: Detection) -> bool:
+        """Clip a box as a step made it; False when none of it is in the frame."""
+        box = fit_box(detection.bbox, *self._frame_size)
+        if box is not None:
+            detection.bbox = box
+        return box is not None
+
+    def _placed(self, predicted: np.ndarray) -> list[int] | None:
+        """A box the tracker moved, in the frame; None when too little of it is."""
+        return fit_box(predicted, *self._frame_size, carried=True)
+
     def _confirm(self, track: _Track, detection: Detection) -> None:
         if not track.track_id:
             track.track_id = self._next_id
@@ -288,8 +314,11 @@ class Tracker:
             if not track.track_id:
                 return False
             track.seen_ms = now
+            placed = self._placed(predicted)
+            if placed is None:
+                return False  # the track is predicted out of the picture
             detection.track_id = track.track_id
-            detection.bbox = [max(round(float(v)), 0) for v in predicted]
+            detection.bbox = placed
             detection.tracked = True
             return True
         self._confirm(track, detection)  # a second sighting confirms a tentative track
@@ -314,7 +343,8 @@ class TrackingStage(FrameStage):
         # Also on frames without detections: the tracker measures gaps in frame steps.
         # A pipeline without detection steps keeps no "detections" key.
         found = frame.detections if frame.detections is not None else []
-        ended += self.tracker.update(found, frame.timestamp_ms)
+        size = None if frame.image is None else (frame.image.shape[1], frame.image.shape[0])
+        ended += self.tracker.update(found, frame.timestamp_ms, size)
         frame.ended_tracks = ended
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from app.adapters.pipeline.boxes import iou_matrix
+from app.adapters.pipeline.boxes import fit_box, iou_matrix
 from app.adapters.pipeline.tracking import Tracker, TrackingStage
 from app.domain.detections import Detection
 from app.domain.frames import Frame
@@ -267,3 +268,43 @@ def test_nothing_is_held_across_a_cut_or_for_an_unconfirmed_track():
         kept.append(len(frame.detected()))
     assert kept == [1, 1, 0, 0, 0]
     assert Tracker(hold_missed=False).update([], 0) == []
+
+
+def test_boxes_are_clipped_to_the_frame_and_boxes_wholly_outside_go():
+    assert fit_box([-5, 10, 20, 30], 100, 50) == [0, 10, 15, 30]
+    assert fit_box([90.4, 40.6, 20, 20], 100, 50) == [90, 41, 10, 9]
+    assert fit_box([100, 10, 20, 20], 100, 50) is None
+    assert fit_box([-3, -3, 10, 10], None, None) == [0, 0, 7, 7]  # size unknown: x, y >= 0
+
+
+def test_a_carried_box_with_too_little_left_in_the_frame_is_dropped():
+    assert fit_box([80, 0, 40, 40], 100, 50, carried=True) == [80, 0, 20, 40]  # half in
+    assert fit_box([91, 0, 40, 40], 100, 50, carried=True) is None  # under a quarter
+    assert fit_box([98.5, 0, 2, 40], 100, 50, carried=True) is None  # a 1.5 px sliver
+    assert fit_box([91, 0, 40, 40], 100, 50) == [91, 0, 9, 40]  # a detector's box stays
+
+
+def test_a_person_walking_out_of_the_frame_is_clipped_then_dropped():
+    """Detection every 3rd frame at 12 px a frame towards the right edge of a 200 px
+    frame; in between, the tracker carries the box on by the track's velocity."""
+    stage = TrackingStage(Tracker())
+    image = np.zeros((120, 200, 3), np.uint8)
+    shown = []
+    for i in range(18):
+        x = 60 + 12 * i
+        if i % 3 == 0:  # the detector sees the visible part only
+            detections = [det(x, 20)] if x < 200 else []
+            for d in detections:
+                d.bbox[2] = min(40, 200 - x)
+        frame = Frame(i, i * FRAME_MS, image, detections=detections)
+        stage.process(frame)
+        shown.append([list(d.bbox) for d in frame.detected()])
+        if i % 3 == 0:
+            detections = [replace(d, carried=True) for d in detections]
+    for boxes in shown:
+        for x, y, w, h in boxes:
+            assert x >= 0 and y >= 0 and x + w <= 200 and y + h <= 120, shown
+    assert shown[10] and shown[10][0][0] + shown[10][0][2] == 200  # clipped at the edge
+    # Frame 12: no detection; the missed track would be held at its prediction, under a
+    # quarter of which is still in the frame, so nothing is shown from there on.
+    assert shown[11] and shown[12:] == [[]] * 6

@@ -75,7 +75,7 @@ class Services:
     def start_worker(self, *args: str) -> subprocess.Popen:
         return self._spawn("worker", ["-m", "app.workers.worker_runner", *args])
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.api is not None and self.api.poll() is not None:
@@ -139,7 +139,7 @@ class Services:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait_for(self, job_id: str, statuses: set[str] = TERMINAL, timeout: float = 90) -> dict:
+    def wait_for(self, job_id: str, statuses: set[str] = TERMINAL, timeout: float = 300) -> dict:
         deadline = time.monotonic() + timeout
         status: dict = {}
         while time.monotonic() < deadline:

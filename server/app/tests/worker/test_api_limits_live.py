@@ -1,8 +1,10 @@
 """Issue 12, read side, against real processes (API as `make run` starts it, a real
 worker, a temporary DATA_DIR): frame images, unpaged and filtered results, webhooks to
 internal addresses and to a dead receiver, /health on a locked database and a full disk,
-and slow clients. Each test reproduces the attack of the issue with numbers in its
-assertions; the benchmark (make bench, api_limits) records the real latencies."""
+and slow clients. Each test reproduces an attack and asserts what the API does: it
+answers, with which status, in which order, within bounds generous enough for a loaded
+2-core machine; memory is asserted in MB. How fast it answers is a benchmark figure
+(make bench, figure 8: tools/benchkit/api_limits.py), not a test."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 
 from app.tests.fixtures.videos import make_moving_box_mp4
 from app.tests.worker.limits_support import (
+    ANSWER_BOUND_S,
     DeadReceiver,
     HealthProbe,
     PeakSampler,
@@ -56,9 +59,7 @@ def test_frame_requests_are_bounded_and_never_hold_up_health(services_factory, h
 
     with HealthProbe(services) as probe, ThreadPoolExecutor(40) as pool:
         responses = list(pool.map(fetch, [100 + i % 19 for i in range(40)]))
-        status_s = time.monotonic()
         assert services.client.get(f"/video/status/{job_id}").status_code == 200
-        status_s = time.monotonic() - status_s
     codes = [r.status_code for r in responses]
     busy = [r for r in responses if r.status_code == 503]
     assert set(codes) <= {200, 503}, codes
@@ -66,8 +67,7 @@ def test_frame_requests_are_bounded_and_never_hold_up_health(services_factory, h
     assert busy, "40 requests at once on a pool of 1 + 2 waiting were never refused"
     assert all(r.headers.get("Retry-After") == "1" for r in busy)
     assert "try again" in busy[0].json()["detail"]
-    assert probe.latencies and max(probe.latencies) < 2.0, probe.latencies
-    assert status_s < 2.0
+    probe.assert_answered()
     assert services.client.get(f"/video/jobs/{pending}/frames/0.jpg").status_code == 404
 
 
@@ -97,7 +97,7 @@ def test_unpaged_results_of_41_mb_stream_with_flat_api_memory(services_factory, 
     ):
         bodies = list(pool.map(download, range(4)))
     assert memory.growth_mb < 64, f"API RSS grew {memory.growth_mb:.0f} MB"
-    assert probe.latencies and max(probe.latencies) < 2.0, probe.latencies
+    probe.assert_answered()
     document = json.loads(bodies[0])
     assert len(document["results"]) == frames
     assert document["results"][-1]["frame_index"] == frames - 1
@@ -107,12 +107,9 @@ def test_unpaged_results_of_41_mb_stream_with_flat_api_memory(services_factory, 
 
     # A filter that matches nothing examines a bounded number of frames and says where
     # to continue (it used to read every line of the file).
-    started = time.monotonic()
     page = services.client.get(f"/video/results/{job_id}", params={"label": "x", "limit": 1})
-    elapsed = time.monotonic() - started
     assert page.status_code == 200
     assert page.json()["results"] == [] and page.json()["next_offset"] == 10_000
-    assert elapsed < 5.0
 
 
 def test_a_missing_results_file_is_a_json_410(services_factory, clip_path):
@@ -159,7 +156,12 @@ def test_webhooks_to_internal_addresses_are_refused_at_submit(services_factory, 
 
 
 def test_a_dead_receiver_does_not_delay_another_receivers_event(services_factory, clip_path):
-    services = services_factory(webhook_secret=SECRET, webhook_allow_private=True)
+    # Deliveries to the dead receiver wait out this timeout: an event lined up behind
+    # them would arrive after it, so "before it" is the behaviour, with room for load.
+    dead_timeout_s = 60
+    services = services_factory(
+        webhook_secret=SECRET, webhook_allow_private=True, webhook_timeout_s=dead_timeout_s
+    )
     start_api_as_make_run(services)
     dead, live = DeadReceiver(), Receiver()
     try:
@@ -181,13 +183,12 @@ def test_a_dead_receiver_does_not_delay_another_receivers_event(services_factory
         time.sleep(1.0)  # the dispatcher has them all in flight or lined up
         sent = time.monotonic()
         job_id = submit_and_cancel(live.url)
-        deadline = sent + 20
+        deadline = sent + dead_timeout_s / 2
         while not live.arrivals and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert live.arrivals, "the live receiver never got its event"
-        delay = live.arrivals[0][0] - sent
+        assert live.arrivals, "the live event waited for the dead receiver's deliveries"
         assert live.arrivals[0][1]["job_id"] == job_id
-        assert delay < 3.0, f"another receiver's event waited {delay:.1f} s"
+        assert dead.held, "no delivery reached the dead receiver: the test shows nothing"
     finally:
         dead.close()
         live.close()
@@ -200,9 +201,7 @@ def test_health_is_503_when_the_database_cannot_be_written(services_factory):
     locker = sqlite3.connect(services.data_dir / "jobs.db", timeout=1, isolation_level=None)
     try:
         locker.execute("BEGIN IMMEDIATE")  # holds the write lock: reads work, writes cannot
-        started = time.monotonic()
-        response = services.client.get("/health")
-        assert time.monotonic() - started < 10
+        response = services.client.get("/health")  # answers (the client waits up to 30 s)
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "unhealthy" and body["database"].startswith("cannot write")
@@ -215,7 +214,7 @@ def test_health_is_503_when_the_database_cannot_be_written(services_factory):
 def test_health_is_503_when_free_space_is_under_the_floor(services_factory):
     services = services_factory(min_free_bytes=2**62)
     start_api_as_make_run(services, wait=False)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ANSWER_BOUND_S * 6
     response = None
     while time.monotonic() < deadline:
         try:
@@ -242,7 +241,11 @@ def _closed_by_server(sock: socket.socket, until: float) -> bool:
 
 
 def test_slow_clients_are_closed_within_the_timeouts(services_factory):
-    services = services_factory(http_header_timeout_s=2, http_body_timeout_s=2)
+    services = services_factory(
+        http_header_timeout_s=2,
+        http_body_timeout_s=2,
+        http_max_connections_per_client=0,  # 400 from one address: the timeouts close them
+    )
     start_api_as_make_run(services)
     address = ("127.0.0.1", services.api_port)
     opened = time.monotonic()
@@ -257,9 +260,7 @@ def test_slow_clients_are_closed_within_the_timeouts(services_factory):
         b"POST /video/submit HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
         b"boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\nConten"
     )
-    started = time.monotonic()
-    assert services.client.get("/health").status_code == 200
-    assert time.monotonic() - started < 2.0
+    assert services.client.get("/health").status_code == 200  # while 400 are held open
     for byte in b"GET /health HTTP/1.1\r\nX-Slow: " + b"a" * 40:
         try:
             trickle.send(bytes([byte]))
@@ -268,7 +269,7 @@ def test_slow_clients_are_closed_within_the_timeouts(services_factory):
         time.sleep(0.3)
         if time.monotonic() - opened > 8:
             break
-    until = opened + 2 + 6  # the timeout plus generous slack on a busy machine
+    until = opened + 2 + ANSWER_BOUND_S  # the timeout plus generous slack on a busy machine
     try:
         assert all(_closed_by_server(sock, until) for sock in slow), "slow headers kept open"
         assert _closed_by_server(trickle, until), "a trickle of header bytes kept it open"

@@ -55,7 +55,7 @@ def test_worker_once_processes_one_job_and_exits_zero(services_factory, clip_pat
     services.start_api()
     job_id = services.submit(clip_path, "motion")
     worker = services.start_worker("--once")
-    assert worker.wait(timeout=60) == 0
+    assert worker.wait(timeout=300) == 0  # generous: the machine may be loaded
     assert services.status(job_id)["status"] == "completed"
 
 

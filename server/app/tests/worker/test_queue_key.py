@@ -42,8 +42,8 @@ def test_a_weak_queue_key_stops_the_api_and_the_worker_at_start(
     key_file(services).chmod(mode)
     api = services.start_api(wait=False)
     worker = services.start_worker()
-    assert api.wait(timeout=60) != 0
-    assert worker.wait(timeout=60) == 2
+    assert api.wait(timeout=180) != 0
+    assert worker.wait(timeout=180) == 2
     assert reason in services.log_of(api)
     assert reason in services.log_of(worker)
 
@@ -64,7 +64,7 @@ def test_a_worker_follows_a_recreated_key_file_after_an_api_restart(
     assert key_file(services).read_bytes() != old_key
 
     second = services.submit(clip_path, "motion")
-    assert services.wait_for(second, timeout=60)["status"] == "completed"
+    assert services.wait_for(second, timeout=180)["status"] == "completed"
     assert worker.poll() is None, "the same worker must have reconnected"
     log = services.log_of(worker)
     assert "refused our authkey" in log and "queue key changed on disk" in log
