@@ -1,14 +1,16 @@
-"""A submit's time range against the video's length, and the frames a job plans to
-analyse (the total its progress and ETA are over)."""
+"""A submit's time range against the video's length, the frames a job plans to analyse
+(the total its progress and ETA are over), and what a job that will never have results
+says when they are asked for."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.domain.errors import InvalidOptions
+from app.domain.errors import InvalidOptions, JobNotCompleted
+from app.domain.model import JobStatus, utcnow
 from app.domain.options import AnalysisOptions
 from app.domain.ports import VideoHeader
-from app.domain.services import submit_video
+from app.domain.services import get_results, submit_video
 from app.domain.time_range import checked_range, planned_frames
 from app.tests.unit.conftest import MP4_BYTES
 from app.tests.unit.test_submit_limits import LIMITS, FakeInspector
@@ -81,3 +83,22 @@ def test_planned_frames_follow_the_range_and_the_sampling(options, frames) -> No
 def test_a_video_with_no_declared_count_has_no_planned_total() -> None:
     assert planned_frames(AnalysisOptions(end_s=1.0), None, 4.0) is None
     assert checked_range(AnalysisOptions(start_s=100), None) == []
+
+
+def test_a_canceled_or_failed_job_says_it_will_have_no_results(jobs, queue, storage, runner):
+    job = submit_video(
+        [MP4_BYTES], "quality", jobs=jobs, queue=queue, storage=storage, runner=runner
+    )
+    jobs.transition(job.job_id, JobStatus.PENDING, JobStatus.CANCELED, now=utcnow())
+    with pytest.raises(JobNotCompleted, match="was canceled, so it has no results") as caught:
+        get_results(jobs, storage, job.job_id)
+    assert "once completed" not in str(caught.value)
+    other = submit_video(
+        [MP4_BYTES], "quality", jobs=jobs, queue=queue, storage=storage, runner=runner
+    )
+    jobs.transition(other.job_id, JobStatus.PENDING, JobStatus.RUNNING, now=utcnow())
+    jobs.transition(
+        other.job_id, JobStatus.RUNNING, JobStatus.FAILED, now=utcnow(), error_message="bad frame"
+    )
+    with pytest.raises(JobNotCompleted, match="failed, so it has no results: bad frame"):
+        get_results(jobs, storage, other.job_id)
