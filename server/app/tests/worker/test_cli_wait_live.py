@@ -37,6 +37,6 @@ def test_wait_rides_out_an_api_restart_and_ends_with_the_job(services_factory, c
         if waiting.poll() is None:
             waiting.kill()
             waiting.wait()
-    assert waiting.returncode == 0, err
+    assert waiting.returncode == 0 and out == "", err  # messages go to stderr
     assert f"job {job_id} completed" in err
     assert services.status(job_id)["status"] == "completed"
