@@ -128,12 +128,13 @@ def submit(
     print(job_id, flush=True)
     shown = printable(f"job {job_id} {answer['status']} (pipeline {answer['pipeline_id']})")
     console.print(escape(shown), soft_wrap=True)
-    for warning in answer.get("warnings") or []:
+    warned = tuple(answer.get("warnings") or [])
+    for warning in warned:
         console.print(f"[yellow]warning:[/yellow] {escape(printable(warning))}", soft_wrap=True)
     if waiting is None:
         return 0
     poller = StatusPoller(client, job_id, waiting["retry_for"])
-    return wait_for(client, console, job_id, waiting["timeout"], poller)
+    return wait_for(client, console, job_id, waiting["timeout"], poller, warned)
 
 
 def check_pipeline(client: ApiClient, pipeline_id: str) -> None:

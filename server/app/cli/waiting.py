@@ -70,8 +70,10 @@ def wait_for(
     job_id: str,
     timeout: float | None,
     poller: StatusPoller | None = None,
+    warned: tuple[str, ...] = (),
 ) -> int:
-    """Poll the status until the job ends: 0 when completed, 1 otherwise."""
+    """Poll the status until the job ends: 0 when completed, 1 otherwise. The job's
+    warnings are printed at the end, but for those already shown (`warned`)."""
     poller = poller or StatusPoller(client, job_id)
     started = poller.clock()
     deadline = started + timeout if timeout is not None else None
@@ -95,11 +97,15 @@ def wait_for(
             if deadline is not None and poller.clock() > deadline:
                 raise CliError(f"job {job_id} is still {shown} after {timeout:g} s")
             poller.sleep(POLL_INTERVAL_S)
-    return _report_end(console, job_id, status, poller.clock() - started)
+    return _report_end(console, job_id, status, poller.clock() - started, warned)
 
 
-def _report_end(console: Console, job_id: str, status: dict[str, Any], elapsed: float) -> int:
+def _report_end(
+    console: Console, job_id: str, status: dict[str, Any], elapsed: float, warned: tuple[str, ...]
+) -> int:
     for warning in status.get("warnings") or []:
+        if warning in warned:
+            continue
         console.print(f"[yellow]warning:[/yellow] {escape(printable(warning))}", soft_wrap=True)
     if status["status"] == "completed":
         console.print(f"job {escape(job_id)} completed in {elapsed:.1f} s")

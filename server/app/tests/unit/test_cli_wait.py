@@ -136,3 +136,17 @@ def test_the_parser_default_url_follows_the_api_port(monkeypatch):
     monkeypatch.delenv("VIDEO_JOBS_API_HOST", raising=False)
     monkeypatch.setenv("VIDEO_JOBS_API_PORT", "8123")
     assert build_parser().parse_args(["pipelines"]).url == "http://127.0.0.1:8123"
+
+
+def test_submit_wait_prints_each_warning_once(tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(1000))
+    clipped = DONE["warnings"][0]
+    accepted = {"job_id": JOB_ID, "status": "pending", "pipeline_id": "motion"}
+    routes = {
+        "/video/submit": (200, {**accepted, "warnings": [clipped]}),
+        f"/video/status/{JOB_ID}": (200, {**DONE, "warnings": [clipped, "the video is damaged"]}),
+    }
+    assert main(["submit", str(clip), "--wait"], http=fake_api(routes)) == 0
+    err = capsys.readouterr().err
+    assert err.count(clipped) == 1 and "warning: the video is damaged" in err
