@@ -27,7 +27,7 @@ from rich.progress import (
 from app.cli import reports
 from app.cli.client import ApiClient, ApiError, CliError, check_mp4
 from app.cli.terminal import printable
-from app.cli.waiting import StatusPoller, wait_for
+from app.cli.waiting import StatusPoller, WaitOptions, wait_for
 
 
 def serve(host: str | None, port: int | None) -> int:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, client: ApiClient, console: Console) -> int:
     if args.command == "submit":
         fields = submit_fields(args)
         path = Path(args.file)
-        waiting = {"timeout": args.timeout, "retry_for": args.retry_for} if args.wait else None
+        waiting = WaitOptions(args.timeout, args.retry_for) if args.wait else None
         return submit(client, console, path, args.pipeline, waiting, fields)
     if args.command == "wait":
         poller = StatusPoller(client, args.job_id, args.retry_for)
@@ -100,12 +100,11 @@ def submit(
     console: Console,
     path: Path,
     pipeline_id: str | None,
-    waiting: dict[str, Any] | None = None,
+    waiting: WaitOptions | None = None,
     fields: dict[str, str] | None = None,
 ) -> int:
-    """Upload with a progress bar, print the job id; with `waiting` (the wait's timeout
-    and retry_for), follow the job to its end. Whatever can be refused without the file
-    is checked before a byte is uploaded."""
+    """Upload with a progress bar, print the job id; with `waiting`, follow the job to
+    its end. Whatever can be refused without the file is checked before a byte is sent."""
     if not path.is_file():
         raise CliError(f"no such file: {path}")
     check_mp4(path)
@@ -133,8 +132,8 @@ def submit(
         console.print(f"[yellow]warning:[/yellow] {escape(printable(warning))}", soft_wrap=True)
     if waiting is None:
         return 0
-    poller = StatusPoller(client, job_id, waiting["retry_for"])
-    return wait_for(client, console, job_id, waiting["timeout"], poller, warned)
+    poller = StatusPoller(client, job_id, waiting.retry_for)
+    return wait_for(client, console, job_id, waiting.timeout, poller, warned)
 
 
 def check_pipeline(client: ApiClient, pipeline_id: str) -> None:

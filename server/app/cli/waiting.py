@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +26,15 @@ BACKOFF_MAX_S = 5.0
 RETRY_FOR_S = 300.0  # a restart, a migration, a redeploy: minutes, not hours
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 UNFINISHED = frozenset({"pending", "running"})
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """How long to wait for a job at most (None: as long as it runs), and how long the
+    API may be unreachable in a row before the wait gives up."""
+
+    timeout: float | None = None
+    retry_for: float = RETRY_FOR_S
 
 
 class StatusPoller:
