@@ -97,8 +97,8 @@ def _record_completion(
     """completed, with the job's warnings. Progress ends at n/n for the frames analysed,
     except for a video that ended early: there the total stays what the job was to do."""
     decoded = int(analysis.video.get("frame_count") or 0)
-    done = analysis.frames_analysed
-    total = analysis.frames_total if analysis.frames_total is not None else done
+    analysed = analysis.frames_analysed
+    total = analysis.frames_total if analysis.frames_total is not None else analysed
     try:
         done = jobs.transition(
             job.job_id,
@@ -107,7 +107,9 @@ def _record_completion(
             now=utcnow(),
             attempt=job.attempts,
             output_path=writer.output_path,
-            progress=Progress(done, total, round(done / elapsed, 2) if elapsed > 0 else None),
+            progress=Progress(
+                analysed, total, round(analysed / elapsed, 2) if elapsed > 0 else None
+            ),
             warnings=list(analysis.warnings),
         )
     except BaseException:  # not recorded: the job will run again, so keep no files
