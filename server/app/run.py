@@ -7,9 +7,11 @@ without one. The API migrates the database at start; the worker waits for that.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +44,35 @@ def _spawn_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.workers.worker_runner"])
 
 
+def port_taken(host: str, port: int) -> bool:
+    """True when something already listens on host:port (bound the way uvicorn binds)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def ports_in_use(host: str, port: int, settings: Settings) -> str | None:
+    """One sentence naming the port that is taken and the setting that moves it, checked
+    before anything starts, so a second `make run` says so instead of a traceback."""
+    if port_taken(host, port):
+        return (
+            f"port {port} on {host} is in use (another `make run`?); run on another port "
+            f"with VIDEO_JOBS_API_PORT={port + 1} make run"
+        )
+    queue = settings.queue_host, settings.queue_port
+    if not settings.queue_url and port_taken(*queue):
+        return (
+            f"the job queue's port {queue[1]} on {queue[0]} is in use (another `make run`?); "
+            f"a second instance also needs VIDEO_JOBS_QUEUE_PORT={queue[1] + 1}"
+        )
+    return None
+
+
 def stop_processes(processes: list[subprocess.Popen], timeout: float = STOP_TIMEOUT_S) -> None:
     """SIGTERM each, wait up to `timeout` in all, then SIGKILL whatever is left."""
     for process in processes:
@@ -72,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal stopping
         stopping = True
 
+    settings = Settings()
+    if (taken := ports_in_use(args.host, args.port, settings)) is not None:
+        log.error("%s", taken)
+        return 1
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    api = _spawn_api(args.host, args.port, Settings())
+    api = _spawn_api(args.host, args.port, settings)
     worker = _spawn_worker()
     log.info(
         "API on http://%s:%d (pid %d), worker pid %d", args.host, args.port, api.pid, worker.pid

@@ -25,6 +25,11 @@ class SubmitResponse(BaseModel):
     job_id: uuid.UUID
     status: str = Field(examples=["pending"])
     pipeline_id: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the submit ignored or changed (an unknown form field, an end_s "
+        "past the end of the video); the job's warnings start with the same sentences",
+    )
 
 
 class JobStatusResponse(BaseModel):
@@ -38,9 +43,11 @@ class JobStatusResponse(BaseModel):
     pipeline_id: str
     error_message: str | None
     frames_done: int = Field(0, description="frames analysed so far")
-    frames_total: int | None = Field(None, description="frames in the video")
+    frames_total: int | None = Field(
+        None, description="frames the job will analyse (its time range and sampling)"
+    )
     frames_total_is_estimate: bool = Field(
-        True, description="true while frames_total is the container's estimate"
+        True, description="true while frames_total is estimated from the container"
     )
     fps: float | None = Field(None, description="processing rate, frames per second")
     eta_s: float | None = Field(None, description="seconds left at that rate (running only)")

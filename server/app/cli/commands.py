@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,15 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
-    SpinnerColumn,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 
 from app.cli import reports
-from app.cli.client import ApiClient, CliError, check_mp4
-
-POLL_INTERVAL_S = 0.5
-UNFINISHED = frozenset({"pending", "running"})
+from app.cli.client import ApiClient, ApiError, CliError, check_mp4
+from app.cli.terminal import printable
+from app.cli.waiting import StatusPoller, WaitOptions, wait_for
 
 
 def serve(host: str | None, port: int | None) -> int:
@@ -52,7 +49,11 @@ def run(args: argparse.Namespace, client: ApiClient, console: Console) -> int:
     if args.command == "submit":
         fields = submit_fields(args)
         path = Path(args.file)
-        return submit(client, console, path, args.pipeline, args.wait, args.timeout, fields)
+        waiting = WaitOptions(args.timeout, args.retry_for) if args.wait else None
+        return submit(client, console, path, args.pipeline, waiting, fields)
+    if args.command == "wait":
+        poller = StatusPoller(client, args.job_id, args.retry_for)
+        return wait_for(client, console, args.job_id, args.timeout, poller)
     if args.command == "status":
         print_json(client.status(args.job_id))
         return 0
@@ -99,16 +100,18 @@ def submit(
     console: Console,
     path: Path,
     pipeline_id: str | None,
-    wait: bool,
-    timeout: float | None,
+    waiting: WaitOptions | None = None,
     fields: dict[str, str] | None = None,
 ) -> int:
-    """Upload with a progress bar, print the job id; with `wait`, follow it to the end."""
+    """Upload with a progress bar, print the job id; with `waiting`, follow the job to
+    its end. Whatever can be refused without the file is checked before a byte is sent."""
     if not path.is_file():
         raise CliError(f"no such file: {path}")
     check_mp4(path)
+    if pipeline_id:
+        check_pipeline(client, pipeline_id)
     progress = Progress(
-        TextColumn("uploading {task.fields[name]}"),
+        TextColumn("uploading {task.fields[name]}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -116,65 +119,35 @@ def submit(
         console=console,
     )
     with progress:
-        task = progress.add_task("upload", total=path.stat().st_size, name=path.name)
+        task = progress.add_task("upload", total=path.stat().st_size, name=printable(path.name))
         answer = client.submit(
             path, pipeline_id, on_read=lambda n: progress.advance(task, n), fields=fields
         )
-    job_id = answer["job_id"]
+    job_id = printable(answer["job_id"])
     print(job_id, flush=True)
-    console.print(f"job {job_id} {answer['status']} (pipeline {answer['pipeline_id']})")
-    if not wait:
+    shown = printable(f"job {job_id} {answer['status']} (pipeline {answer['pipeline_id']})")
+    console.print(escape(shown), soft_wrap=True)
+    warned = tuple(answer.get("warnings") or [])
+    for warning in warned:
+        console.print(f"[yellow]warning:[/yellow] {escape(printable(warning))}", soft_wrap=True)
+    if waiting is None:
         return 0
-    return wait_for(client, console, job_id, timeout)
+    poller = StatusPoller(client, job_id, waiting.retry_for)
+    return wait_for(client, console, job_id, waiting.timeout, poller, warned)
 
 
-def wait_for(client: ApiClient, console: Console, job_id: str, timeout: float | None) -> int:
-    """Poll the status until the job ends: 0 when completed, 1 otherwise."""
-    started = time.monotonic()
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("job {task.fields[short]}: {task.fields[status]}"),
-        BarColumn(),
-        TextColumn("{task.fields[frames]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    with progress:
-        task = progress.add_task("wait", total=None, short=job_id[:8], status="pending", frames="")
-        while True:
-            status = client.status(job_id)
-            progress.update(task, status=status["status"], **frame_progress(status))
-            if status["status"] not in UNFINISHED:
-                break
-            if timeout is not None and time.monotonic() - started > timeout:
-                raise CliError(f"job {job_id} is still {status['status']} after {timeout:g} s")
-            time.sleep(POLL_INTERVAL_S)
-    elapsed = time.monotonic() - started
-    if status["status"] == "completed":
-        console.print(f"job {job_id} completed in {elapsed:.1f} s")
-        return 0
-    reason = status.get("error_message") or "no error message"
-    console.print(f"[red]job {job_id} {status['status']}:[/red] {escape(reason)}", soft_wrap=True)
-    return 1
-
-
-def frame_progress(status: dict[str, Any]) -> dict[str, Any]:
-    """Bar position and the "frames done / total, fps, ETA" text from a status body."""
-    done, total = status.get("frames_done") or 0, status.get("frames_total")
-    if status["status"] == "completed":
-        total = total or done
-    parts = [f"{done}/{total} frames" if total else f"{done} frames"]
-    if status.get("fps"):
-        parts.append(f"{status['fps']:.1f} fps")
-    if status.get("eta_s") is not None:
-        parts.append(f"ETA {format_duration(status['eta_s'])}")
-    return {"completed": done, "total": total, "frames": ", ".join(parts)}
-
-
-def format_duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+def check_pipeline(client: ApiClient, pipeline_id: str) -> None:
+    """An unknown pipeline is refused before the upload, with the valid ids; a server
+    that cannot list its pipelines is left to answer the submit itself."""
+    try:
+        known = [str(item.get("id")) for item in client.pipelines() if isinstance(item, dict)]
+    except ApiError:
+        return
+    if known and pipeline_id not in known:
+        raise CliError(
+            f"unknown pipeline {pipeline_id!r}; valid ids are: {', '.join(known)} "
+            "(nothing was uploaded)"
+        )
 
 
 def results(client: ApiClient, console: Console, job_id: str, output: str | None) -> int:
@@ -182,10 +155,18 @@ def results(client: ApiClient, console: Console, job_id: str, output: str | None
     if output is None:
         print_json(document)
         return 0
-    with open(output, "w", encoding="utf-8") as handle:
-        print_json(document, handle)
+    target = Path(output)
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            print_json(document, handle)
+        os.replace(partial, target)
+    except OSError as exc:
+        raise CliError(f"could not write {target}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
     frames = len(document.get("results", []))
-    console.print(f"wrote the results of job {job_id} ({frames} frames) to {output}")
+    console.print(escape(f"wrote the results of job {job_id} ({frames} frames) to {target}"))
     return 0
 
 
@@ -194,9 +175,10 @@ def pipelines(client: ApiClient, raw: bool) -> int:
     if raw:
         print_json(items)
         return 0
-    width = max((len(p["id"]) for p in items), default=0)
-    for item in items:
-        print(f"{item['id']:<{width}}  {item['description']}")
+    rows = [(printable(item["id"]), printable(item.get("description", ""))) for item in items]
+    width = max((len(pipeline_id) for pipeline_id, _ in rows), default=0)
+    for pipeline_id, description in rows:
+        print(f"{pipeline_id:<{width}}  {description}")
     return 0
 
 
@@ -217,6 +199,7 @@ def jobs(
         filters = [f"status {status}" if status else "", f"tag {tag!r}" if tag else ""]
         print(" ".join(["no jobs", *(f for f in filters if f)]), file=sys.stderr)
         return 0
+    rows = [{key: printable(value or "") for key, value in job.items()} for job in rows]
     names = [job.get("filename") or job.get("tag") or "" for job in rows]
     width = min(max([4, *(len(n) for n in names)]), 40)
     head = f"{'JOB ID':<36}  {'STATUS':<9}  {'PIPELINE':<12}  {'CREATED':<32}"

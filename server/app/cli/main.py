@@ -17,7 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from app.cli import commands
-from app.cli.client import DEFAULT_URL, ApiClient, CliError
+from app.cli.client import ApiClient, CliError, default_url
+from app.cli.terminal import printable
+from app.cli.waiting import RETRY_FOR_S
 from app.domain.exports import EXPORTS
 
 JOB_STATUSES = ("pending", "running", "completed", "failed", "canceled")
@@ -27,15 +29,27 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """--url and --api-key, accepted before or after the command. The top-level parser
     holds the defaults; a command's copy sets a value only when it is given (SUPPRESS),
     so `video-jobs --url X jobs` and `video-jobs jobs --url X` mean the same."""
-    url_default = os.environ.get("VIDEO_JOBS_URL", DEFAULT_URL) if top else argparse.SUPPRESS
+    url_default = default_url() if top else argparse.SUPPRESS
     key_default = os.environ.get("VIDEO_JOBS_API_KEY") if top else argparse.SUPPRESS
     parser.add_argument(
         "--url",
         default=url_default,
-        help=f"the API's base URL (env VIDEO_JOBS_URL; default {DEFAULT_URL})",
+        help="the API's base URL (env VIDEO_JOBS_URL; default http://VIDEO_JOBS_API_HOST:"
+        "VIDEO_JOBS_API_PORT, i.e. http://127.0.0.1:8000 unless those are set)",
     )
     parser.add_argument(
         "--api-key", default=key_default, help="sent as X-API-Key (env VIDEO_JOBS_API_KEY)"
+    )
+
+
+def _wait_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    parser.add_argument("--timeout", type=float, help=f"{prefix}give up after this many seconds")
+    parser.add_argument(
+        "--retry-for",
+        type=float,
+        default=RETRY_FOR_S,
+        help=f"{prefix}while the API is down (a restart), keep retrying with backoff for "
+        f"this many seconds in a row before giving up with exit code 3 (default {RETRY_FOR_S:g})",
     )
 
 
@@ -64,11 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("file", help="the MP4 to analyse")
     submit.add_argument("--pipeline", help="pipeline id (see `video-jobs pipelines`)")
     submit.add_argument(
-        "--wait", action="store_true", help="wait for the job; exit 0 if completed, 1 if not"
+        "--wait", action="store_true", help="wait for the job (as `wait` does after it)"
     )
-    submit.add_argument(
-        "--timeout", type=float, help="with --wait: give up after this many seconds"
-    )
+    _wait_options(submit, prefix="with --wait: ")
     options = submit.add_argument_group("analysis options (see docs/job-control.md)")
     options.add_argument(
         "--sample-fps", type=float, help="analyse at most this many frames per second"
@@ -86,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = client_command("status", help="a job's status, as JSON")
     status.add_argument("job_id")
+    wait = client_command(
+        "wait", help="follow a job to its end, through API restarts; exit 0 if completed"
+    )
+    wait.add_argument("job_id")
+    _wait_options(wait)
     results = client_command("results", help="a completed job's results, as JSON")
     results.add_argument("job_id")
     results.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -129,8 +146,12 @@ def main(argv: list[str] | None = None, *, http: httpx.Client | None = None) -> 
     try:
         return commands.run(args, client, console)
     except CliError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(printable(exc))}", soft_wrap=True)
         return exc.exit_code
+    except OSError as exc:  # a full disk, a file that cannot be read: one line, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        console.print(f"[red]error:[/red] {escape(printable(f'{exc.strerror or exc}{where}'))}")
+        return 1
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130

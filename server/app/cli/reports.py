@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from app.cli.client import ApiClient, ApiError, CliError
+from app.cli.terminal import printable
 from app.domain.exports import EXPORT_BY_FORMAT
 
 EXPORTS = {export.format: export.name for export in EXPORT_BY_FORMAT.values()}
@@ -121,7 +123,7 @@ def summary(client: ApiClient, job_id: str, raw: bool) -> int:
         print()
         return 0
     for line in summary_lines(document):
-        print(line)
+        print(printable(line))
     return 0
 
 
@@ -129,7 +131,7 @@ def export(client: ApiClient, console: Console, job_id: str, kind: str, output: 
     name = EXPORTS[kind]
     target = Path(output) if output else Path(f"{job_id}-{name}")
     progress = Progress(
-        TextColumn(f"downloading {name}"),
+        TextColumn(f"downloading {name}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -145,7 +147,7 @@ def export(client: ApiClient, console: Console, job_id: str, kind: str, output: 
         if exc.status_code in (404, 410):
             raise _not_available(name, job_id, exc) from exc
         raise
-    console.print(f"wrote {name} of job {job_id} ({size} bytes) to {target}")
+    console.print(escape(f"wrote {name} of job {job_id} ({size} bytes) to {target}"))
     if output is None:
         print(target, file=sys.stdout)
     return 0

@@ -67,6 +67,8 @@ def run_claimed_job(
             should_stop=should_stop,
             on_progress=on_progress,
         )
+        # What the submit said about the request (ignored fields, a clipped range) first.
+        analysis.warnings = [*(job.warnings or []), *analysis.warnings]
         close_sinks(sinks, analysis.video, analysis.warnings)
     except PipelineInterrupted:
         abort_sinks(sinks)
@@ -92,9 +94,11 @@ def _record_completion(
     sinks: list[FrameSink],
     elapsed: float,
 ) -> JobStatus:
-    """completed, with the job's warnings; frames_total keeps the declared count."""
+    """completed, with the job's warnings. Progress ends at n/n for the frames analysed,
+    except for a video that ended early: there the total stays what the job was to do."""
     decoded = int(analysis.video.get("frame_count") or 0)
-    declared = analysis.video.get("frames_declared")
+    analysed = analysis.frames_analysed
+    total = analysis.frames_total if analysis.frames_total is not None else analysed
     try:
         done = jobs.transition(
             job.job_id,
@@ -104,9 +108,7 @@ def _record_completion(
             attempt=job.attempts,
             output_path=writer.output_path,
             progress=Progress(
-                decoded,
-                declared if declared is not None else decoded,
-                round(decoded / elapsed, 2) if elapsed > 0 else None,
+                analysed, total, round(analysed / elapsed, 2) if elapsed > 0 else None
             ),
             warnings=list(analysis.warnings),
         )

@@ -329,10 +329,14 @@ class VideoAnalysis:
     video: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     frames_analysed: int = 0
+    # Where the job's progress ends: the frames analysed, or, when the video ended before
+    # its declared count, the frames the job was to analyse (None: frames_analysed).
+    frames_total: int | None = None
 
 
 StopCheck = Callable[[], bool]
-# (frames decoded and analysed so far, the container's frame count estimate or None)
+# (frames analysed so far, an estimate of the frames the job will analyse or None);
+# also called, with an unchanged count, for each frame decoded but skipped.
 ProgressCallback = Callable[[int, int | None], None]
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from app.domain.errors import (
     DuplicateIdempotencyKey,
@@ -37,6 +37,7 @@ from app.domain.ports import (
     StorageService,
     VideoInspector,
 )
+from app.domain.time_range import checked_range, planned_frames
 from app.domain.video_limits import check_header
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def submit_video(
     filename: str | None = None,
     inspector: VideoInspector | None = None,
     limits: FrameLimits | None = None,
+    warnings: Sequence[str] = (),
 ) -> Job:
     """Store the upload, record a pending job, then notify the workers.
 
@@ -100,8 +102,10 @@ def submit_video(
     `upload` is the file's chunks, or a file the API already wrote while reading the
     request (moved into place, not copied). Before the row is written the stored file's
     header is read: no video track, or a frame size, duration or frame count over a
-    limit, removes the file and refuses the submit; frames_total starts at the count
-    the container declares.
+    limit, or a time range that starts past the end, removes the file and refuses the
+    submit; a range that ends past the end adds a warning. frames_total starts at the
+    frames the job will analyse, estimated from the header. `warnings` are the API's
+    sentences about the request (ignored form fields); the job keeps them all.
     """
     known = {p.id: p for p in runner.pipelines()}
     if pipeline_id not in known:
@@ -116,7 +120,7 @@ def submit_video(
     if idempotency_key and (earlier := jobs.find_by_idempotency_key(idempotency_key)):
         storage.delete_file(key)
         return _replayed(earlier, sha256, pipeline_id)
-    frames_total = _checked_header(storage, key, inspector, limits)
+    frames_total, range_warnings = _checked_header(storage, key, inspector, limits, options)
     job = Job(
         job_id=job_id,
         pipeline_id=pipeline_id,
@@ -128,6 +132,7 @@ def submit_video(
         tag=tag,
         filename=filename,
         frames_total=frames_total,
+        warnings=[*warnings, *range_warnings],
     )
     try:
         jobs.add(job)
@@ -168,18 +173,21 @@ def _checked_header(
     key: str,
     inspector: VideoInspector | None,
     limits: FrameLimits | None,
-) -> int | None:
-    """The stored video's declared frame count, once its header is within the limits;
-    otherwise the file is removed and InvalidUpload says which limit (and setting)."""
+    options: AnalysisOptions,
+) -> tuple[int | None, list[str]]:
+    """The frames the job will analyse and the range's warnings, once the stored video's
+    header is within the limits and the range starts inside the video; otherwise the
+    file is removed and the error says which limit (and setting), or the duration."""
     if inspector is None:
-        return None
+        return None, []
     try:
         header = inspector.inspect(storage.local_path(key))
         check_header(header, limits or FrameLimits())
+        warnings = checked_range(options, header.duration_s)
     except BaseException:
         storage.delete_file(key)
         raise
-    return header.frame_count
+    return planned_frames(options, header.frame_count, header.duration_s), warnings
 
 
 def _replayed(earlier: Job | None, sha256: str, pipeline_id: str) -> Job:
@@ -240,12 +248,22 @@ def completed_job(jobs: JobRepository, job_id: uuid.UUID) -> Job:
     """The job, if its results can be read: completed and its files still there."""
     job = get_job(jobs, job_id)
     if job.status is not JobStatus.COMPLETED:
-        raise JobNotCompleted(f"job {job_id} is {job.status.value}; results exist once completed")
+        raise JobNotCompleted(_why_no_results(job))
     if job.files_deleted_at is not None:
         raise JobFilesGone(
             f"the results of job {job_id} were deleted at {job.files_deleted_at.isoformat()}"
         )
     return job
+
+
+def _why_no_results(job: Job) -> str:
+    """A job that ended without completing will never have results: say so, rather
+    than suggest waiting."""
+    if job.status is JobStatus.CANCELED:
+        return f"job {job.job_id} was canceled, so it has no results; submit the video again"
+    if job.status is JobStatus.FAILED:
+        return f"job {job.job_id} failed, so it has no results: {job.error_message or 'no reason'}"
+    return f"job {job.job_id} is {job.status.value}; results exist once completed"
 
 
 def claim_job(jobs: JobRepository, job_id: uuid.UUID) -> Job | None:

@@ -81,7 +81,7 @@ class JobRun:
 
 
 class CountingRunner(PipelineRunner):
-    """A PipelineRunner that counts decoded frames as they go, so a job that fails or is
+    """A PipelineRunner that counts analysed frames as they go, so a job that fails or is
     interrupted half-way still counts the frames it did analyse."""
 
     def __init__(self, inner: PipelineRunner, frames: Counter) -> None:

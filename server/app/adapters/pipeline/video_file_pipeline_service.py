@@ -28,6 +28,7 @@ from app.domain.ports import (
     StopCheck,
     VideoAnalysis,
 )
+from app.domain.time_range import planned_frames
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,9 @@ class VideoFilePipelineService(PipelineRunner):
             DetectionFilter(options, limits.max_detections_per_frame),
         ]
         source = VideoSource(video_path, options, limits, self.prefetch, on_skip=watch.skipped)
-        watch.declared = source.properties.frames_declared
+        watch.planned = _planned(source, options)
         try:
-            analysed = analyse(source, steps, stages, sinks, watch)
+            analyse(source, steps, stages, sinks, watch)
         finally:
             source.close()  # the reader thread and the decoder, whatever happened
         if source.frames_decoded == 0:
@@ -93,30 +94,32 @@ class VideoFilePipelineService(PipelineRunner):
         return VideoAnalysis(
             video=_video(source),
             warnings=_source_warnings(source) + [w for s in stages for w in s.warnings()],
-            frames_analysed=analysed,
+            frames_analysed=watch.analysed,
+            frames_total=watch.planned if source.ended_early else watch.analysed,
         )
 
 
 class _Watch:
     """The stop request, the job-time limit and progress, for both threads: the loop
     after each analysed frame, the reader for each frame it skips (so a long stretch
-    skipped by sampling or a time range still reports, and can be stopped). Progress is
-    how far into the video the job is, and never goes backwards."""
+    skipped by sampling or a time range still reports, which keeps the heartbeat's stall
+    check quiet, and can be stopped). Progress counts the frames analysed against the
+    frames the job plans to analyse (its range and sampling), never the whole video."""
 
     def __init__(
         self, bounds: DecodeBounds, should_stop: StopCheck, on_progress: ProgressCallback | None
     ) -> None:
         self.bounds, self.should_stop, self.on_progress = bounds, should_stop, on_progress
         self.started = time.monotonic()
-        self.declared: int | None = None
-        self._furthest = 0
-        self._lock = threading.Lock()
+        self.planned: int | None = None
+        self.analysed = 0
+        self._lock = threading.Lock()  # both threads report: keep the reports in order
 
     def before(self, _frame: Frame, analysed: int) -> None:
         self.check(f"stopped after {analysed} frames")
 
-    def after(self, frame: Frame) -> None:
-        self.reached(frame.index + 1)
+    def after(self, _frame: Frame) -> None:
+        self.analysed_one()
 
     def check(self, stopped: str) -> None:
         if self.should_stop():
@@ -125,16 +128,27 @@ class _Watch:
 
     def skipped(self, position: int) -> None:
         self.check(f"stopped at frame {position}")
-        self.reached(position)
+        self._report()
 
-    def reached(self, position: int) -> None:
+    def analysed_one(self) -> None:
+        with self._lock:
+            self.analysed += 1
+        self._report()
+
+    def _report(self) -> None:
+        """An estimate is only an estimate: the total never shows less than is done."""
         if self.on_progress is None:
             return
         with self._lock:
-            if position <= self._furthest:
-                return
-            self._furthest = position
-            self.on_progress(position, self.declared)
+            done, planned = self.analysed, self.planned
+            self.on_progress(done, max(planned, done) if planned is not None else None)
+
+
+def _planned(source: VideoSource, options: AnalysisOptions) -> int | None:
+    """The frames this run will analyse, from the decoder's frame rate and count."""
+    declared, fps = source.properties.frames_declared, source.properties.fps
+    duration = declared / fps if declared and fps else None
+    return planned_frames(options, declared, duration)
 
 
 def _video(source: VideoSource) -> dict:

@@ -17,6 +17,7 @@ from app.api.deps import (
     SettingsDep,
     StorageDep,
 )
+from app.api.ignored_fields import IgnoredFieldsDep
 from app.api.schemas import ErrorResponse, SubmitResponse
 from app.api.submit_fields import SubmitFieldsDep
 from app.api.upload import SubmitRoute
@@ -59,6 +60,7 @@ def submit(
     inspector: InspectorDep,
     limits: LimitsDep,
     fields: SubmitFieldsDep,
+    ignored: IgnoredFieldsDep,
     pipeline_form: Annotated[str | None, Form(alias="pipeline_id")] = None,
     pipeline_query: Annotated[str | None, Query(alias="pipeline_id")] = None,
     callback_url: Annotated[
@@ -107,8 +109,14 @@ def submit(
         options=fields.options,
         tag=fields.tag,
         filename=display_filename(file.filename),
+        warnings=ignored,
     )
-    return SubmitResponse(job_id=job.job_id, status=job.status.value, pipeline_id=job.pipeline_id)
+    return SubmitResponse(
+        job_id=job.job_id,
+        status=job.status.value,
+        pipeline_id=job.pipeline_id,
+        warnings=job.warnings or [],
+    )
 
 
 def _upload_of(file: UploadFile) -> StagedUpload | Iterator[bytes]:

@@ -122,13 +122,32 @@ function uploadForm(file) {
   return form;
 }
 
-function upload(event) {
+// The server's pipelines may have changed since the page loaded them: ask again before
+// sending what may be gigabytes, and refuse an id it no longer lists.
+async function pipelineUnknown(pipelineId) {
+  try {
+    state.pipelines = await (await api("/video/pipelines")).json();
+  } catch (_) {
+    return null; // let the submit itself answer
+  }
+  if (state.pipelines.some((p) => p.id === pipelineId)) return null;
+  return `unknown pipeline '${pipelineId}'; valid ids are: ${state.pipelines.map((p) => p.id).join(", ")} (nothing was uploaded)`;
+}
+
+async function upload(event) {
   event.preventDefault();
   const file = $("#file-input").files[0];
   if (!file) return;
   const xhr = new XMLHttpRequest();
   const bar = $("#upload-progress");
   const message = $("#upload-message");
+  const refused = await pipelineUnknown($("#pipeline-select").value);
+  if (refused) {
+    message.textContent = `Upload refused: ${refused}`;
+    message.className = "error-text";
+    loadPipelines();
+    return;
+  }
   bar.hidden = false;
   bar.value = 0;
   message.textContent = `Uploading ${file.name}…`;
@@ -141,7 +160,8 @@ function upload(event) {
     try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
     if (xhr.status === 200) {
       bar.value = 1;
-      message.textContent = `Submitted ${file.name} as job ${body.job_id} (${body.pipeline_id}).`;
+      const warnings = (body.warnings || []).map((w) => ` Warning: ${w}`).join("");
+      message.textContent = `Submitted ${file.name} as job ${body.job_id} (${body.pipeline_id}).${warnings}`;
       message.dataset.jobId = body.job_id;
       showPage(0);
     } else {

@@ -76,7 +76,12 @@ def test_submit_stores_the_file_and_enqueues_only_the_job_id(client, settings, c
     body = response.json()
     job_id = uuid.UUID(body["job_id"])
     assert job_id.version == 4
-    assert body == {"job_id": str(job_id), "status": "pending", "pipeline_id": "motion"}
+    assert body == {
+        "job_id": str(job_id),
+        "status": "pending",
+        "pipeline_id": "motion",
+        "warnings": [],  # an additive key: what the submit ignored or changed
+    }
     assert (settings.data_dir / "video_jobs" / f"{job_id}.mp4").read_bytes() == clip
     assert client.app.state.queue.queued_ids() == {job_id}
     assert client.app.state.queue.shared.snapshot() == [str(job_id)]

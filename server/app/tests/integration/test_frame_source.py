@@ -100,13 +100,14 @@ def test_sampling_picks_the_first_frame_of_each_period_by_time(service, vfr_clip
 
 def test_frames_skipped_by_sampling_still_report_progress_and_honour_a_stop(service, vfr_clip):
     path, times = vfr_clip
-    seen: list[int] = []
+    seen: list[tuple[int, int | None]] = []
     options = AnalysisOptions(sample_fps=0.1)  # one frame in the first 10 s: frame 0
     _analysis, items = run_collecting(
-        service, str(path), "quality", options=options, on_progress=lambda d, t: seen.append(d)
+        service, str(path), "quality", options=options, on_progress=lambda d, t: seen.append((d, t))
     )
     assert [item["frame_index"] for item in items] == [0]
-    assert seen == sorted(set(seen)) and seen[-1] == len(times)  # also from skipped frames
+    assert len(seen) == len(times)  # one report per decoded frame, skipped ones too
+    assert seen == sorted(seen) and seen[-1] == (1, 1)
     again: list[int] = []
     # The reader notices the stop while it skips (or, on a loaded machine, the loop
     # notices it first, before its only frame): either way long before the end.
@@ -130,6 +131,18 @@ def test_a_time_range_keeps_the_frames_inside_it_with_their_real_numbers(service
     expected = [(i, t) for i, t in times_of(every) if 1000 <= t < 2200]
     assert times_of(ranged) == expected and len(expected) == 30
     assert analysis.video["frame_count"] < 75  # the seek skipped decoding the start
+
+
+def test_progress_is_over_the_frames_the_range_and_sampling_will_analyse(service, tmp_path):
+    path = make_moving_box_mp4(tmp_path / "cfr.mp4", count=75)  # 25 fps, 3 s
+    seen: list[tuple[int, int | None]] = []
+    options = AnalysisOptions(start_s=1.0, end_s=2.2, sample_fps=5)
+    analysis, items = run_collecting(
+        service, str(path), "quality", options=options, on_progress=lambda d, t: seen.append((d, t))
+    )
+    assert len(items) == analysis.frames_analysed == analysis.frames_total == 6
+    assert {total for _done, total in seen} == {6}  # 1.2 s at 5 per second, never 75
+    assert seen[-1] == (6, 6)
 
 
 def test_a_time_range_on_a_variable_rate_clip_stays_inside_it(service, vfr_clip):

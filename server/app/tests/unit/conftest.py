@@ -49,6 +49,7 @@ class FakeRunner(PipelineRunner):
     ) -> None:
         self.warnings = warnings
         self.video = dict(VIDEO)
+        self.frames_total: int | None = None  # VideoAnalysis.frames_total to return
         self.options: AnalysisOptions | None = None
         self.pipeline_ids = pipeline_ids
         self.error = error
@@ -82,7 +83,10 @@ class FakeRunner(PipelineRunner):
             for sink in sinks:
                 sink.add(frame)
         return VideoAnalysis(
-            video=dict(self.video), warnings=list(self.warnings), frames_analysed=3
+            video=dict(self.video),
+            warnings=list(self.warnings),
+            frames_analysed=3,
+            frames_total=self.frames_total,
         )
 
 

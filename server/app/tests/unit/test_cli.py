@@ -161,12 +161,14 @@ ACCEPTED = {"job_id": JOB_ID, "status": "pending", "pipeline_id": "people"}
 
 def test_submit_sends_the_options_and_tag_as_form_fields(tmp_path, capsys):
     seen: list[httpx.Request] = []
-    http = fake_api({"/video/submit": (200, ACCEPTED)}, seen)
+    pipelines = [{"id": "people", "description": "people walking"}]
+    http = fake_api({"/video/pipelines": (200, pipelines), "/video/submit": (200, ACCEPTED)}, seen)
     argv = ["submit", str(mp4_file(tmp_path)), "--pipeline", "people", "--sample-fps", "2"]
     argv += ["--start", "1.5", "--end", "30", "--min-confidence", "0.4"]
     argv += ["--labels", "person,dog", "--annotate", "--tag", "front door"]
     assert main(argv, http=http) == 0
-    body = seen[0].read().decode("latin-1")
+    assert [request.url.path for request in seen] == ["/video/pipelines", "/video/submit"]
+    body = seen[-1].read().decode("latin-1")
     expected = {
         "pipeline_id": "people",
         "sample_fps": "2",
@@ -202,7 +204,7 @@ def test_a_file_that_is_not_an_mp4_is_refused_before_any_upload(tmp_path, capsys
 
 
 def test_waiting_shows_frames_fps_and_eta():
-    from app.cli.commands import frame_progress
+    from app.cli.waiting import frame_progress
 
     running = {"status": "running", "frames_done": 120, "frames_total": 600, "fps": 48.0}
     shown = frame_progress({**running, "eta_s": 10.0})

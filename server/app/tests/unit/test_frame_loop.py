@@ -188,12 +188,35 @@ def test_the_runner_gets_the_jobs_options(jobs, queue, storage, runner):
     assert runner.options == options
 
 
-def test_completion_keeps_the_declared_frame_count_as_the_total(claimed, jobs, storage):
+def test_completion_ends_progress_at_the_frames_analysed(claimed, jobs, storage):
+    run_claimed_job(claimed, jobs=jobs, storage=storage, runner=FakeRunner())
+    job = jobs.get(claimed.job_id)
+    assert (job.frames_done, job.frames_total) == (3, 3)
+
+
+def test_completion_of_a_video_that_ended_early_keeps_the_planned_total(claimed, jobs, storage):
     runner = FakeRunner()
-    runner.video = {**VIDEO, "frame_count": 2, "frames_declared": 100}
+    runner.video, runner.frames_total = {**VIDEO, "frames_declared": 100}, 100
     run_claimed_job(claimed, jobs=jobs, storage=storage, runner=runner)
     job = jobs.get(claimed.job_id)
-    assert (job.frames_done, job.frames_total) == (2, 100)
+    assert (job.frames_done, job.frames_total) == (3, 100)
+
+
+def test_the_warnings_given_at_submit_come_before_the_runs_own(jobs, queue, storage):
+    runner = FakeRunner(warnings=("the video is damaged",))
+    job = submit_video(
+        [MP4_BYTES],
+        "quality",
+        jobs=jobs,
+        queue=queue,
+        storage=storage,
+        runner=runner,
+        warnings=["the form field 'pipline_id' was ignored"],
+    )
+    run_claimed_job(claim_job(jobs, job.job_id), jobs=jobs, storage=storage, runner=runner)
+    expected = ["the form field 'pipline_id' was ignored", "the video is damaged"]
+    assert jobs.get(job.job_id).warnings == expected
+    assert json.loads(storage.load_file(f"{job.job_id}_results.json"))["warnings"] == expected
 
 
 def test_a_released_job_shows_no_progress_from_the_run_that_stopped(claimed, jobs, queue):
