@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from itertools import chain
 
+from app.domain.errors import JobAlreadyFinished
 from app.domain.model import Job, JobStatus, job_file_keys, utcnow, write_owner
 from app.domain.ports import JobRepository, StorageService
 from app.domain.results import StoredDocument, stored_document, stored_head
@@ -19,12 +20,14 @@ log = logging.getLogger(__name__)
 
 
 def cancel_or_delete_job(
-    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID
+    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID, *, purge: bool = False
 ) -> tuple[bool, Job]:
-    """DELETE semantics: a live job is canceled (True); a finished one loses its files.
+    """DELETE semantics: a live job is canceled (True); a finished one loses its files
+    only when `purge` asks for it (False), else JobAlreadyFinished and nothing changes.
 
     A pending job stops at once; a running one stops at its worker's next heartbeat,
-    which finds the claim gone and interrupts the frame loop.
+    which finds the claim gone and interrupts the frame loop. A cancel that arrives
+    after the job finished (a page refreshed a second late) keeps its results.
     """
     job = get_job(jobs, job_id)
     while not job.status.is_finished:
@@ -33,6 +36,11 @@ def cancel_or_delete_job(
             log.info("job %s canceled (was %s)", job_id, job.status.value)
             return True, canceled
         job = get_job(jobs, job_id)  # it moved on meanwhile (claimed, finished): look again
+    if not purge:
+        raise JobAlreadyFinished(
+            f"job {job_id} is already {job.status.value}; nothing was canceled and its "
+            "files are kept (DELETE with ?purge=true deletes them)"
+        )
     return False, delete_job_files(jobs, storage, job)
 
 
