@@ -125,8 +125,7 @@ def _next_offset(position: int, span: _Span, query: ResultsQuery) -> int | None:
 def _copied_page(lines: BinaryIO, span: _Span, query: ResultsQuery) -> ResultsPage:
     """As many whole lines as fit in `max_bytes` (at least one), copied as they are."""
     starts = span.starts
-    fitting = bisect_right(starts, starts[0] + query.max_bytes) - 1
-    count = max(1, min(fitting, len(starts) - 1))
+    count = max(1, bisect_right(starts, starts[0] + query.max_bytes) - 1)
     start, stop = starts[0], starts[count]
     length = stop - start - 1  # the last line's newline is not sent
     return ResultsPage(
