@@ -203,8 +203,8 @@ def _replayed(earlier: Job | None, repeat: Job) -> Job:
     ]
     if differ:
         raise IdempotencyConflict(
-            f"this Idempotency-Key was used for job {earlier.job_id} with a different "
-            f"{', '.join(differ)}; use a new key for a new job"
+            f"this Idempotency-Key was used for job {earlier.job_id}, and this request "
+            f"differs in: {', '.join(differ)}; use a new key for a new job"
         )
     log.info("job %s returned again for a repeated Idempotency-Key", earlier.job_id)
     return earlier
