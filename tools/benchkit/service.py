@@ -193,9 +193,10 @@ def large_upload(services: Services, size: int) -> UploadResult:
 
 
 def delete_job(services: Services, job_id: str) -> None:
-    """DELETE twice: the first cancels the pending job, the second deletes its files."""
-    for _ in range(2):
-        response = services.client.delete(f"/video/jobs/{job_id}")
+    """DELETE twice: the first cancels the pending job, the second (purge) deletes its
+    files."""
+    for params in ({}, {"purge": "true"}):
+        response = services.client.delete(f"/video/jobs/{job_id}", params=params)
         if response.status_code not in (200, 204):
             raise ServiceError(f"DELETE answered {response.status_code}: {response.text}")
     stored = services.data_dir / "video_jobs" / f"{job_id}.mp4"

@@ -15,6 +15,7 @@ from app.domain.errors import (
     InvalidCallbackUrl,
     InvalidOptions,
     InvalidUpload,
+    JobAlreadyFinished,
     JobFilesGone,
     JobNotCompleted,
     JobNotFound,
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: dict[type[VideoJobsError], int] = {
     JobNotCompleted: status.HTTP_404_NOT_FOUND,
     QueueUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     IdempotencyConflict: status.HTTP_409_CONFLICT,
+    JobAlreadyFinished: status.HTTP_409_CONFLICT,
     InvalidCallbackUrl: status.HTTP_400_BAD_REQUEST,
     JobFilesGone: status.HTTP_410_GONE,
 }

@@ -36,6 +36,7 @@ from app.api.routes import (
     web,
 )
 from app.api.schemas import ErrorResponse, ValidationErrorResponse
+from app.api.security_headers import SecurityHeadersMiddleware
 from app.api.sweeper import Sweeper
 from app.api.webhook_dispatcher import WebhookDispatcher
 from app.bootstrap import (
@@ -153,7 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added after the size limit, so it runs before it: a keyless request is answered
     # 401 from its headers, before anything reads (or spools) its body.
     app.add_middleware(ApiKeyMiddleware, api_key=lambda: app.state.settings.api_key)
-    install_compression(app)  # outermost: compresses what every route answers
+    install_compression(app)  # compresses what every route answers
+    # Outermost: the headers go on every answer, the middlewares' own 401 and 413 too.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(_video_routes())
     app.include_router(health.router)
     legacy = APIRouter(prefix="/v1", include_in_schema=False)

@@ -6,28 +6,28 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import chain
 
+from app.domain.errors import JobAlreadyFinished
 from app.domain.model import Job, JobStatus, job_file_keys, utcnow, write_owner
 from app.domain.ports import JobRepository, StorageService
-from app.domain.results import (
-    ResultsQuery,
-    StoredDocument,
-    read_page,
-    stored_document,
-    stored_head,
-)
+from app.domain.results import StoredDocument, stored_document, stored_head
+from app.domain.results_pages import ResultsQuery, read_page
+from app.domain.results_writer import dumps
 from app.domain.services import completed_job, get_job, job_labels
 
 log = logging.getLogger(__name__)
 
 
 def cancel_or_delete_job(
-    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID
+    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID, *, purge: bool = False
 ) -> tuple[bool, Job]:
-    """DELETE semantics: a live job is canceled (True); a finished one loses its files.
+    """DELETE semantics: a live job is canceled (True); a finished one loses its files
+    only when `purge` asks for it (False), else JobAlreadyFinished and nothing changes.
 
     A pending job stops at once; a running one stops at its worker's next heartbeat,
-    which finds the claim gone and interrupts the frame loop.
+    which finds the claim gone and interrupts the frame loop. A cancel that arrives
+    after the job finished (a page refreshed a second late) keeps its results.
     """
     job = get_job(jobs, job_id)
     while not job.status.is_finished:
@@ -36,6 +36,11 @@ def cancel_or_delete_job(
             log.info("job %s canceled (was %s)", job_id, job.status.value)
             return True, canceled
         job = get_job(jobs, job_id)  # it moved on meanwhile (claimed, finished): look again
+    if not purge:
+        raise JobAlreadyFinished(
+            f"job {job_id} is already {job.status.value}; nothing was canceled and its "
+            "files are kept (DELETE with ?purge=true deletes them)"
+        )
     return False, delete_job_files(jobs, storage, job)
 
 
@@ -123,24 +128,28 @@ def forget_idempotency_keys(jobs: JobRepository, *, older_than: timedelta) -> in
 
 def get_results_page(
     jobs: JobRepository, storage: StorageService, job_id: uuid.UUID, query: ResultsQuery
-) -> dict:
-    """One page of a completed job's results, with `next_offset` (None at the end)."""
+) -> StoredDocument:
+    """One page of a completed job's results, with `next_offset` (None at the end), to
+    send as it is read: a small head built here, then the page's items from disk."""
     job = completed_job(jobs, job_id)
-    items, next_offset = read_page(storage, job, query)
-    head = stored_head(storage, job)
-    return {
+    stored = stored_head(storage, job)
+    page = read_page(storage, job, query)
+    head = {
         "job_id": str(job.job_id),
         "pipeline_id": job.pipeline_id,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "video": head["video"],
-        "warnings": head.get("warnings", job.warnings or []),
-        "results": items,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "video": stored["video"],
+        "warnings": stored.get("warnings", job.warnings or []),
         "offset": query.offset,
         "limit": query.limit,
-        "next_offset": next_offset,
+        "next_offset": page.next_offset,
         **job_labels(job),
     }
+    encoded = dumps(head)[:-1] + b',"results":['
+    return StoredDocument(
+        encoded, chain(page.chunks, [b"]}"]), len(encoded) + page.length + len(b"]}")
+    )
 
 
 def get_results_document(

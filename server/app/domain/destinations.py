@@ -4,6 +4,12 @@ A callback URL is chosen by the client, so without this rule the API would POST 
 itself, to the cloud metadata service or to anything on the private network (SSRF).
 The rule is on addresses, not on spellings: `127.1`, `0x7f000001`, `2130706433` and
 `[::ffff:127.0.0.1]` are all 127.0.0.1. Name resolution is I/O, so it is passed in.
+
+Python's `ipaddress.is_global` is not the rule: it calls several of IANA's
+special-purpose ranges global (192.0.0.9, 192.88.99.0/24, the NAT64 prefix 64:ff9b::/96,
+whose addresses carry any IPv4 address, loopback included). Every range in IANA's IPv4
+and IPv6 special-purpose registries is refused by name, and an IPv6 address outside
+2000::/3 (the global unicast space) is refused as reserved.
 """
 
 from __future__ import annotations
@@ -16,6 +22,37 @@ from app.domain.errors import InvalidCallbackUrl
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
+
+# IANA's special-purpose address registries (IPv4 and IPv6), each with what it is for.
+_SPECIAL_PURPOSE = tuple(
+    (ipaddress.ip_network(network), purpose)
+    for network, purpose in (
+        ("0.0.0.0/8", "'this network'"),
+        ("100.64.0.0/10", "shared carrier-grade NAT"),
+        ("192.0.0.0/24", "IETF protocol assignment"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.31.196.0/24", "AS112 anycast"),
+        ("192.52.193.0/24", "AMT anycast"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
+        ("192.175.48.0/24", "AS112 anycast"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("255.255.255.255/32", "broadcast"),
+        ("240.0.0.0/4", "reserved"),
+        ("64:ff9b::/96", "NAT64 translation"),
+        ("64:ff9b:1::/48", "NAT64 translation"),
+        ("100::/64", "discard-only"),
+        ("100:0:0:1::/64", "dummy prefix"),
+        ("2001::/23", "IETF protocol assignment"),
+        ("2001:db8::/32", "documentation"),
+        ("2002::/16", "6to4"),
+        ("2620:4f:8000::/48", "AS112 anycast"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "segment routing"),
+    )
+)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 # Names that mean "this machine" or "the cloud's metadata service" before any lookup.
 INTERNAL_NAMES = ("localhost", "metadata.google.internal", "metadata", "instance-data")
@@ -55,11 +92,30 @@ def forbidden_reason(ip: Address) -> str | None:
         ("unspecified", ip.is_unspecified),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
-        ("reserved", ip.is_reserved),
-        ("not globally routable", not ip.is_global),
+        ("private", ip.is_private and not _special_purpose(ip)),
     )
-    return next((name for name, hit in checks if hit), None)
+    named = next((name for name, hit in checks if hit), None)
+    if named:
+        return named
+    special = _special_purpose(ip)
+    if special:
+        return f"special-purpose {special}"
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST_V6:
+        return "reserved (outside 2000::/3)"
+    if ip.is_reserved:
+        return "reserved"
+    return None if ip.is_global else "not globally routable"
+
+
+def _special_purpose(ip: Address) -> str | None:
+    return next(
+        (
+            purpose
+            for network, purpose in _SPECIAL_PURPOSE
+            if ip.version == network.version and ip in network
+        ),
+        None,
+    )
 
 
 def _internal_name(host: str) -> bool:

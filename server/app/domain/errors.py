@@ -47,7 +47,12 @@ class DuplicateIdempotencyKey(VideoJobsError):
 
 
 class IdempotencyConflict(VideoJobsError):
-    """An Idempotency-Key was reused with a different file or pipeline."""
+    """An Idempotency-Key was reused with a different file or different fields."""
+
+
+class JobAlreadyFinished(VideoJobsError):
+    """DELETE without `purge` on a finished job: there is nothing to cancel, and its
+    files are kept (a stale cancel must not destroy finished results)."""
 
 
 class InvalidCallbackUrl(VideoJobsError):

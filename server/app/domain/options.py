@@ -9,6 +9,7 @@ into `AnalysisOptions` or raises `InvalidOptions` with a sentence naming the fie
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,6 +23,21 @@ MAX_TAG_CHARS = 256
 MAX_FILENAME_CHARS = 255
 MAX_LABELS = 100
 MAX_LABEL_CHARS = 64
+# The longest `labels` text that can be valid (100 labels of 64 characters, a comma and a
+# blank between): refused before it is split, so a huge field costs one length check.
+MAX_LABELS_TEXT = MAX_LABELS * (MAX_LABEL_CHARS + 2)
+# A number is a few characters; anything longer is refused before it is parsed.
+MAX_NUMBER_TEXT = 64
+# Upper bounds of the numeric options: far past any real video, small enough that the
+# worker's arithmetic on them (frames, milliseconds) stays finite and exact.
+MAX_SAMPLE_FPS = 1000.0
+MAX_TIME_S = 864_000.0  # 10 days
+# Bidirectional controls: they reorder the text around them when it is displayed.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f"  # Arabic letter mark, left-to-right and right-to-left marks
+    "\u202a\u202b\u202c\u202d\u202e"  # embeddings, pop, overrides
+    "\u2066\u2067\u2068\u2069"  # isolates
+)
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -78,18 +94,16 @@ def merge_sources(
 
 def parse_options(raw: Mapping[str, str]) -> AnalysisOptions:
     """The options from their text form; InvalidOptions names the first bad field."""
-    start_s = _number(raw, "start_s", minimum=0.0)
-    end_s = _number(raw, "end_s", minimum=0.0, inclusive=False)
+    start_s = _number(raw, "start_s", minimum=0.0, maximum=MAX_TIME_S)
+    end_s = _number(raw, "end_s", minimum=0.0, maximum=MAX_TIME_S, inclusive=False)
     if start_s is not None and end_s is not None and end_s <= start_s:
         raise InvalidOptions(
             f"end_s ({end_s:g}) must be greater than start_s ({start_s:g}); "
             "start_s is inclusive, end_s exclusive"
         )
-    min_confidence = _number(raw, "min_confidence", minimum=0.0)
-    if min_confidence is not None and min_confidence > 1:
-        raise InvalidOptions(f"min_confidence must be between 0 and 1, not {min_confidence:g}")
+    min_confidence = _number(raw, "min_confidence", minimum=0.0, maximum=1.0)
     return AnalysisOptions(
-        sample_fps=_number(raw, "sample_fps", minimum=0.0, inclusive=False),
+        sample_fps=_number(raw, "sample_fps", minimum=0.0, maximum=MAX_SAMPLE_FPS, inclusive=False),
         start_s=start_s,
         end_s=end_s,
         min_confidence=min_confidence,
@@ -105,19 +119,29 @@ def parse_tag(value: str | None) -> str | None:
     tag = value.strip()
     if len(tag) > MAX_TAG_CHARS:
         raise InvalidOptions(f"tag is {len(tag)} characters; at most {MAX_TAG_CHARS} are allowed")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in tag):
-        raise InvalidOptions("tag must not contain control characters (newlines, tabs, ...)")
+    if any(_unsafe(ch) for ch in tag):
+        raise InvalidOptions(
+            "tag must not contain control characters (newlines, tabs, C1 controls, "
+            "bidirectional overrides, ...)"
+        )
     return tag
+
+
+def _unsafe(ch: str) -> bool:
+    """A control character (C0, DEL, C1), a line or paragraph separator, or a
+    bidirectional control: each can change how the text around it is displayed."""
+    return ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
 
 
 def display_filename(name: str | None) -> str | None:
     """The client's file base name for display: any folder part (`/` or `\\`) and
     control characters dropped, at most MAX_FILENAME_CHARS (the extension kept). It is
-    never used to build a path on disk."""
+    never used to build a path on disk. Control and bidirectional characters are dropped
+    too (a right-to-left override makes `clip\u202egpj.mp4` display as `clip4pm.jpg`)."""
     if not name:
         return None
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ord(ch) >= 32 and ord(ch) != 127).strip()
+    base = "".join(ch for ch in base if not _unsafe(ch)).strip()
     if not base:
         return None
     if len(base) > MAX_FILENAME_CHARS:
@@ -144,11 +168,15 @@ def check_labels(options: AnalysisOptions, pipeline_id: str, emits: Iterable[str
 
 
 def _number(
-    raw: Mapping[str, str], name: str, *, minimum: float, inclusive: bool = True
+    raw: Mapping[str, str], name: str, *, minimum: float, maximum: float, inclusive: bool = True
 ) -> float | None:
     text = raw.get(name)
     if text is None or not text.strip():
         return None
+    if len(text) > MAX_NUMBER_TEXT:
+        raise InvalidOptions(
+            f"{name} is {len(text)} characters long; a number has at most {MAX_NUMBER_TEXT}"
+        )
     try:
         value = float(text)
     except ValueError:
@@ -158,21 +186,29 @@ def _number(
     if value < minimum or (not inclusive and value == minimum):
         relation = ">=" if inclusive else ">"
         raise InvalidOptions(f"{name} must be {relation} {minimum:g}, not {value:g}")
+    if value > maximum:
+        raise InvalidOptions(f"{name} must be between {minimum:g} and {maximum:g}, not {value:g}")
     return value
 
 
 def _labels(text: str | None) -> tuple[str, ...] | None:
+    """Distinct labels in the order given: the raw length is checked first, then one
+    pass over the parts (a dict keeps the first of each), so the cost is linear."""
     if text is None or not text.strip():
         return None
-    labels: list[str] = []
+    if len(text) > MAX_LABELS_TEXT:
+        raise InvalidOptions(
+            f"labels is {len(text)} characters long; at most {MAX_LABELS_TEXT} are "
+            f"accepted ({MAX_LABELS} labels of at most {MAX_LABEL_CHARS} characters)"
+        )
+    labels: dict[str, None] = {}
     for part in text.split(","):
         label = part.strip()
         if not label:
             continue
         if len(label) > MAX_LABEL_CHARS:
             raise InvalidOptions(f"a label is at most {MAX_LABEL_CHARS} characters long")
-        if label not in labels:
-            labels.append(label)
+        labels[label] = None
     if not labels:
         return None
     if len(labels) > MAX_LABELS:

@@ -1,5 +1,5 @@
-"""Results documents: read whole or a page at a time (the worker writes them with
-`results_writer.ResultsWriter`).
+"""Results documents: read whole, or one frame (the worker writes them with
+`results_writer.ResultsWriter`; pages are read by `results_pages`).
 
 Beside the contract's `<job_id>_results.json` the worker writes a line-per-frame
 `.jsonl` and an index of each line's byte offset (`.idx`, little-endian uint64), so a
@@ -25,70 +25,7 @@ MAX_HEAD_BYTES = 1 << 20  # the head holds "video" and "warnings": small
 _RESULTS_MARK = b',"results":['
 
 
-@dataclass(frozen=True)
-class ResultsQuery:
-    """A page of frames in [from_frame, to_frame], skipping `offset` frames of that range.
-
-    `label` and `min_confidence` keep the detections that match and the frames that have
-    at least one; `next_offset` continues the scan where this page stopped.
-    """
-
-    offset: int = 0
-    limit: int = 100
-    label: str | None = None
-    min_confidence: float | None = None
-    from_frame: int = 0
-    to_frame: int | None = None
-    max_scan: int = 10_000  # frames examined per request (VIDEO_JOBS_RESULTS_SCAN_FRAMES)
-
-    @property
-    def filters_detections(self) -> bool:
-        return self.label is not None or self.min_confidence is not None
-
-    def filtered(self, item: dict) -> dict | None:
-        if not self.filters_detections:
-            return item
-        kept = [
-            d
-            for d in item["result"].get("detections", [])
-            if (self.label is None or d.get("label") == self.label)
-            and (self.min_confidence is None or d.get("confidence", 0.0) >= self.min_confidence)
-        ]
-        if not kept:
-            return None
-        return {**item, "result": {**item["result"], "detections": kept}}
-
-
-def read_page(storage: StorageService, job: Job, query: ResultsQuery) -> tuple[list, int | None]:
-    """Frames of one page and the offset of the next one (None at the end).
-
-    At most `query.max_scan` frames are examined, matching or not, so a rare label costs
-    one bounded scan per request; `next_offset` continues where the scan stopped."""
-    _ensure_sidecars(storage, job)
-    with (
-        _opened(storage, job, results_index_key(job.job_id)) as index,
-        _opened(storage, job, results_lines_key(job.job_id)) as lines,
-    ):
-        frame_count = index.seek(0, 2) // _OFFSET.size
-        last = frame_count - 1 if query.to_frame is None else min(query.to_frame, frame_count - 1)
-        position = query.from_frame + query.offset
-        items: list[dict] = []
-        if position > last:
-            return items, None
-        index.seek(position * _OFFSET.size)
-        (start,) = _OFFSET.unpack(index.read(_OFFSET.size))
-        lines.seek(start)
-        stop = min(last + 1, position + query.max_scan)
-        while position < stop and len(items) < query.limit:
-            item = query.filtered(json.loads(lines.readline()))
-            position += 1
-            if item is not None:
-                items.append(item)
-    next_offset = position - query.from_frame if position <= last else None
-    return items, next_offset
-
-
-def _open(storage: StorageService, job: Job, key: str) -> BinaryIO:
+def open_results_file(storage: StorageService, job: Job, key: str) -> BinaryIO:
     """A results file, or JobFilesGone (410, JSON) when it is missing on disk."""
     try:
         return storage.open_file(key)
@@ -103,10 +40,10 @@ def find_frame(storage: StorageService, job: Job, frame_index: int) -> dict | No
     """The results item of video frame `frame_index`, or None when that frame was not
     analysed (sampling, a time range). Items are in frame order, so this is a binary
     search over the index: about log2(frames) line reads, whatever the document's size."""
-    _ensure_sidecars(storage, job)
+    ensure_sidecars(storage, job)
     with (
-        _opened(storage, job, results_index_key(job.job_id)) as index,
-        _opened(storage, job, results_lines_key(job.job_id)) as lines,
+        opened(storage, job, results_index_key(job.job_id)) as index,
+        opened(storage, job, results_lines_key(job.job_id)) as lines,
     ):
 
         def item_at(position: int) -> dict:
@@ -129,8 +66,8 @@ def find_frame(storage: StorageService, job: Job, frame_index: int) -> dict | No
 
 
 @contextmanager
-def _opened(storage: StorageService, job: Job, key: str) -> Iterator[BinaryIO]:
-    with _open(storage, job, key) as handle:
+def opened(storage: StorageService, job: Job, key: str) -> Iterator[BinaryIO]:
+    with open_results_file(storage, job, key) as handle:
         yield handle
 
 
@@ -160,7 +97,7 @@ def _read_head(handle: BinaryIO, job: Job) -> tuple[dict[str, Any], int]:
 
 def stored_head(storage: StorageService, job: Job) -> dict[str, Any]:
     """The document's keys other than "results" ("video", "warnings", ...)."""
-    with _opened(storage, job, results_key(job.job_id)) as handle:
+    with opened(storage, job, results_key(job.job_id)) as handle:
         return _read_head(handle, job)[0]
 
 
@@ -172,7 +109,7 @@ def stored_document(
     The writer puts "results" last (results_writer.document_head), so the bytes after
     `"results":[` are the items and the closing `]}`, sent as they are. `extra` (the
     job row's fields) fills keys the document lacks; the row's timestamps always win."""
-    handle = _open(storage, job, results_key(job.job_id))
+    handle = open_results_file(storage, job, results_key(job.job_id))
     try:
         stored, offset = _read_head(handle, job)
         size = handle.seek(0, 2)
@@ -192,10 +129,10 @@ def stored_document(
     return StoredDocument(encoded, chunks(), len(encoded) + size - offset)
 
 
-def _ensure_sidecars(storage: StorageService, job: Job) -> None:
+def ensure_sidecars(storage: StorageService, job: Job) -> None:
     """Results written before sidecars existed get them on first paged read (once)."""
     if storage.exists(results_index_key(job.job_id)):
         return
-    with _opened(storage, job, results_key(job.job_id)) as handle:
+    with opened(storage, job, results_key(job.job_id)) as handle:
         document = json.loads(handle.read())
     write_results(storage, job, document["video"], document["results"])

@@ -7,6 +7,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 
 from app.domain.errors import (
     DuplicateIdempotencyKey,
@@ -97,8 +98,9 @@ def submit_video(
 
     The row is written only after the file is complete, and the enqueue comes last: if
     it fails the job is still pending in the database and a sweep enqueues it later.
-    With an idempotency key, a repeat of the same file and pipeline returns the first
-    job (nothing new is created); the same key with anything else is a conflict.
+    With an idempotency key, a repeat of the same file, pipeline, options, tag and
+    callback URL returns the first job (nothing new is created); the same key with any
+    of them different is a conflict naming the first job.
     `upload` is the file's chunks, or a file the API already wrote while reading the
     request (moved into place, not copied). Before the row is written the stored file's
     header is read: no video track, or a frame size, duration or frame count over a
@@ -116,29 +118,27 @@ def submit_video(
         raise InsufficientStorage("the server is low on disk space; try again later")
     job_id = new_job_id()
     key = input_key(job_id)
-    sha256 = _store_upload(upload, key, storage, max_bytes)
-    if idempotency_key and (earlier := jobs.find_by_idempotency_key(idempotency_key)):
-        storage.delete_file(key)
-        return _replayed(earlier, sha256, pipeline_id)
-    frames_total, range_warnings = _checked_header(storage, key, inspector, limits, options)
     job = Job(
         job_id=job_id,
         pipeline_id=pipeline_id,
         input_path=storage.relative_path(key),
         idempotency_key=idempotency_key,
-        input_sha256=sha256,
+        input_sha256=_store_upload(upload, key, storage, max_bytes),
         callback_url=callback_url,
         options=options.to_dict(),
         tag=tag,
         filename=filename,
-        frames_total=frames_total,
-        warnings=[*warnings, *range_warnings],
     )
+    if idempotency_key and (earlier := jobs.find_by_idempotency_key(idempotency_key)):
+        storage.delete_file(key)
+        return _replayed(earlier, job)
+    frames_total, range_warnings = _checked_header(storage, key, inspector, limits, options)
+    job = replace(job, frames_total=frames_total, warnings=[*warnings, *range_warnings])
     try:
         jobs.add(job)
     except DuplicateIdempotencyKey:  # a concurrent submit with the same key won
         storage.delete_file(key)
-        return _replayed(jobs.find_by_idempotency_key(idempotency_key or ""), sha256, pipeline_id)
+        return _replayed(jobs.find_by_idempotency_key(idempotency_key or ""), job)
     except BaseException:
         storage.delete_file(key)
         raise
@@ -190,13 +190,29 @@ def _checked_header(
     return planned_frames(options, header.frame_count, header.duration_s), warnings
 
 
-def _replayed(earlier: Job | None, sha256: str, pipeline_id: str) -> Job:
+def _replayed(earlier: Job | None, repeat: Job) -> Job:
+    """The first job when `repeat` asks for the same work, else IdempotencyConflict."""
     if earlier is None:  # its key expired between the insert and the lookup
         raise IdempotencyConflict("the Idempotency-Key was just released; retry the request")
-    if earlier.input_sha256 != sha256 or earlier.pipeline_id != pipeline_id:
+    differ = [
+        name
+        for name, first, again in (
+            ("file", earlier.input_sha256, repeat.input_sha256),
+            ("pipeline_id", earlier.pipeline_id, repeat.pipeline_id),
+            (
+                "options",
+                AnalysisOptions.from_dict(earlier.options),
+                AnalysisOptions.from_dict(repeat.options),
+            ),
+            ("tag", earlier.tag, repeat.tag),
+            ("callback_url", earlier.callback_url, repeat.callback_url),
+        )
+        if first != again
+    ]
+    if differ:
         raise IdempotencyConflict(
-            f"this Idempotency-Key was used for job {earlier.job_id} with a different "
-            "file or pipeline; use a new key for a new job"
+            f"this Idempotency-Key was used for job {earlier.job_id}, and this request "
+            f"differs in: {', '.join(differ)}; use a new key for a new job"
         )
     log.info("job %s returned again for a repeated Idempotency-Key", earlier.job_id)
     return earlier

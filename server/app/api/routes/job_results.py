@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import JobsDep, SettingsDep, StorageDep
 from app.api.file_responses import StoredDocumentResponse
 from app.api.schemas import ErrorResponse, ResultsResponse
 from app.domain.control import get_results_document, get_results_page
-from app.domain.results import ResultsQuery
+from app.domain.results_pages import ResultsQuery
 
 router = APIRouter(tags=["jobs"])
 MAX_PAGE = 10_000
@@ -45,8 +45,9 @@ def job_results(
     whole document; with any, one page of it plus `next_offset` (null at the end).
 
     A page examines at most VIDEO_JOBS_RESULTS_SCAN_FRAMES frames (default 10,000),
-    matching or not: a filter that matches little returns fewer items and a
-    `next_offset` to continue from."""
+    matching or not, and holds at most VIDEO_JOBS_RESULTS_PAGE_BYTES of items (default
+    4 MiB, at least one item): a page may hold fewer than `limit` items, and
+    `next_offset` says where to continue. Pages are sent from disk as they are read."""
     paged = (offset, limit, label, min_confidence, from_frame, to_frame)
     if all(value is None for value in paged):
         # Sent from disk as stored, in chunks: a 41 MB document never sits in memory.
@@ -59,9 +60,6 @@ def job_results(
         from_frame=from_frame or 0,
         to_frame=to_frame,
         max_scan=settings.results_scan_frames,
+        max_bytes=settings.results_page_bytes,
     )
-    document = get_results_page(jobs, storage, job_id, query)
-    document["created_at"] = document["created_at"].isoformat()
-    document["updated_at"] = document["updated_at"].isoformat()
-    # Returned as-is: re-validating every frame through the model would only cost time.
-    return JSONResponse(document)
+    return StoredDocumentResponse(get_results_page(jobs, storage, job_id, query))

@@ -42,7 +42,10 @@ router = APIRouter(tags=["jobs"], route_class=SubmitRoute)
             "description": "not an MP4, empty, unknown pipeline, or a bad option",
         },
         401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
-        409: {"model": ErrorResponse, "description": "Idempotency-Key reused for another upload"},
+        409: {
+            "model": ErrorResponse,
+            "description": "Idempotency-Key reused with another file or other fields",
+        },
         413: {
             "model": ErrorResponse,
             "description": "the upload, or a form field (64 KiB), is over its size limit",
@@ -73,7 +76,8 @@ def submit(
             alias="Idempotency-Key",
             max_length=255,
             description="repeat a submit safely: same key + same file + same pipeline "
-            "returns the first job; kept at least 24 h",
+            "and fields returns the first job (anything different is 409); kept at least "
+            "24 h",
         ),
     ] = None,
 ) -> SubmitResponse:

@@ -78,6 +78,28 @@ def test_same_key_with_another_file_or_pipeline_is_409(client, clip_path, tmp_pa
     assert stored(data_dir) == [f"{first['job_id']}.mp4"]
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"sample_fps": "2"},
+        {"labels": "motion"},
+        {"tag": "other"},
+        {"min_confidence": "0.9"},
+        {"callback_url": "http://127.0.0.1:9/hook"},
+    ],
+)
+def test_same_key_with_other_fields_is_409_naming_the_first_job(client, clip_path, changed):
+    first = submit(client, clip_path, key="k-3", sample_fps="1", tag="t")
+    assert (
+        submit(client, clip_path, key="k-3", sample_fps="1", tag="t")["job_id"] == (first["job_id"])
+    )
+    conflict = submit(client, clip_path, key="k-3", **{"sample_fps": "1", "tag": "t", **changed})
+    assert conflict["code"] == 409, conflict
+    assert first["job_id"] in conflict["detail"]
+    assert next(iter(changed)) in conflict["detail"] or "options" in conflict["detail"]
+    assert len(client.app.state.jobs.list_jobs()) == 1
+
+
 def test_without_a_key_every_submit_is_a_new_job(client, clip_path):
     assert submit(client, clip_path)["job_id"] != submit(client, clip_path)["job_id"]
 
@@ -93,17 +115,39 @@ def test_delete_pending_job_cancels_it_and_no_worker_runs_it(client, clip_path):
     assert results.status_code == 404 and "canceled" in results.json()["detail"]
 
 
-def test_delete_finished_job_removes_its_files_and_results_answer_410(client, clip_path, data_dir):
+def test_delete_of_a_finished_job_is_409_and_keeps_everything(client, clip_path, data_dir):
+    """A cancel that arrives after the job completed (the page refreshes every second)
+    must not destroy its results."""
+    job_id = submit(client, clip_path)["job_id"]
+    assert run_one(client)
+    files = stored(data_dir)
+    late = client.delete(f"/video/jobs/{job_id}")
+    assert late.status_code == 409
+    assert "already completed" in late.json()["detail"] and "purge=true" in late.json()["detail"]
+    assert stored(data_dir) == files
+    assert client.get(f"/video/results/{job_id}").status_code == 200
+    assert client.get(f"/video/status/{job_id}").json()["files_deleted_at"] is None
+
+
+def test_delete_of_a_canceled_job_is_409_too(client, clip_path):
+    job_id = submit(client, clip_path)["job_id"]
+    assert client.delete(f"/video/jobs/{job_id}").status_code == 200
+    again = client.delete(f"/video/jobs/{job_id}")
+    assert again.status_code == 409 and "already canceled" in again.json()["detail"]
+
+
+def test_purge_deletes_a_finished_jobs_files_and_results_answer_410(client, clip_path, data_dir):
     job_id = submit(client, clip_path)["job_id"]
     assert run_one(client)
     assert client.get(f"/video/results/{job_id}").status_code == 200
-    assert client.delete(f"/video/jobs/{job_id}").status_code == 204
+    assert client.delete(f"/video/jobs/{job_id}", params={"purge": "true"}).status_code == 204
     assert stored(data_dir) == []
     status = client.get(f"/video/status/{job_id}").json()
     assert status["status"] == "completed" and status["files_deleted_at"] is not None
     gone = client.get(f"/video/results/{job_id}")
     assert gone.status_code == 410 and "deleted" in gone.json()["detail"]
-    assert client.delete(f"/video/jobs/{job_id}").status_code == 204  # idempotent
+    again = client.delete(f"/video/jobs/{job_id}", params={"purge": "true"})
+    assert again.status_code == 204  # idempotent
 
 
 def test_delete_unknown_job_is_404(client):

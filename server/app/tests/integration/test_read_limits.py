@@ -23,7 +23,8 @@ from app.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from app.domain.errors import InvalidCallbackUrl, JobFilesGone
 from app.domain.model import Job, JobStatus, results_key
 from app.domain.ports import JobRepository
-from app.domain.results import ResultsQuery, find_frame, read_page, stored_document
+from app.domain.results import find_frame, stored_document
+from app.domain.results_pages import ResultsPage, ResultsQuery, read_page
 from app.domain.results_writer import write_results
 from app.tests.integration.conftest import empty_database
 
@@ -126,12 +127,43 @@ def stored(tmp_path: Path) -> tuple[FilesystemStorage, Job]:
     return storage, job
 
 
+def items_of(page: ResultsPage) -> list[dict]:
+    body = b"".join(page.chunks)
+    assert len(body) == page.length
+    return json.loads(b"[" + body + b"]")
+
+
 def test_a_filtered_page_examines_at_most_max_scan_frames(stored) -> None:
     storage, job = stored
-    query = ResultsQuery(label="a", limit=1, max_scan=100)
-    assert read_page(storage, job, query) == ([], 100)
-    items, next_offset = read_page(storage, job, ResultsQuery(label="a", offset=200, limit=1))
-    assert [item["frame_index"] for item in items] == [250] and next_offset == 251
+    page = read_page(storage, job, ResultsQuery(label="a", limit=1, max_scan=100))
+    assert (items_of(page), page.next_offset) == ([], 100)
+    page = read_page(storage, job, ResultsQuery(label="a", offset=200, limit=1))
+    assert [item["frame_index"] for item in items_of(page)] == [250]
+    assert page.next_offset == 251
+
+
+def test_a_page_holds_whole_items_up_to_max_bytes(stored) -> None:
+    """Unfiltered, the page is the lines' bytes; the byte bound cuts it between items
+    (never inside one) and next_offset continues at the first item left out."""
+    storage, job = stored
+    line = len(b'{"frame_index":0,"result":{"detections":[{"label":"b"}]}}') + 1
+    page = read_page(storage, job, ResultsQuery(limit=100, max_bytes=line * 3 + 2))
+    assert [item["frame_index"] for item in items_of(page)] == [0, 1, 2]
+    assert page.next_offset == 3
+    one = read_page(storage, job, ResultsQuery(offset=3, limit=100, max_bytes=1))
+    assert [item["frame_index"] for item in items_of(one)] == [3] and one.next_offset == 4
+    end = read_page(storage, job, ResultsQuery(offset=298, limit=100))
+    assert [item["frame_index"] for item in items_of(end)] == [298, 299]
+    assert end.next_offset is None
+
+
+def test_a_filtered_page_holds_at_most_max_bytes_of_matches(stored) -> None:
+    storage, job = stored
+    encoded = len(b'{"frame_index":0,"result":{"detections":[{"label":"b"}]}}')
+    query = ResultsQuery(label="b", limit=100, max_bytes=encoded * 2 + 1)
+    page = read_page(storage, job, query)
+    assert [item["frame_index"] for item in items_of(page)] == [0, 1]
+    assert page.next_offset == 2
 
 
 def test_the_whole_document_is_the_stored_bytes_after_a_rewritten_head(stored) -> None:

@@ -18,7 +18,7 @@ from app.domain.job_runs import release_job, run_claimed_job
 from app.domain.model import Job, JobStatus, Progress, utcnow
 from app.domain.options import AnalysisOptions
 from app.domain.ports import FileWrite
-from app.domain.results import ResultsQuery, read_page
+from app.domain.results_pages import ResultsQuery, read_page
 from app.domain.results_writer import ResultsWriter, encode_results
 from app.domain.services import claim_job, submit_video
 from app.tests.unit.conftest import FRAMES, MP4_BYTES, VIDEO, FakeRunner
@@ -54,8 +54,9 @@ def test_the_writer_streams_lines_and_index_and_assembles_the_same_document(clai
         "timestamp_ms": 4999 * 33,
         "result": {"n": 4999, "text": "a\nb"},
     }
-    page, next_offset = read_page(storage, claimed, ResultsQuery(offset=4998, limit=5))
-    assert [item["frame_index"] for item in page] == [4998, 4999] and next_offset is None
+    page = read_page(storage, claimed, ResultsQuery(offset=4998, limit=5))
+    items = json.loads(b"[" + b"".join(page.chunks) + b"]")
+    assert [item["frame_index"] for item in items] == [4998, 4999] and page.next_offset is None
     assert writer.output_path == f"video_jobs/{claimed.job_id}_results.json"
 
 

@@ -8,6 +8,8 @@ import pytest
 from app.domain.errors import InvalidOptions, UnknownPipeline
 from app.domain.options import (
     MAX_FILENAME_CHARS,
+    MAX_LABELS,
+    MAX_LABELS_TEXT,
     AnalysisOptions,
     check_labels,
     display_filename,
@@ -69,6 +71,12 @@ def test_no_option_and_empty_fields_mean_the_defaults():
         ({"min_confidence": "-0.1"}, ["min_confidence", ">= 0"]),
         ({"annotate": "maybe"}, ["annotate", "true or false", "'maybe'"]),
         ({"labels": "x" * 65}, ["label", "64"]),
+        ({"sample_fps": "1e308"}, ["sample_fps", "between 0 and 1000", "1e+308"]),
+        ({"sample_fps": "1001"}, ["sample_fps", "between 0 and 1000"]),
+        ({"start_s": "1e300"}, ["start_s", "between 0 and 864000"]),
+        ({"end_s": "864001"}, ["end_s", "between 0 and 864000"]),
+        ({"sample_fps": "1" * 65}, ["sample_fps", "65 characters", "at most 64"]),
+        ({"labels": ",".join(f"l{i}" for i in range(17_376))}, ["labels is", "at most 6600"]),
         ({"labels": ",".join(f"l{i}" for i in range(101))}, ["101", "at most 100"]),
     ],
 )
@@ -77,6 +85,21 @@ def test_a_bad_value_is_refused_naming_the_field(raw, words):
         parse_options(raw)
     for word in words:
         assert word in str(caught.value)
+
+
+def test_the_largest_values_accepted_are_the_bounds():
+    options = parse_options(
+        {"sample_fps": "1000", "start_s": "0", "end_s": "864000", "min_confidence": "1"}
+    )
+    assert (options.sample_fps, options.end_s, options.min_confidence) == (1000, 864000, 1)
+    longest = ", ".join(f"{i:02d}" + "x" * 62 for i in range(MAX_LABELS))
+    assert len(longest) <= MAX_LABELS_TEXT
+    assert len(parse_options({"labels": longest}).labels or ()) == MAX_LABELS
+
+
+def test_repeated_labels_count_once_and_keep_their_order():
+    text = ",".join(["car", "person"] * 3000)  # 6,000 labels, 2 distinct: within the cap
+    assert parse_options({"labels": text[:MAX_LABELS_TEXT]}).labels == ("car", "person")
 
 
 def test_a_huge_bad_value_is_not_echoed_whole():
@@ -106,6 +129,14 @@ def test_a_tag_is_stripped_and_at_most_256_characters():
 
 
 @pytest.mark.parametrize(
+    "character", ["\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "\x85", "\x9b", "\u2028"]
+)
+def test_a_tag_with_a_bidirectional_or_c1_control_is_refused(character):
+    with pytest.raises(InvalidOptions, match="control characters"):
+        parse_tag(f"invoice{character}fdp.exe")
+
+
+@pytest.mark.parametrize(
     ("sent", "kept"),
     [
         ("clip.mp4", "clip.mp4"),
@@ -113,6 +144,10 @@ def test_a_tag_is_stripped_and_at_most_256_characters():
         ("C:\\Users\\ann\\clip.mp4", "clip.mp4"),
         ("../../etc/passwd", "passwd"),
         ("we\x00ird\n.mp4", "weird.mp4"),
+        ("clip\u202egpj.mp4", "clipgpj.mp4"),
+        ("a\u2066b\u2069\u200e.mp4", "ab.mp4"),
+        ("c1\x85\x9b[2J.mp4", "c1[2J.mp4"),
+        ("caf\u00e9 \u65e5\u672c.mp4", "caf\u00e9 \u65e5\u672c.mp4"),
         ("folder/", None),
         ("", None),
         (None, None),

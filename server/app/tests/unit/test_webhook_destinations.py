@@ -33,6 +33,38 @@ INTERNAL = [
     "http://[fc00::1]/hook",
     "http://[2002:7f00:1::]/hook",
 ]
+# IANA special-purpose ranges that ipaddress.is_global calls global, or that are not
+# unicast: refused all the same.
+SPECIAL_PURPOSE = [
+    ("http://192.0.0.9/hook", "IETF protocol assignment"),
+    ("http://192.0.0.170/hook", "IETF protocol assignment"),
+    ("http://192.0.2.1/hook", "documentation"),
+    ("http://192.31.196.1/hook", "AS112"),
+    ("http://192.52.193.1/hook", "AMT"),
+    ("http://192.88.99.1/hook", "6to4 relay"),
+    ("http://192.175.48.1/hook", "AS112"),
+    ("http://198.18.0.1/hook", "benchmarking"),
+    ("http://198.19.255.254/hook", "benchmarking"),
+    ("http://198.51.100.7/hook", "documentation"),
+    ("http://203.0.113.7/hook", "documentation"),
+    ("http://100.127.255.1/hook", "carrier-grade NAT"),
+    ("http://255.255.255.255/hook", "broadcast"),
+    ("http://0.1.2.3/hook", "unspecified|this network"),
+    ("http://[2001:db8::1]/hook", "documentation"),
+    ("http://[64:ff9b::7f00:1]/hook", "NAT64"),
+    ("http://[64:ff9b::808:808]/hook", "NAT64"),
+    ("http://[64:ff9b:1::1]/hook", "NAT64"),
+    ("http://[::ffff:192.0.0.9]/hook", "IETF protocol assignment"),
+    ("http://[::ffff:198.18.0.1]/hook", "benchmarking"),
+    ("http://[2001:1::1]/hook", "IETF protocol assignment"),
+    ("http://[2620:4f:8000::1]/hook", "AS112"),
+    ("http://[3fff::1]/hook", "documentation"),
+    ("http://[5f00::1]/hook", "segment routing"),
+    ("http://[100::1]/hook", "discard-only"),
+    ("http://[4000::1]/hook", "outside 2000::/3"),
+    ("http://[::7f00:1]/hook", "loopback|outside 2000::/3"),
+    ("http://[fec0::1]/hook", "outside 2000::/3"),
+]
 
 
 def no_lookup(host: str) -> list[str]:
@@ -43,6 +75,25 @@ def no_lookup(host: str) -> list[str]:
 def test_internal_addresses_are_refused_in_every_spelling(url: str) -> None:
     with pytest.raises(InvalidCallbackUrl, match="VIDEO_JOBS_WEBHOOK_ALLOW_PRIVATE"):
         validate_callback_url(url, secret_configured=True, resolve=no_lookup)
+
+
+@pytest.mark.parametrize(("url", "kind"), SPECIAL_PURPOSE)
+def test_special_purpose_and_non_unicast_ranges_are_refused(url: str, kind: str) -> None:
+    with pytest.raises(InvalidCallbackUrl, match=kind):
+        validate_callback_url(url, secret_configured=True, resolve=no_lookup)
+
+
+def test_a_name_that_resolves_to_a_special_purpose_address_is_refused() -> None:
+    with pytest.raises(InvalidCallbackUrl, match=r"192\.0\.0\.9, a special-purpose"):
+        validate_callback_url(
+            "https://hooks.example/x", secret_configured=True, resolve=lambda h: ["192.0.0.9"]
+        )
+
+
+def test_allow_private_lets_special_purpose_addresses_through() -> None:
+    for host in ("198.18.0.1", "192.0.0.9", "[64:ff9b::7f00:1]"):
+        url = f"http://{host}:9/hook"
+        assert validate_callback_url(url, secret_configured=True, allow_private=True)
 
 
 def test_a_name_that_resolves_to_any_internal_address_is_refused() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import socket
 import struct
 import threading
@@ -106,20 +107,24 @@ def start_api_as_make_run(services: Services, wait: bool = True, **flags: object
     return services.api
 
 
+DETECTION = '{"label":"motion","bbox":[10,20,30,40],"confidence":0.75}'
 ITEM = (
-    '{{"frame_index":{i},"timestamp_ms":{t},"result":{{"detections":[{{"label":"motion",'
-    '"bbox":[10,20,30,40],"confidence":0.75}}],"motion_ratio":0.0123}}}}'
+    '{{"frame_index":{i},"timestamp_ms":{t},"result":{{"detections":[{d}],"motion_ratio":0.0123}}}}'
 )
 
 
-def write_big_results(storage_dir: Path, job_id: str, video: dict, frames: int) -> int:
-    """Replace a completed job's stored results with `frames` items (document, .jsonl
-    and .idx, laid out as the worker writes them); returns the document's size."""
+def write_big_results(
+    storage_dir: Path, job_id: str, video: dict, frames: int, detections: int = 1
+) -> int:
+    """Replace a completed job's stored results with `frames` items of `detections`
+    boxes each (document, .jsonl and .idx, laid out as the worker writes them); returns
+    the document's size."""
     offsets = bytearray()
     position = 0
+    boxes = ",".join([DETECTION] * detections)
     with open(storage_dir / f"{job_id}_results.jsonl", "wb") as lines:
         for i in range(frames):
-            line = ITEM.format(i=i, t=i * 40).encode() + b"\n"
+            line = ITEM.format(i=i, t=i * 40, d=boxes).encode() + b"\n"
             offsets += struct.pack("<Q", position)
             position += len(line)
             lines.write(line)
@@ -187,3 +192,9 @@ class DeadReceiver:
         self.sock.close()
         for conn in self.held:
             conn.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
