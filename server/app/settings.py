@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     frame_workers: int = Field(default=2, ge=1, le=16)
     frame_queue: int = Field(default=16, ge=0, le=256)  # waiting costs no decode memory
     frame_decode_budget: int = Field(default=300, ge=1)
+    frame_decode_timeout_s: float = Field(default=10.0, gt=0)
     results_scan_frames: int = Field(default=10_000, ge=1)
     webhook_workers: int = Field(default=16, ge=1, le=256)
     webhook_per_destination: int = Field(default=2, ge=1, le=64)
