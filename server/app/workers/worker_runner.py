@@ -3,14 +3,21 @@
 Builds the adapters from Settings, waits for the API to have migrated the database,
 then runs the loop until SIGTERM/SIGINT (exit 0). `--once` processes one job, or gives
 up after 30 s with none, and exits 0 either way.
+
+A job whose decoder hangs (no frame for VIDEO_JOBS_STALL_TIMEOUT_S) cannot be stopped
+from inside: its thread is stuck in native code. The process then replaces itself with
+a fresh worker (same command line, same pid), which goes on with the next job while the
+API's sweep recovers the stuck one; with `--once` it exits with STALLED_EXIT_CODE.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
+from collections.abc import Callable
 
 from app.adapters.db.migrate import wait_for_schema
 from app.bootstrap import (
@@ -28,9 +35,33 @@ from app.workers.worker import Worker
 
 log = logging.getLogger(__name__)
 ONCE_WAIT_S = 30.0
+STALLED_EXIT_CODE = 3
 
 
-def build_worker(settings: Settings) -> tuple[Worker, object]:
+def _flush_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def restart_process() -> None:
+    """Become a new worker: exec ends every thread, the hung one included; files and
+    sockets are not inherited (Python opens them close-on-exec), stdout/stderr are."""
+    log.error("the worker is stuck in a job; starting afresh as a new worker process")
+    _flush_logs()
+    os.execv(sys.executable, sys.orig_argv)
+
+
+def exit_stalled() -> None:
+    log.error("the worker is stuck in a job; exiting with code %d", STALLED_EXIT_CODE)
+    _flush_logs()
+    os._exit(STALLED_EXIT_CODE)
+
+
+def build_worker(
+    settings: Settings, on_stall: Callable[[], None] | None = None
+) -> tuple[Worker, object]:
     database = build_database(settings, pool_size=2)
     storage = build_storage(settings)
     worker = Worker(
@@ -42,6 +73,7 @@ def build_worker(settings: Settings) -> tuple[Worker, object]:
         stall_timeout=settings.stall_timeout_s,
         limits=build_limits(settings),
         export_sinks=build_export_sinks(settings, storage),
+        on_stall=on_stall,
     )
     return worker, database
 
@@ -54,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     serve_worker_metrics(settings)
     try:
-        worker, database = build_worker(settings)
+        worker, database = build_worker(
+            settings, on_stall=exit_stalled if args.once else restart_process
+        )
     except QueueKeyError as exc:  # already logged with the reason; nothing to clean up
         print(f"worker not started: {exc}", file=sys.stderr)
         return 2
