@@ -202,8 +202,12 @@ class SummarySink(FrameSink):
         self._summary = storage.open_write(summary_key(job_id))
         self._vtt = storage.open_write(tracks_vtt_key(job_id))
         self._shots = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
-        self._summary.write(b'{"job_id":' + _dumps(str(job_id)) + b',"tracks":[')
-        self._vtt.write(b"WEBVTT\n\n")
+        try:  # a full disk here: no caller holds this sink yet to abort it
+            self._summary.write(b'{"job_id":' + _dumps(str(job_id)) + b',"tracks":[')
+            self._vtt.write(b"WEBVTT\n\n")
+        except BaseException:
+            self.abort()
+            raise
         self._counts = {"shots": 0, "tracks": 0}
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
 

@@ -148,6 +148,7 @@ class AnnotatedVideoSink(FrameSink):
         with _disk_full_is_insufficient_storage():
             for packet in self._stream.encode(video_frame):
                 self._container.mux(packet)
+        self._file.grew()
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         if self._container is None:

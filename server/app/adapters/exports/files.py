@@ -3,6 +3,9 @@
 The bytes go to a hidden `.<name>.<random>.part` file in the storage directory (the
 name the retention sweep recognises as an abandoned write if the worker is killed),
 renamed into place on commit; discard removes it. A reader never sees half a file.
+The writer (FFmpeg) is not ours, so `grew` is called after each piece it writes: the
+storage's free-space floor is checked at the first and after every
+FREE_SPACE_CHECK_BYTES of growth.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from app.domain.errors import JobFileLost
-from app.domain.ports import StorageService
+from app.domain.errors import InsufficientStorage, JobFileLost
+from app.domain.ports import FREE_SPACE_CHECK_BYTES, StorageService
 
 PART_SUFFIX = ".part"
 
@@ -28,6 +31,22 @@ class PartFile:
         )
         os.close(fd)
         self.path = Path(name)
+        self._checked_at: int | None = None  # the file's size at the last check
+
+    def grew(self) -> None:
+        """InsufficientStorage (the file removed) when free space is under the floor."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError as exc:
+            raise JobFileLost(self.key) from exc
+        if self._checked_at is not None and size - self._checked_at < FREE_SPACE_CHECK_BYTES:
+            return
+        self._checked_at = size
+        try:
+            self.storage.check_free_space()
+        except InsufficientStorage:
+            self.discard()
+            raise
 
     def commit(self) -> None:
         """Flush to disk and rename into place (atomic on one filesystem)."""
