@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     def storage_dir(self) -> Path:
         return self.data_dir / "video_jobs"
 
+    @property
+    def worker_reports_dir(self) -> Path:
+        """Where workers report what they cannot do, for /health."""
+        return self.data_dir / "workers"
+
     def resolve_authkey(self) -> bytes:
         """The queue authkey: from settings, else `<DATA_DIR>/queue.key`, created once (0600).
 

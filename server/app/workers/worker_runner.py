@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
 
 from app.adapters.db.migrate import wait_for_schema
+from app.adapters.pipeline.models import model_problems
+from app.adapters.storage.worker_reports import WorkerReports
 from app.bootstrap import (
     build_database,
     build_export_sinks,
@@ -31,6 +34,7 @@ from app.bootstrap import (
 from app.logging_setup import configure_logging
 from app.settings import QueueKeyError, Settings
 from app.workers.metrics import serve_worker_metrics
+from app.workers.problem_watch import ProblemWatch
 from app.workers.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,17 @@ def build_worker(
     return worker, database
 
 
+def problem_watch(settings: Settings, worker: Worker) -> ProblemWatch:
+    """Reports models this worker cannot load for /health, refreshed three times per
+    lease (the API ignores a report older than two leases: its worker is gone)."""
+    return ProblemWatch(
+        WorkerReports(settings.worker_reports_dir),
+        f"{socket.gethostname()}-{worker.name}",
+        model_problems,
+        interval=settings.lease_s / 3,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.workers.worker_runner", description=__doc__)
     parser.add_argument("--once", action="store_true", help="process one job, then exit")
@@ -94,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     worker.install_signal_handlers()
     started = time.monotonic()
+    watch = problem_watch(settings, worker)
     try:
         ready = wait_for_schema(
             database.engine,
@@ -103,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         if not ready:
             log.info("no database schema to work with; exiting")
             return 0
-        if args.once:
-            worker.run_once(max(0.0, ONCE_WAIT_S - (time.monotonic() - started)))
-            return 0
-        return worker.run_forever()
+        with watch:
+            if args.once:
+                worker.run_once(max(0.0, ONCE_WAIT_S - (time.monotonic() - started)))
+                return 0
+            return worker.run_forever()
     finally:
         database.close()
 
