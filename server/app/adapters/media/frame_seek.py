@@ -49,6 +49,7 @@ def read_frame(path: str, n: int, max_decoded: int, timeout_s: float) -> np.ndar
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]
+            stream.thread_type = "SLICE"  # frame threads would delay the first picture
             if stream.frames and n >= stream.frames:
                 return None
             clock = _clock(stream)
