@@ -63,9 +63,20 @@ def exit_stalled() -> None:
     os._exit(STALLED_EXIT_CODE)
 
 
-def build_worker(
-    settings: Settings, on_stall: Callable[[], None] | None = None
-) -> tuple[Worker, object]:
+def stall_handler(worker: Worker, once: bool) -> Callable[[], None]:
+    """Start afresh, unless this process was to stop anyway (`--once`, or a signal
+    came while the job hung): then exit."""
+
+    def on_stall() -> None:
+        if once or worker.stop_requested.is_set():
+            exit_stalled()
+        else:
+            restart_process()
+
+    return on_stall
+
+
+def build_worker(settings: Settings) -> tuple[Worker, object]:
     database = build_database(settings, pool_size=2)
     storage = build_storage(settings)
     worker = Worker(
@@ -77,7 +88,6 @@ def build_worker(
         stall_timeout=settings.stall_timeout_s,
         limits=build_limits(settings),
         export_sinks=build_export_sinks(settings, storage),
-        on_stall=on_stall,
     )
     return worker, database
 
@@ -101,12 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     serve_worker_metrics(settings)
     try:
-        worker, database = build_worker(
-            settings, on_stall=exit_stalled if args.once else restart_process
-        )
+        worker, database = build_worker(settings)
     except QueueKeyError as exc:  # already logged with the reason; nothing to clean up
         print(f"worker not started: {exc}", file=sys.stderr)
         return 2
+    worker.on_stall = stall_handler(worker, args.once)
     worker.install_signal_handlers()
     started = time.monotonic()
     watch = problem_watch(settings, worker)
