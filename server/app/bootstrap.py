@@ -44,7 +44,7 @@ def build_database(settings: Settings, *, pool_size: int = 5) -> Database:
 
 
 def build_storage(settings: Settings) -> FilesystemStorage:
-    return FilesystemStorage(settings.storage_dir, settings.data_dir)
+    return FilesystemStorage(settings.storage_dir, settings.data_dir, settings.min_free_bytes)
 
 
 def build_limits(settings: Settings) -> FrameLimits:

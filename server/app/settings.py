@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     frame_workers: int = Field(default=2, ge=1, le=16)
     frame_queue: int = Field(default=16, ge=0, le=256)  # waiting costs no decode memory
     frame_decode_budget: int = Field(default=300, ge=1)
+    frame_decode_timeout_s: float = Field(default=10.0, gt=0)
     results_scan_frames: int = Field(default=10_000, ge=1)
     results_page_bytes: int = Field(default=4 << 20, ge=4096)  # item text per results page
     webhook_workers: int = Field(default=16, ge=1, le=256)
@@ -118,6 +119,11 @@ class Settings(BaseSettings):
     @property
     def storage_dir(self) -> Path:
         return self.data_dir / "video_jobs"
+
+    @property
+    def worker_reports_dir(self) -> Path:
+        """Where workers report what they cannot do, for /health."""
+        return self.data_dir / "workers"
 
     def resolve_authkey(self) -> bytes:
         """The queue authkey: from settings, else `<DATA_DIR>/queue.key`, created once (0600).

@@ -120,6 +120,10 @@ class HealthResponse(BaseModel):
     disk: str = Field(default="ok", description="ok, or free space under MIN_FREE_BYTES")
     queue_depth: int | None = None
     free_bytes: int | None = Field(default=None, description="free bytes under DATA_DIR")
+    workers: str = Field(
+        default="ok",
+        description="ok, or the workers that reported they cannot load a model, and why",
+    )
 
 
 class JobListResponse(BaseModel):

@@ -174,6 +174,19 @@ class QueueService(ABC):
         """Release connections; the default has none."""
 
 
+# Free space is checked at a file's first write, then after every this many bytes: a
+# statvfs per MiB costs nothing next to writing the MiB.
+FREE_SPACE_CHECK_BYTES = 1 << 20
+
+
+def low_disk_message(min_free_bytes: int) -> str:
+    return (
+        f"the server is low on disk space: free space fell under "
+        f"VIDEO_JOBS_MIN_FREE_BYTES={min_free_bytes} while the job's results were written; "
+        f"its files were removed, submit the video again once space is freed"
+    )
+
+
 class FileWrite(ABC):
     """A file written piece by piece: invisible under its key until `commit`, and
     `discard` removes every trace (before or after the commit)."""
@@ -194,6 +207,10 @@ class FileWrite(ABC):
     def path(self) -> str:
         """The unfinished file's local path, for a writer that must open it itself (a
         video muxer that seeks back to write its index)."""
+
+    def grew(self) -> None:  # noqa: B027 - optional hook
+        """Another writer added to `path`: the same checks as `write` (the free-space
+        floor; JobFileLost when the file was removed). Default: none."""
 
 
 class _SpooledWrite(FileWrite):
@@ -249,6 +266,10 @@ class StorageService(ABC):
     @abstractmethod
     def free_bytes(self) -> int:
         """Free space where files are stored."""
+
+    def check_free_space(self) -> None:  # noqa: B027 - optional hook
+        """InsufficientStorage when free space is under the configured floor
+        (VIDEO_JOBS_MIN_FREE_BYTES). Default: no floor."""
 
     def keys_older_than(self, suffix: str, older_than_s: float) -> list[str]:
         """Keys ending in `suffix` last written more than `older_than_s` ago."""

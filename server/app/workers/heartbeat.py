@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from app.domain.model import Job, Progress, utcnow
 from app.domain.ports import JobRepository
@@ -18,15 +19,22 @@ class Heartbeat:
     `lost` turns true when the claim is gone (the job was canceled, or a sweep decided
     this worker was dead), which tells the frame loop to stop. When no frame finishes for
     `stall_timeout` seconds the beat stops (`stalled`), so a hung decoder cannot keep a
-    job `running` forever. The frame loop only
+    job `running` forever, and `on_stall` is called (from this thread: the frame loop's
+    thread is the one that hangs) to get the process out of it. The frame loop only
     stores two integers per frame (`report`); all database writes happen here, at most
     once per interval, so progress costs the frame loop nothing measurable.
     """
 
     def __init__(
-        self, jobs: JobRepository, job: Job, interval: float, stall_timeout: float = 300.0
+        self,
+        jobs: JobRepository,
+        job: Job,
+        interval: float,
+        stall_timeout: float = 300.0,
+        on_stall: Callable[[], None] | None = None,
     ) -> None:
         self.jobs = jobs
+        self.on_stall = on_stall
         self.job = job
         self.interval = interval
         self.stall_timeout = stall_timeout
@@ -71,6 +79,8 @@ class Heartbeat:
                     silent,
                 )
                 self.stalled.set()
+                if self.on_stall is not None:
+                    self.on_stall()
                 return
             try:
                 alive = self.jobs.heartbeat(

@@ -3,6 +3,12 @@
 Signals are handled in one place (`install_signal_handlers`): the first SIGTERM/SIGINT
 asks the loop to stop (the current job is released back to pending and re-enqueued);
 a second one stops at once, still releasing the job on the way out.
+
+A decoder that hangs inside native code never comes back to the loop, and no signal
+handler runs while it hangs. When no frame finishes for `stall_timeout` seconds the
+heartbeat stops vouching for the job (so the API's sweep recovers it: another attempt,
+or `failed` after MAX_ATTEMPTS) and calls `on_stall`, which the entry point sets to
+replace this process with a fresh worker (worker_runner.py).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from app.domain.errors import PipelineInterrupted, QueueUnavailable
 from app.domain.frames import FrameLimits
@@ -44,6 +51,7 @@ class Worker:
         max_backoff: float = 5.0,
         limits: FrameLimits | None = None,
         export_sinks: SinkFactory | None = None,
+        on_stall: Callable[[], None] | None = None,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -55,6 +63,7 @@ class Worker:
         self.max_backoff = max_backoff
         self.limits = limits
         self.export_sinks = export_sinks
+        self.on_stall = on_stall
         self.name = f"worker-{os.getpid()}"
         self.stop_requested = threading.Event()
         self._backoff = 0.0
@@ -123,7 +132,9 @@ class Worker:
         log.info("job %s: claimed by %s (attempt %d)", job_id, self.name, job.attempts)
         try:
             with (
-                Heartbeat(self.jobs, job, self.heartbeat_interval, self.stall_timeout) as heartbeat,
+                Heartbeat(
+                    self.jobs, job, self.heartbeat_interval, self.stall_timeout, self.on_stall
+                ) as heartbeat,
                 worker_metrics().observe(job, self.runner) as run,
             ):
                 run.status = run_claimed_job(

@@ -3,16 +3,26 @@
 Builds the adapters from Settings, waits for the API to have migrated the database,
 then runs the loop until SIGTERM/SIGINT (exit 0). `--once` processes one job, or gives
 up after 30 s with none, and exits 0 either way.
+
+A job whose decoder hangs (no frame for VIDEO_JOBS_STALL_TIMEOUT_S) cannot be stopped
+from inside: its thread is stuck in native code. The process then replaces itself with
+a fresh worker (same command line, same pid), which goes on with the next job while the
+API's sweep recovers the stuck one; with `--once` it exits with STALLED_EXIT_CODE.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 import time
+from collections.abc import Callable
 
 from app.adapters.db.migrate import wait_for_schema
+from app.adapters.pipeline.models import model_problems
+from app.adapters.storage.worker_reports import WorkerReports
 from app.bootstrap import (
     build_database,
     build_export_sinks,
@@ -24,10 +34,46 @@ from app.bootstrap import (
 from app.logging_setup import configure_logging
 from app.settings import QueueKeyError, Settings
 from app.workers.metrics import serve_worker_metrics
+from app.workers.problem_watch import ProblemWatch
 from app.workers.worker import Worker
 
 log = logging.getLogger(__name__)
 ONCE_WAIT_S = 30.0
+STALLED_EXIT_CODE = 3
+
+
+def _flush_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def restart_process() -> None:
+    """Become a new worker: exec ends every thread, the hung one included; files and
+    sockets are not inherited (Python opens them close-on-exec), stdout/stderr are."""
+    log.error("the worker is stuck in a job; starting afresh as a new worker process")
+    _flush_logs()
+    os.execv(sys.executable, sys.orig_argv)
+
+
+def exit_stalled() -> None:
+    log.error("the worker is stuck in a job; exiting with code %d", STALLED_EXIT_CODE)
+    _flush_logs()
+    os._exit(STALLED_EXIT_CODE)
+
+
+def stall_handler(worker: Worker, once: bool) -> Callable[[], None]:
+    """Start afresh, unless this process was to stop anyway (`--once`, or a signal
+    came while the job hung): then exit."""
+
+    def on_stall() -> None:
+        if once or worker.stop_requested.is_set():
+            exit_stalled()
+        else:
+            restart_process()
+
+    return on_stall
 
 
 def build_worker(settings: Settings) -> tuple[Worker, object]:
@@ -46,6 +92,17 @@ def build_worker(settings: Settings) -> tuple[Worker, object]:
     return worker, database
 
 
+def problem_watch(settings: Settings, worker: Worker) -> ProblemWatch:
+    """Reports models this worker cannot load for /health, refreshed three times per
+    lease (the API ignores a report older than two leases: its worker is gone)."""
+    return ProblemWatch(
+        WorkerReports(settings.worker_reports_dir),
+        f"{socket.gethostname()}-{worker.name}",
+        model_problems,
+        interval=settings.lease_s / 3,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.workers.worker_runner", description=__doc__)
     parser.add_argument("--once", action="store_true", help="process one job, then exit")
@@ -58,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     except QueueKeyError as exc:  # already logged with the reason; nothing to clean up
         print(f"worker not started: {exc}", file=sys.stderr)
         return 2
+    worker.on_stall = stall_handler(worker, args.once)
     worker.install_signal_handlers()
     started = time.monotonic()
+    watch = problem_watch(settings, worker)
     try:
         ready = wait_for_schema(
             database.engine,
@@ -69,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         if not ready:
             log.info("no database schema to work with; exiting")
             return 0
-        if args.once:
-            worker.run_once(max(0.0, ONCE_WAIT_S - (time.monotonic() - started)))
-            return 0
-        return worker.run_forever()
+        with watch:
+            if args.once:
+                worker.run_once(max(0.0, ONCE_WAIT_S - (time.monotonic() - started)))
+                return 0
+            return worker.run_forever()
     finally:
         database.close()
 

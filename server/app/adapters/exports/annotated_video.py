@@ -122,6 +122,7 @@ class AnnotatedVideoSink(ExportSink):
                 self._audio.until(pts)
             for packet in self._stream.encode(video_frame):
                 self._container.mux(packet)
+        self._file.grew()
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         if self._container is None:

@@ -63,8 +63,12 @@ class SummarySink(ExportSink):
         # (start_ms, first_frame, track_id, offset, record bytes, cue bytes) per track.
         self._track_spans: list[tuple[int, int, int, int, int, int]] = []
         self._tracks_size = 0
-        self._summary.write(b'{"job_id":' + _dumps(str(job_id)) + b',"tracks":[')
-        self._vtt.write(b"WEBVTT\n\n")
+        try:  # a full disk here: no caller holds this sink yet to abort it
+            self._summary.write(b'{"job_id":' + _dumps(str(job_id)) + b',"tracks":[')
+            self._vtt.write(b"WEBVTT\n\n")
+        except BaseException:
+            self.abort()
+            raise
         self._shots_written = 0
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
 

@@ -11,6 +11,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _UNKNOWN_DURATIONS = (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
 _TABLE_CHUNK = 1 << 18  # keyframe entries read at a time (1 MiB)
+_CACHED_HEADERS = 16  # frame images of a few jobs at once, each header read once
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,19 @@ def probe_mp4(path: str | os.PathLike[str], *, keyframes: bool = True) -> Mp4Inf
             return _probe(reader, keyframes)
     except Malformed as exc:
         raise InvalidUpload(f"the MP4's header cannot be read: {exc}") from exc
+
+
+def probe_mp4_cached(path: str | os.PathLike[str]) -> Mp4Info:
+    """`probe_mp4`, kept for the last few files: the frame images of one job read the
+    same header again and again. Keyed by path, size and modification time, so a file
+    replaced in place is read afresh."""
+    stat = os.stat(path)
+    return _probe_unchanged(os.fspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=_CACHED_HEADERS)
+def _probe_unchanged(path: str, _size: int, _mtime_ns: int) -> Mp4Info:
+    return probe_mp4(path)
 
 
 def keyframe_at_or_before(info: VideoTrackInfo, n: int) -> int:

@@ -3,23 +3,28 @@
 A file looks like {"id": "faces_qr", "description": "...", "steps": [{"step": "faces",
 "options": {...}}, {"step": "qr"}]}. Every file is checked at load time (unknown steps
 or options fail start-up with the file's name), so a bad file never fails a job later.
-Building each step at load also finds and hash-checks its model files
-(app.adapters.pipeline.models), so a missing or altered model stops the API and the
-worker at start-up with the file's and package's names, not in a job.
+Building each step at load also reads and hash-checks its model files
+(app.adapters.pipeline.models). A missing or altered model does not stop the process:
+it is logged with the file's and package's names, the pipelines that need it fail
+their jobs with that message (their steps are built per job, and the check repeats),
+the worker reports it for /health, and the other pipelines run.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.adapters.pipeline.models import ModelFileError
 from app.adapters.pipeline.steps import STEP_TYPES, FrameStep
 from app.domain.errors import UnknownPipeline, VideoJobsError
 from app.domain.ports import PipelineInfo
 
+log = logging.getLogger(__name__)
 BUILTIN_DIR = Path(__file__).parent / "definitions"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
@@ -73,11 +78,14 @@ def parse_definition(data: Any, source: str) -> PipelineDefinition:
             raise PipelineDefinitionError(f"{source}: 'options' of {raw['step']} is not an object")
         spec = StepSpec(raw["step"], dict(options))
         try:
-            step = spec.build()  # also loads and verifies its model files (ModelFileError)
+            step_labels = spec.build().labels  # also loads and verifies its model files
         except (TypeError, ValueError) as exc:
             raise PipelineDefinitionError(f"{source}: step {spec.step}: {exc}") from exc
+        except ModelFileError as exc:
+            log.error("pipeline %s cannot run until this is fixed: %s", pipeline_id, exc)
+            step_labels = STEP_TYPES[spec.step].labels
         specs.append(spec)
-        labels.extend(label for label in step.labels if label not in labels)
+        labels.extend(label for label in step_labels if label not in labels)
     return PipelineDefinition(pipeline_id, description, tuple(specs), source, tuple(labels))
 
 

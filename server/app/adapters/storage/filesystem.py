@@ -1,7 +1,10 @@
 """StorageService on the local filesystem under `<DATA_DIR>/video_jobs`.
 
 Every write goes to a temporary file in the same directory and is renamed into place,
-so a reader never sees half a file and a failed write leaves nothing behind.
+so a reader never sees half a file and a failed write leaves nothing behind. A file
+written in pieces (a job's results and exports) stops, and is removed, when free space
+falls under `min_free_bytes` (VIDEO_JOBS_MIN_FREE_BYTES): checked at its first write
+and after every FREE_SPACE_CHECK_BYTES.
 """
 
 from __future__ import annotations
@@ -21,14 +24,20 @@ from app.domain.errors import (
     StoragePathError,
     UploadTooLarge,
 )
-from app.domain.ports import FileWrite, StorageService
+from app.domain.ports import (
+    FREE_SPACE_CHECK_BYTES,
+    FileWrite,
+    StorageService,
+    low_disk_message,
+)
 
 PART_SUFFIX = ".part"
 
 
 class FilesystemStorage(StorageService):
-    def __init__(self, root: Path, data_dir: Path | None = None) -> None:
+    def __init__(self, root: Path, data_dir: Path | None = None, min_free_bytes: int = 0) -> None:
         self.root = Path(root).resolve()
+        self.min_free_bytes = min_free_bytes
         self.data_dir = Path(data_dir).resolve() if data_dir else self.root.parent
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -67,7 +76,7 @@ class FilesystemStorage(StorageService):
         return written
 
     def open_write(self, key: str) -> FileWrite:
-        return _PartFileWrite(self.root, self._path(key))
+        return _PartFileWrite(self.root, self._path(key), self.check_free_space)
 
     def load_file(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -93,6 +102,10 @@ class FilesystemStorage(StorageService):
 
     def free_bytes(self) -> int:
         return _free_bytes(self.root)
+
+    def check_free_space(self) -> None:
+        if self.min_free_bytes and _free_bytes(self.root) < self.min_free_bytes:
+            raise InsufficientStorage(low_disk_message(self.min_free_bytes))
 
     def keys_older_than(self, suffix: str, older_than_s: float) -> list[str]:
         cutoff = time.time() - older_than_s
@@ -122,10 +135,15 @@ class FilesystemStorage(StorageService):
 
 class _PartFileWrite(FileWrite):
     """Written to a `.part` file beside the target (the sweep removes one a killed
-    process left), renamed into place by `commit`; a full disk removes it at once."""
+    process left), renamed into place by `commit`; a full disk, or free space under the
+    floor (`check_free_space`, at the first write and every FREE_SPACE_CHECK_BYTES),
+    removes it at once."""
 
-    def __init__(self, root: Path, target: Path) -> None:
+    def __init__(self, root: Path, target: Path, check_free_space: Callable[[], None]) -> None:
         self.target = target
+        self._check_free_space = check_free_space
+        self._unchecked: int | None = None  # bytes written since the last check
+        self._seen_size = 0  # what `grew` last saw of a file another writer fills
         fd, self.tmp_name = tempfile.mkstemp(
             dir=root, prefix=f".{target.name}.", suffix=PART_SUFFIX
         )
@@ -137,10 +155,32 @@ class _PartFileWrite(FileWrite):
         return self.tmp_name
 
     def write(self, data: bytes) -> None:
+        self._count(len(data))
         try:
             self._handle.write(data)
         except OSError as exc:
             self._failed(exc)
+
+    def grew(self) -> None:
+        try:
+            size = os.stat(self.tmp_name).st_size
+        except FileNotFoundError as exc:
+            self.discard()
+            raise JobFileLost(self.target.name) from exc
+        self._count(size - self._seen_size)
+        self._seen_size = size
+
+    def _count(self, grown: int) -> None:
+        """Check the free-space floor at the first write and every
+        FREE_SPACE_CHECK_BYTES after it; under it, the file is removed."""
+        if self._unchecked is None or self._unchecked >= FREE_SPACE_CHECK_BYTES:
+            self._unchecked = 0
+            try:
+                self._check_free_space()
+            except InsufficientStorage:
+                self.discard()
+                raise
+        self._unchecked += grown
 
     def commit(self) -> None:
         try:

@@ -3,8 +3,10 @@ the boxes the pipeline found in it drawn on top, so a person can see what was de
 
 Decoding is the one costly thing the API does, so it is bounded three ways: a pool of
 its own (api/frame_pool.py: a few at a time, 503 + Retry-After beyond), a pixel budget
-(VIDEO_JOBS_MAX_PIXELS) and a decode budget (frame n may lie at most
-VIDEO_JOBS_FRAME_DECODE_BUDGET frames past its keyframe, read from the MP4 header).
+(VIDEO_JOBS_MAX_PIXELS) and a decode budget: frame n may lie at most
+VIDEO_JOBS_FRAME_DECODE_BUDGET frames past its keyframe, checked first against the MP4
+header and then against the frames actually decoded (a header can lie), and the decode
+may take at most VIDEO_JOBS_FRAME_DECODE_TIMEOUT_S.
 The route is async and awaits the pool: /health and /video/status never wait for it.
 """
 
@@ -20,7 +22,8 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from app.adapters.exports.annotator import draw
-from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4
+from app.adapters.media.frame_seek import DecodeBudgetExceeded, read_frame
+from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4_cached
 from app.api.deps import JobsDep, SettingsDep, StorageDep
 from app.api.frame_pool import FramePool, PoolBusy
 from app.api.schemas import ErrorResponse
@@ -65,7 +68,7 @@ def frame_pool(request: Request) -> FramePool:
         422: {
             "model": ErrorResponse,
             "description": "over the pixel budget (VIDEO_JOBS_MAX_PIXELS) or the decode "
-            "budget (VIDEO_JOBS_FRAME_DECODE_BUDGET)",
+            "budget (VIDEO_JOBS_FRAME_DECODE_BUDGET, VIDEO_JOBS_FRAME_DECODE_TIMEOUT_S)",
         },
         503: {"model": ErrorResponse, "description": "busy: retry after `Retry-After` s"},
     },
@@ -119,7 +122,7 @@ def render_frame(
     result = _frame_result(storage, job, video, n)
     path = storage.local_path(key)
     _check_decode_budget(path, n, settings.frame_decode_budget)
-    frame = read_frame(path, n)
+    frame = _decode(path, n, settings)
     if frame is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"frame {n} is out of range for job {job_id}"
@@ -148,7 +151,7 @@ def _check_decode_budget(path: str, n: int, budget: int) -> None:
     """Reaching frame n decodes from the keyframe before it: refuse when that is over
     VIDEO_JOBS_FRAME_DECODE_BUDGET frames (the keyframe table comes from the header)."""
     try:
-        track = probe_mp4(path).video
+        track = probe_mp4_cached(path).video
     except (InvalidUpload, OSError) as exc:
         log.warning("frame %d: header unreadable (%s); counting from frame 0", n, exc)
         track = None
@@ -174,21 +177,19 @@ def _frame_result(storage: StorageService, job: Job, video: dict[str, Any], n: i
     return {}
 
 
-def read_frame(path: str, n: int) -> np.ndarray | None:
-    """Decode frame n alone: seek (frame-accurate in OpenCV's FFmpeg backend), then read."""
-    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+def _decode(path: str, n: int, settings: Settings) -> np.ndarray | None:
+    """Frame n, decoding at most the budget's frames for at most its time (422 beyond)."""
+    budget, timeout = settings.frame_decode_budget, settings.frame_decode_timeout_s
     try:
-        if not capture.isOpened():
-            return None
-        estimate = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        if estimate and estimate > 0 and n >= estimate:
-            return None
-        if n > 0:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, n)
-        ok, frame = capture.read()
-        return frame if ok and frame is not None else None
-    finally:
-        capture.release()
+        return read_frame(path, n, max_decoded=budget, timeout_s=timeout)
+    except DecodeBudgetExceeded as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"frame {n} was not reached within {exc.reason} (the video's keyframes are "
+            f"further apart than its header says); frame images decode at most "
+            f"VIDEO_JOBS_FRAME_DECODE_BUDGET={budget} frames in at most "
+            f"VIDEO_JOBS_FRAME_DECODE_TIMEOUT_S={timeout:g} s",
+        ) from exc
 
 
 def downscale(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:

@@ -165,3 +165,12 @@ def test_frames_need_the_api_key_when_set(settings: Settings, clip_path):
         assert client.get(f"/video/jobs/{job_id}/frames/0.jpg").status_code == 200
         anonymous = client.get(f"/v1/video/jobs/{job_id}/frames/0.jpg", headers={"X-API-Key": ""})
         assert anonymous.status_code == 401
+
+
+def test_a_decode_over_its_time_budget_is_refused(settings: Settings, clip_path):
+    settings.frame_decode_timeout_s = 1e-9  # spent before the first packet
+    with TestClient(create_app(settings)) as client:
+        job_id = completed(client, clip_path, "quality")
+        response = client.get(f"/video/jobs/{job_id}/frames/2.jpg")
+    assert response.status_code == 422
+    assert "VIDEO_JOBS_FRAME_DECODE_TIMEOUT_S=1e-09" in response.json()["detail"]

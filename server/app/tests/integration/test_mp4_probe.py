@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from app.adapters.media import mp4_boxes
+from app.adapters.media import mp4_boxes, mp4_probe
 from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4
 from app.domain.errors import InvalidUpload
 from app.tests.fixtures import mp4_synth as s
@@ -211,3 +211,16 @@ def test_a_file_of_countless_tiny_boxes_is_refused(tmp_path: Path, monkeypatch) 
     bomb = s.write(tmp_path / "bomb.mp4", s.ftyp(), s.box("free", b"") * 1000, moov)
     with pytest.raises(InvalidUpload, match="more than 1000 boxes"):
         probe_mp4(bomb)
+
+
+def test_the_cached_probe_reads_a_header_once_until_the_file_changes(tmp_path, monkeypatch):
+    path = s.faststart_mp4(tmp_path / "cached.mp4", s.video_trak(64, 48))
+    reads: list[str] = []
+    real = mp4_probe.probe_mp4
+    monkeypatch.setattr(mp4_probe, "probe_mp4", lambda p: reads.append(p) or real(p))
+    first = mp4_probe.probe_mp4_cached(path)
+    assert mp4_probe.probe_mp4_cached(path) is first
+    assert len(reads) == 1
+    path.write_bytes(path.read_bytes() + s.box("free", b"0" * 8))  # changed: size differs
+    assert mp4_probe.probe_mp4_cached(path) is not first
+    assert len(reads) == 2

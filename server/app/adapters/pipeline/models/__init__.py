@@ -2,9 +2,13 @@
 
 The packages (requirements-models.lock) are installed without their dependencies, so
 importing them could fail or drag in a framework: `importlib.util.find_spec` gives the
-package folder without running its code. Each file's SHA-256 is checked once per process
-the first time a step asks for it, which happens when the pipeline catalog loads, so a
-missing or altered file stops the API and the worker at start-up, never in a job.
+package folder without running its code. Each file is read once per process, the
+first time a step asks for it (when the pipeline catalog loads): its SHA-256 is checked
+on those very bytes, and the networks are built from the bytes kept in memory, never
+from the file again. A file changed, truncated or deleted on disk later changes nothing
+in a running process; in a process that starts with it broken, the steps that need it
+raise ModelFileError (naming the file inside its package and the package, never a
+server path) each time they are built, and `model_problems` says so for /health.
 """
 
 from __future__ import annotations
@@ -12,10 +16,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from app.domain.errors import VideoJobsError
+
+log = logging.getLogger(__name__)
 
 
 class ModelFileError(VideoJobsError):
@@ -117,22 +127,60 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+_wanted: set[str] = set()  # every model a step has asked for in this process
+_wanted_lock = threading.Lock()
+
+
+def model_bytes(key: str) -> np.ndarray:
+    """The verified contents of a model file (read-only uint8), read once per process;
+    ModelFileError naming the file and its package when it is missing or differs."""
+    with _wanted_lock:
+        _wanted.add(key)
+    return _verified_bytes(key)
+
+
 @functools.cache
-def model_path(key: str) -> str:
-    """Path of a verified model file; raises ModelFileError naming the file and package."""
+def _verified_bytes(key: str) -> np.ndarray:  # failures are not cached: tried again
     model = MODEL_FILES[key]
     path = package_folder(model.module, model.package) / model.relative
-    if not path.is_file():
-        raise ModelFileError(
-            f"model file {path} is missing from package {model.package}; {_INSTALL_HINT}"
-        )
-    actual = sha256_of(path)
+    name = f"model file {model.relative} of package {model.package}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        log.error("%s: %s does not exist", name, path)
+        raise ModelFileError(f"{name} is missing; {_INSTALL_HINT}") from None
+    except OSError as exc:
+        log.error("%s: %s cannot be read: %s", name, path, exc)
+        raise ModelFileError(f"{name} cannot be read ({exc.strerror}); {_INSTALL_HINT}") from None
+    actual = hashlib.sha256(data).hexdigest()
     if actual != model.sha256:
+        log.error("%s: %s has SHA-256 %s, expected %s", name, path, actual, model.sha256)
         raise ModelFileError(
-            f"model file {path} from package {model.package} has SHA-256 {actual}, "
-            f"expected {model.sha256}; reinstall it: {_INSTALL_HINT}"
+            f"{name} has SHA-256 {actual}, expected {model.sha256} (changed, truncated or "
+            f"replaced since it was installed); reinstall it: {_INSTALL_HINT}"
         )
-    return str(path)
+    return np.frombuffer(data, dtype=np.uint8)
 
 
-__all__ = ["MODEL_FILES", "ModelFile", "ModelFileError", "model_path", "sha256_of"]
+def model_problems() -> list[str]:
+    """Why the models this process's steps asked for cannot be used (empty when they
+    all can): a file that failed is read again, so a fixed one clears its problem."""
+    with _wanted_lock:
+        keys = sorted(_wanted)
+    problems = []
+    for key in keys:
+        try:
+            _verified_bytes(key)
+        except ModelFileError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+__all__ = [
+    "MODEL_FILES",
+    "ModelFile",
+    "ModelFileError",
+    "model_bytes",
+    "model_problems",
+    "sha256_of",
+]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.adapters.pipeline.models import model_path
+from app.adapters.pipeline.models import model_bytes
 
 _LOCK = threading.Lock()
 _VARIANTS = {
@@ -120,7 +120,7 @@ class BlazeFaceDetector:
         if not 0.0 < score < 1.0 or not 0.0 < nms <= 1.0 or int(tiles) < 0:
             raise ValueError("score must be in (0, 1), nms in (0, 1], tiles not negative")
         key, self.side, layers = _VARIANTS[variant]
-        self._path = model_path(key)  # checked now (start-up); the network at first use
+        self._model = model_bytes(key)  # verified once; the network at first use
         self._net_instance: cv2.dnn.Net | None = None
         self._anchors = anchors(self.side, layers)
         self.score, self.nms, self.tiles = float(score), float(nms), int(tiles)
@@ -129,7 +129,7 @@ class BlazeFaceDetector:
     def _net(self) -> cv2.dnn.Net:
         if self._net_instance is None:
             with _LOCK:
-                self._net_instance = cv2.dnn.readNetFromTFLite(self._path)
+                self._net_instance = cv2.dnn.readNetFromTFLite(self._model)
         return self._net_instance
 
     def _window(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

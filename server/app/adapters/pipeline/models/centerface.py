@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.adapters.pipeline.models import model_path
+from app.adapters.pipeline.models import model_bytes
 
 _LOCK = threading.Lock()
 _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
@@ -78,7 +78,7 @@ class CenterFaceDetector:
             raise ValueError("score must be in (0, 1), nms in (0, 1]")
         if int(min_face) < 0 or int(max_side) < 0:
             raise ValueError("min_face and max_side must not be negative")
-        self._path = model_path("centerface.onnx")  # checked now; the networks at first use
+        self._model = model_bytes("centerface.onnx")  # verified once; networks at first use
         self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
         self.min_face, self.max_side = int(min_face), int(max_side)
         self.score, self.nms = float(score), float(nms)
@@ -91,7 +91,7 @@ class CenterFaceDetector:
         net = self._nets.get((width, height))
         if net is None:
             with _LOCK:
-                net = cv2.dnn.readNetFromONNX(self._path)
+                net = cv2.dnn.readNetFromONNX(self._model)
             if len(self._nets) >= _MAX_NETS:
                 self._nets.pop(next(iter(self._nets)))
             self._nets[(width, height)] = net

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from app.adapters.pipeline.boxes import suppress
-from app.adapters.pipeline.models import model_path
+from app.adapters.pipeline.models import model_bytes
 
 # COCO 2017 category names in the order of Darknet's coco.names (which spells six of them
 # differently: motorbike, aeroplane, sofa, pottedplant, diningtable, tvmonitor).
@@ -71,20 +71,17 @@ MODELS: dict[str, tuple[str, str] | None] = {"yolov3-tiny": CFG_FIX, "yolov4-tin
 
 @functools.cache
 def _model_buffers(model: str = "yolov3-tiny") -> tuple[np.ndarray, np.ndarray]:
-    """The (corrected) cfg and the weights, read once per process (24-35 MB): each job's
-    steps build their own networks from them without reading the files again."""
+    """The (corrected) cfg and the verified weights, kept once per process (24-35 MB):
+    each job's steps build their own networks from them without reading the files again."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}")
-    with open(model_path(f"{model}.cfg"), encoding="utf-8") as handle:
-        cfg = handle.read()
+    cfg = model_bytes(f"{model}.cfg").tobytes().decode("utf-8")
     fix = MODELS[model]
     if fix is not None:
         if cfg.count(fix[0]) != 1:
             raise ValueError(f"{model}.cfg does not have the expected second [yolo] mask")
         cfg = cfg.replace(*fix)
-    weights = np.fromfile(model_path(f"{model}.weights"), dtype=np.uint8)
-    weights.flags.writeable = False
-    return np.frombuffer(cfg.encode(), dtype=np.uint8), weights
+    return np.frombuffer(cfg.encode(), dtype=np.uint8), model_bytes(f"{model}.weights")
 
 
 def load_yolo(model: str = "yolov3-tiny") -> cv2.dnn.Net:
