@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 log = logging.getLogger("app.run")
 STOP_TIMEOUT_S = 30
@@ -88,11 +87,10 @@ def stop_processes(processes: list[subprocess.Popen], timeout: float = STOP_TIME
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("VIDEO_JOBS_API_HOST", "127.0.0.1"))
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("VIDEO_JOBS_API_PORT", 8000))
-    )
+    parser.add_argument("--host", default=settings.api_host)
+    parser.add_argument("--port", type=int, default=settings.api_port)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -103,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal stopping
         stopping = True
 
-    settings = Settings()
     if (taken := ports_in_use(args.host, args.port, settings)) is not None:
         log.error("%s", taken)
         return 1

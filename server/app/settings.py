@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -12,7 +13,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.frames import FrameLimits
+
 QUEUE_KEY_FILE = "queue.key"
+_LIMITS = FrameLimits()
 MIN_KEY_BYTES = 32
 log = logging.getLogger(__name__)
 
@@ -56,11 +60,12 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
 
     # Limits (contract "Limits"): no upload or request can take the service down.
-    max_pixels: int = Field(default=3840 * 2160, gt=0)
-    max_duration_s: float = Field(default=14400.0, gt=0)
-    max_frames: int = Field(default=1_000_000, gt=0)
-    max_job_s: float = Field(default=21600.0, gt=0)
-    max_detections_per_frame: int = Field(default=100, ge=1)
+    # The defaults are the domain's (FrameLimits), so they are written once.
+    max_pixels: int = Field(default=_LIMITS.max_pixels, gt=0)
+    max_duration_s: float = Field(default=_LIMITS.max_duration_s, gt=0)
+    max_frames: int = Field(default=_LIMITS.max_frames, gt=0)
+    max_job_s: float = Field(default=_LIMITS.max_job_s, gt=0)
+    max_detections_per_frame: int = Field(default=_LIMITS.max_detections_per_frame, ge=1)
     webhook_allow_private: bool = False
 
     # Bounds on reads, frame images, webhooks and connections: no client can exhaust them.
@@ -84,6 +89,10 @@ class Settings(BaseSettings):
 
     # Operations (not in the Phase-16 contract; documented in docs/cli-and-web.md).
     log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Where `make run` (app/run.py) serves the API, and where the CLI looks for it.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
 
@@ -104,6 +113,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("worker_metrics_port", mode="before")
     @classmethod
@@ -183,3 +197,11 @@ def load_or_create_key(path: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return read_key_file(path)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read once (environment and `.env`): what the parts that
+    uvicorn builds outside the app (the connection limits, the read timeouts) use, and
+    what an entry point uses when it is given none."""
+    return Settings()

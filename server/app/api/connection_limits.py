@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from starlette.types import Send
 
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 HEALTH_PATH = "/health"
 
@@ -54,7 +54,7 @@ def reserved_for_health(settings: Settings) -> int:
 @functools.cache
 def connection_rules() -> ConnectionRules:
     """The rules, read once per process from the settings."""
-    return ConnectionRules.from_settings(Settings())
+    return ConnectionRules.from_settings(get_settings())
 
 
 @dataclass(frozen=True)

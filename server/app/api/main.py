@@ -48,7 +48,7 @@ from app.bootstrap import (
     build_storage,
 )
 from app.logging_setup import configure_logging
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def _video_routes() -> APIRouter:
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current = settings or Settings()
-        configure_logging(fmt=current.log_format)
+        current = settings or get_settings()
+        configure_logging(current.log_level, current.log_format)
         database = build_database(current)
         migrate_to_head(database.engine)
         queue = build_api_queue(current)

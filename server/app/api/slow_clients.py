@@ -34,7 +34,7 @@ from app.api.connection_limits import (
     connection_rules,
     refusal_for,
 )
-from app.settings import Settings
+from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 # Open connections per client address in this process (uvicorn runs one event loop).
@@ -44,7 +44,7 @@ CLIENTS = ClientLedger()
 @functools.cache
 def read_timeouts() -> tuple[float, float]:
     """(header, body) timeouts in seconds, read once per process from the settings."""
-    settings = Settings()
+    settings = get_settings()
     return settings.http_header_timeout_s, settings.http_body_timeout_s
 
 

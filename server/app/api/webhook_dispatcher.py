@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from app.domain.log_context import about
 from app.domain.model import WebhookDelivery, utcnow
 from app.domain.ports import JobRepository
 from app.domain.webhooks import WebhookSender, deliver
@@ -102,7 +103,12 @@ class WebhookDispatcher:
                 base_delay_s=self.settings.webhook_retry_base_s,
             )
         except Exception:
-            log.exception("job %s: webhook delivery %d failed", delivery.job_id, delivery.id)
+            log.exception(
+                "job %s: webhook delivery %d failed",
+                delivery.job_id,
+                delivery.id,
+                extra=about(delivery.job_id),
+            )
         finally:
             with self._lock:
                 self._known.discard(delivery.id)

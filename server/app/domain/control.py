@@ -9,6 +9,7 @@ from datetime import timedelta
 from itertools import chain
 
 from app.domain.errors import JobAlreadyFinished
+from app.domain.log_context import about
 from app.domain.model import Job, JobStatus, job_file_keys, utcnow, write_owner
 from app.domain.ports import JobRepository, StorageService
 from app.domain.results import StoredDocument, stored_document, stored_head
@@ -33,7 +34,7 @@ def cancel_or_delete_job(
     while not job.status.is_finished:
         canceled = jobs.transition(job_id, job.status, JobStatus.CANCELED, now=utcnow())
         if canceled is not None:
-            log.info("job %s canceled (was %s)", job_id, job.status.value)
+            log.info("job %s canceled (was %s)", job_id, job.status.value, extra=about(job_id))
             return True, canceled
         job = get_job(jobs, job_id)  # it moved on meanwhile (claimed, finished): look again
     if not purge:
@@ -49,7 +50,7 @@ def delete_job_files(jobs: JobRepository, storage: StorageService, job: Job) -> 
     for key in job_file_keys(job.job_id):
         storage.delete_file(key)
     marked = jobs.mark_files_deleted(job.job_id, utcnow())
-    log.info("job %s: stored files deleted", job.job_id)
+    log.info("job %s: stored files deleted", job.job_id, extra=about(job.job_id))
     return marked or job
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from app.domain.log_context import about
 from app.domain.model import JobStatus, utcnow
 from app.domain.ports import JobRepository, QueueService
 from app.domain.services import notify_workers
@@ -57,7 +58,7 @@ def recover_stale_jobs(
                 heartbeat_before=cutoff,
                 error_message=message,
             ):
-                log.warning("job %s failed: %s", job.job_id, message)
+                log.warning("job %s failed: %s", job.job_id, message, extra=about(job.job_id))
                 failed += 1
         elif jobs.transition(
             job.job_id, JobStatus.RUNNING, JobStatus.PENDING, now=utcnow(), heartbeat_before=cutoff
@@ -68,6 +69,7 @@ def recover_stale_jobs(
                 job.heartbeat_at,
                 job.attempts,
                 max_attempts,
+                extra=about(job.job_id),
             )
             notify_workers(queue, job.job_id)
             requeued += 1

@@ -21,6 +21,7 @@ from app.domain.errors import (
     UploadTooLarge,
 )
 from app.domain.frames import FrameLimits
+from app.domain.log_context import about
 from app.domain.model import (
     Job,
     JobStatus,
@@ -143,7 +144,7 @@ def submit_video(
         storage.delete_file(key)
         raise
     notify_workers(queue, job_id)
-    log.info("job %s submitted with pipeline %s", job_id, pipeline_id)
+    log.info("job %s submitted with pipeline %s", job_id, pipeline_id, extra=about(job_id))
     return job
 
 
@@ -214,7 +215,11 @@ def _replayed(earlier: Job | None, repeat: Job) -> Job:
             f"this Idempotency-Key was used for job {earlier.job_id}, and this request "
             f"differs in: {', '.join(differ)}; use a new key for a new job"
         )
-    log.info("job %s returned again for a repeated Idempotency-Key", earlier.job_id)
+    log.info(
+        "job %s returned again for a repeated Idempotency-Key",
+        earlier.job_id,
+        extra=about(earlier.job_id),
+    )
     return earlier
 
 
@@ -223,7 +228,12 @@ def notify_workers(queue: QueueService, job_id: uuid.UUID) -> bool:
     try:
         queue.put(job_id)
     except Exception as exc:  # the queue is only a notification channel
-        log.warning("job %s: enqueue failed (%s); the pending sweep will retry", job_id, exc)
+        log.warning(
+            "job %s: enqueue failed (%s); the pending sweep will retry",
+            job_id,
+            exc,
+            extra=about(job_id),
+        )
         return False
     return True
 

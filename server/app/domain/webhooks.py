@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from app.domain.destinations import Resolver, checked_addresses
 from app.domain.errors import InvalidCallbackUrl
+from app.domain.log_context import about
 from app.domain.model import WebhookDelivery, utcnow
 from app.domain.ports import JobRepository
 
@@ -104,10 +105,20 @@ def deliver(
         retry_at=retry_at,
     )  # fmt: skip
     if delivered:
-        log.info("job %s: webhook delivered to %s", delivery.job_id, delivery.url)
+        log.info(
+            "job %s: webhook delivered to %s",
+            delivery.job_id,
+            delivery.url,
+            extra=about(delivery.job_id),
+        )
     else:
         outcome = "will retry" if retry_at else "giving up"
         log.warning(
-            "job %s: webhook attempt %d failed (%s); %s", delivery.job_id, attempts, error, outcome
+            "job %s: webhook attempt %d failed (%s); %s",
+            delivery.job_id,
+            attempts,
+            error,
+            outcome,
+            extra=about(delivery.job_id),
         )
     return delivered

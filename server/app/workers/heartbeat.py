@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -44,7 +45,10 @@ class Heartbeat:
         self._frames_total: int | None = None
         self._started = self._last_progress = time.monotonic()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        # In a copy of the creator's context: its log lines carry the job's id.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._beat,), name="heartbeat", daemon=True
+        )
 
     def report(self, frames_done: int, frames_total: int | None) -> None:
         self._frames_done = frames_done

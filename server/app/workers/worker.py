@@ -24,6 +24,7 @@ from collections.abc import Callable
 from app.domain.errors import PipelineInterrupted, QueueUnavailable
 from app.domain.frames import FrameLimits
 from app.domain.job_runs import SinkFactory, release_job, run_claimed_job
+from app.domain.log_context import job_context
 from app.domain.model import JobStatus
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
 from app.domain.services import claim_job
@@ -121,7 +122,12 @@ class Worker:
 
     def process(self, job_id: uuid.UUID) -> JobStatus | None:
         """Claim and run one job; None when it was not ours to run (already claimed,
-        finished, or a duplicate id from a sweep)."""
+        finished, or a duplicate id from a sweep). Every line logged meanwhile, in this
+        thread or the job's, carries the job's id."""
+        with job_context(job_id):
+            return self._claim_and_run(job_id)
+
+    def _claim_and_run(self, job_id: uuid.UUID) -> JobStatus | None:
         try:
             job = claim_job(self.jobs, job_id)
         finally:

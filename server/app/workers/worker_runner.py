@@ -24,6 +24,7 @@ from app.adapters.db.migrate import wait_for_schema
 from app.adapters.pipeline.models import model_problems
 from app.adapters.storage.worker_reports import WorkerReports
 from app.bootstrap import (
+    Database,
     build_database,
     build_export_sinks,
     build_limits,
@@ -32,7 +33,7 @@ from app.bootstrap import (
     build_storage,
 )
 from app.logging_setup import configure_logging
-from app.settings import QueueKeyError, Settings
+from app.settings import QueueKeyError, Settings, get_settings
 from app.workers.metrics import serve_worker_metrics
 from app.workers.problem_watch import ProblemWatch
 from app.workers.worker import Worker
@@ -76,7 +77,7 @@ def stall_handler(worker: Worker, once: bool) -> Callable[[], None]:
     return on_stall
 
 
-def build_worker(settings: Settings) -> tuple[Worker, object]:
+def build_worker(settings: Settings) -> tuple[Worker, Database]:
     database = build_database(settings, pool_size=2)
     storage = build_storage(settings)
     worker = Worker(
@@ -107,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.workers.worker_runner", description=__doc__)
     parser.add_argument("--once", action="store_true", help="process one job, then exit")
     args = parser.parse_args(argv)
-    configure_logging()
-    settings = Settings()
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     serve_worker_metrics(settings)
     try:
         worker, database = build_worker(settings)

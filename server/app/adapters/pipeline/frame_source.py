@@ -13,6 +13,7 @@ number `ffprobe -show_frames` prints as best_effort_timestamp_time - start_time.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import queue
@@ -107,7 +108,13 @@ class VideoSource:
         self._frames: queue.Queue = queue.Queue(maxsize=prefetch)
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._decode, name="frame-reader", daemon=True)
+        # In a copy of the creator's context: its log lines carry the job's id.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._decode,),
+            name="frame-reader",
+            daemon=True,
+        )
 
     # -- the reader thread ------------------------------------------------------
     def _decode(self) -> None:

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from app.api.routes.metrics import JobsCollector
 from app.domain.errors import PipelineInterrupted
+from app.domain.log_context import job_context
 from app.domain.model import Job, JobStatus
 from app.domain.ports import PipelineInfo, PipelineRunner, VideoAnalysis
 from app.domain.services import submit_video
@@ -135,12 +136,15 @@ def record(message: str, *args, **extra) -> logging.LogRecord:
     return entry
 
 
-def test_json_lines_carry_the_job_id_of_a_job_line():
+def test_json_lines_carry_the_job_id_of_the_job_they_were_logged_in():
     job_id = uuid.uuid4()
-    line = JsonFormatter().format(record("job %s: claimed by %s", job_id, "worker-1"))
+    with job_context(job_id):
+        line = JsonFormatter().format(record("claimed by %s", "worker-1"))
     entry = json.loads(line)
     assert entry["job_id"] == str(job_id)
-    assert entry["message"] == f"job {job_id}: claimed by worker-1"
+    assert entry["message"] == "claimed by worker-1"
+    other = uuid.uuid4()  # a line that only mentions a job is not about it
+    assert "job_id" not in json.loads(JsonFormatter().format(record("see job %s", other)))
     assert (entry["level"], entry["logger"]) == ("INFO", "app.worker")
     assert entry["time"].endswith("+00:00")
 

@@ -22,8 +22,17 @@ def json_lines_about(log: str, job_id: str) -> list[dict]:
     return [json.loads(line) for line in log.splitlines() if job_id in line]
 
 
-def test_json_logs_put_the_job_id_on_every_line_about_the_job(services_factory, clip_path):
-    services = services_factory(log_format="json")
+@pytest.mark.parametrize("from_dotenv", [False, True], ids=["environment", "dotenv"])
+def test_json_logs_put_the_job_id_on_every_line_about_the_job(
+    services_factory, clip_path, from_dotenv
+):
+    """Also when the format comes from `.env`: both processes read Settings before they
+    configure logging (the worker used to log text then)."""
+    if from_dotenv:
+        services = services_factory()
+        (services.root / ".env").write_text("VIDEO_JOBS_LOG_FORMAT=json\n")
+    else:
+        services = services_factory(log_format="json")
     services.start_api()
     worker = services.start_worker()
     job_id = services.submit(clip_path, "motion")
