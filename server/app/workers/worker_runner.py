@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from app.adapters.db.migrate import wait_for_schema
-from app.adapters.pipeline.models import model_problems
+from app.adapters.pipeline.models import load_all_models, model_problems
 from app.adapters.storage.worker_reports import WorkerReports
 from app.bootstrap import (
     Database,
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     worker.on_stall = stall_handler(worker, args.once)
     worker.install_signal_handlers()
     started = time.monotonic()
+    load_all_models()  # before the first job: a bad model file is reported at once
     watch = problem_watch(settings, worker)
     try:
         ready = wait_for_schema(

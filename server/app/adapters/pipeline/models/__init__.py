@@ -162,6 +162,18 @@ def _verified_bytes(key: str) -> np.ndarray:  # failures are not cached: tried a
     return np.frombuffer(data, dtype=np.uint8)
 
 
+def load_all_models() -> list[str]:
+    """Read and check every pinned model file now (a worker at start-up, so a bad one
+    is reported before a job needs it; the API never calls this and holds none).
+    Returns the problems, as `model_problems`."""
+    for key in MODEL_FILES:
+        try:
+            model_bytes(key)
+        except ModelFileError as exc:
+            log.error("%s", exc)
+    return model_problems()
+
+
 def model_problems() -> list[str]:
     """Why the models this process's steps asked for cannot be used (empty when they
     all can): a file that failed is read again, so a fixed one clears its problem."""
@@ -180,6 +192,7 @@ __all__ = [
     "MODEL_FILES",
     "ModelFile",
     "ModelFileError",
+    "load_all_models",
     "model_bytes",
     "model_problems",
     "sha256_of",

@@ -120,7 +120,7 @@ class BlazeFaceDetector:
         if not 0.0 < score < 1.0 or not 0.0 < nms <= 1.0 or int(tiles) < 0:
             raise ValueError("score must be in (0, 1), nms in (0, 1], tiles not negative")
         key, self.side, layers = _VARIANTS[variant]
-        self._model = model_bytes(key)  # verified once; the network at first use
+        self._key = key  # its verified bytes are read with the network, at first use
         self._net_instance: cv2.dnn.Net | None = None
         self._anchors = anchors(self.side, layers)
         self.score, self.nms, self.tiles = float(score), float(nms), int(tiles)
@@ -129,7 +129,7 @@ class BlazeFaceDetector:
     def _net(self) -> cv2.dnn.Net:
         if self._net_instance is None:
             with _LOCK:
-                self._net_instance = cv2.dnn.readNetFromTFLite(self._model)
+                self._net_instance = cv2.dnn.readNetFromTFLite(model_bytes(self._key))
         return self._net_instance
 
     def _window(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

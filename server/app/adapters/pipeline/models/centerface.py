@@ -78,7 +78,6 @@ class CenterFaceDetector:
             raise ValueError("score must be in (0, 1), nms in (0, 1]")
         if int(min_face) < 0 or int(max_side) < 0:
             raise ValueError("min_face and max_side must not be negative")
-        self._model = model_bytes("centerface.onnx")  # verified once; networks at first use
         self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
         self.min_face, self.max_side = int(min_face), int(max_side)
         self.score, self.nms = float(score), float(nms)
@@ -91,7 +90,8 @@ class CenterFaceDetector:
         net = self._nets.get((width, height))
         if net is None:
             with _LOCK:
-                net = cv2.dnn.readNetFromONNX(self._model)
+                # The verified bytes, read at a job's first frame, never by the API.
+                net = cv2.dnn.readNetFromONNX(model_bytes("centerface.onnx"))
             if len(self._nets) >= _MAX_NETS:
                 self._nets.pop(next(iter(self._nets)))
             self._nets[(width, height)] = net

@@ -150,11 +150,12 @@ class YoloDetector:
         self.size, self.coarse = int(size), int(coarse)
         self.score, self.nms = float(score), float(nms)
         self.classes = None if classes is None else np.asarray(classes, dtype=np.int64)
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {sorted(MODELS)}")
         # One network per input size: resizing a Net's input reallocates every layer,
-        # which made two passes through one Net five times slower than two Nets. They are
-        # built at the first frame; the files are read and checked now, so a bad model
-        # file fails the catalog load (start-up), and loading the catalog stays cheap.
-        _model_buffers(model)
+        # which made two passes through one Net five times slower than two Nets. The
+        # files are read, checked and the networks built at a job's first frame, so
+        # building a pipeline (the API checking its catalog) reads no model file.
         self.model = model
         self.square = bool(square)
         self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
