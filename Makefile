@@ -35,11 +35,13 @@ test: $(BIN)/.installed-dev
 	ACTIONLINT=$(BIN)/actionlint bash tools/check_workflows.sh
 	$(BIN)/ruff check server tools
 	$(BIN)/ruff format --check server tools
+	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check server tools
 	$(BIN)/ruff format --check server tools
+	$(BIN)/mypy
 
 format: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix server tools
