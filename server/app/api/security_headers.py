@@ -4,9 +4,9 @@ The page at `/` loads only its own scripts and stylesheet from `/web/`, shows fr
 images and the annotated video as `blob:` URLs it fetched with the API key, and calls the
 API on the same origin; nothing inline. Its Content-Security-Policy allows exactly that,
 so an injected `<script>` or `onerror=` would not run. The same policy goes on every JSON
-answer (it forbids everything a JSON body could be made to load). FastAPI's `/docs` and
-`/redoc` pages load Swagger UI and ReDoc from their CDN with an inline bootstrap script,
-so they get a policy naming those hosts. No answer may be framed (clickjacking), sniffed
+answer (it forbids everything a JSON body could be made to load). The `/docs` and
+`/redoc` pages load Swagger UI and ReDoc from this server (`/docs-assets/`) and start
+them with an inline script, so their policy allows inline code but no other host. No answer may be framed (clickjacking), sniffed
 as another type, or leak its URL in a Referer.
 """
 
@@ -30,10 +30,9 @@ PAGE_POLICY = "; ".join(
 DOCS_POLICY = "; ".join(
     (
         "default-src 'none'",
-        "script-src https://cdn.jsdelivr.net 'unsafe-inline'",
-        "style-src https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'",
-        "font-src https://fonts.gstatic.com",
-        "img-src 'self' https://fastapi.tiangolo.com https://cdn.jsdelivr.net data:",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
         "connect-src 'self'",
         "worker-src blob:",
         "base-uri 'none'",
