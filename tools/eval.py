@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     totals: dict[str, list[str]] = {}
     described: dict[str, str] = {}
     for task, task_clips in clips.items():
-        rows, summed = [], {}
+        rows: list[str] = []
+        summed: dict[str, Score] = {}
         for clip in task_clips:
             described.setdefault(clip.name, f"**{clip.name}**: {clip.about}")
             print(f"{task}: {clip.name}", flush=True)

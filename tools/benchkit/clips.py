@@ -21,7 +21,7 @@ SHOT_FRAMES = 100  # a hard cut every SHOT_FRAMES frames
 
 def write_mp4(path: Path, frames: Iterator[np.ndarray], size: tuple[int, int]) -> Path:
     """Write BGR frames with OpenCV's mp4v encoder (it writes `ftyp` at byte 4)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, size)
     if not writer.isOpened():
         raise RuntimeError("OpenCV could not open an mp4v VideoWriter")
     try:
@@ -52,7 +52,7 @@ def _backdrops(width: int, height: int) -> list[np.ndarray]:
 
 def _qr_patch(text: str, module: int) -> np.ndarray:
     matrix = np.pad(np.array(segno.make_qr(text, error="m").matrix, dtype=np.uint8), 4)
-    grey = np.where(matrix == 1, 0, 255).astype(np.uint8)
+    grey: np.ndarray = np.where(matrix == 1, 0, 255).astype(np.uint8)
     grey = cv2.resize(grey, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST)
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 

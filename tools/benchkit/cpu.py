@@ -58,10 +58,11 @@ def run_batch(
 ) -> Batch:
     """Submit `jobs` jobs at once to the workers already running, wait for all."""
     assert services.api is not None
+    api_pid = services.api.pid
     workers = [worker.pid for worker in services.workers]
 
     def readings() -> tuple[float, float, float]:
-        service = cpu_seconds(services.api.pid) + time.process_time()
+        service = cpu_seconds(api_pid) + time.process_time()
         return sum(cpu_seconds(pid) for pid in workers), service, machine_cpu_seconds()[0]
 
     before = readings()

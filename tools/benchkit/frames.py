@@ -20,6 +20,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ def naive_detector(catalog: PipelineCatalog, pipeline_id: str) -> Detector:
     if pipeline_id == "people":
         assert isinstance(step, HogPeopleStep)
         hog = cv2.HOGDescriptor()
-        hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        # cv2's stubs lack this function; their HOGDescriptor.getDefaultPeopleDetector is
+        # typed Sequence[float], which setSVMDetector refuses (it returns an ndarray).
+        hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())  # type: ignore[attr-defined]
         return lambda frame: hog.detectMultiScale(
             frame,
             hitThreshold=step.hit_threshold,
@@ -195,12 +198,12 @@ def measure_frames(
     measure_decode()  # also warms the file cache and the decoder
     for pipeline_id in (*CHEAP_PIPELINES, *DETECTOR_PIPELINES):
         measure_decode()  # the limit is re-measured next to each pipeline: load drifts
-        count, seconds = best_seconds(lambda p=pipeline_id: service_run(service, clip, p), repeats)
+        count, seconds = best_seconds(partial(service_run, service, clip, pipeline_id), repeats)
         if count != frames:
             raise RuntimeError(f"{pipeline_id}: {count} results for a {frames}-frame clip")
         figures.service_fps[pipeline_id] = count / seconds
         if pipeline_id in CHEAP_PIPELINES:
-            _, seconds = best_seconds(lambda p=pipeline_id: naive_loop(clip, catalog, p), repeats)
+            _, seconds = best_seconds(partial(naive_loop, clip, catalog, pipeline_id), repeats)
             figures.naive_fps[pipeline_id] = count / seconds
     figures.decode_fps = max(decode_runs)
     decode_ms = 1000 / figures.decode_fps

@@ -113,7 +113,7 @@ class Services:
     def _check_alive(self, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             tail = self.log_of(process)[-3000:]
-            raise ServiceError(f"process {process.args} exited ({process.returncode}):\n{tail}")
+            raise ServiceError(f"process {process.args!s} exited ({process.returncode}):\n{tail}")
 
     def check_running(self) -> None:
         """Raise if the API or a worker died during a measurement."""
@@ -169,7 +169,7 @@ class Services:
         """Our own connection to the service's database, to read rows without the API."""
         if self._database is None:
             settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
                 data_dir=self.data_dir,
                 database_url=self.env.get("VIDEO_JOBS_DATABASE_URL", ""),
             )

@@ -38,7 +38,7 @@ class WorkerLimits:
 
 def make_frame_bomb(path: Path, frames: int) -> Path:
     """`frames` frames of 16x16 at 1000 fps (mp4v): many frames in very few bytes."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 1000, (16, 16))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 1000, (16, 16))
     shades = [np.full((16, 16, 3), value, np.uint8) for value in range(0, 250, 10)]
     for i in range(frames):
         writer.write(shades[i % len(shades)])

@@ -166,7 +166,7 @@ def write_video(path: Path, frames: Iterator[np.ndarray], size: tuple[int, int],
     """Encode into the cache (MPEG-4 Part 2: the codec the OpenCV wheel always has)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.mp4")
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     count = 0
     for frame in frames:
         writer.write(frame)

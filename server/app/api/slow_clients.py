@@ -23,6 +23,7 @@ import functools
 import logging
 
 import h11
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http import h11_impl
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -63,7 +64,7 @@ OVERLOADED = (
 )
 
 
-async def _overloaded(_scope, _receive, send) -> None:
+async def _overloaded(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """uvicorn's answer beyond --limit-concurrency, as JSON like every other error."""
     headers = [
         (b"content-type", b"application/json"),

@@ -216,7 +216,7 @@ class SubmitRequest(Request):
     """FastAPI reads File/Form parameters through `request.form()`: here that is the
     SubmitBodyParser, writing the file part into DATA_DIR as it arrives."""
 
-    def form(self, **_starlette_limits):  # type: ignore[override]
+    def form(self, **_starlette_limits):
         return self._submit_form()
 
     async def _submit_form(self) -> FormData:

@@ -171,7 +171,7 @@ class ApiClient:
             data["pipeline_id"] = pipeline_id
         with path.open("rb") as handle:
             files = {"file": (path.name, ProgressFile(handle, on_read), "video/mp4")}
-            extra = {"timeout": UPLOAD_TIMEOUT} if self._own_timeouts else {}
+            extra: dict[str, Any] = {"timeout": UPLOAD_TIMEOUT} if self._own_timeouts else {}
             return self.request("POST", "/video/submit", files=files, data=data, **extra)
 
     def status(self, job_id: str) -> dict[str, Any]:

@@ -66,7 +66,9 @@ class AnalysisOptions:
         """The options stored with a job (None for jobs older than options: all defaults)."""
         if not data:
             return cls()
-        known = {name: data.get(name) for name in cls.__dataclass_fields__ if name in data}
+        known: dict[str, Any] = {
+            name: data.get(name) for name in cls.__dataclass_fields__ if name in data
+        }
         if known.get("labels") is not None:
             known["labels"] = tuple(known["labels"])
         known["annotate"] = bool(known.get("annotate", False))

@@ -85,10 +85,10 @@ class SummaryBuilder:
     ) -> None:
         """Count one frame; `ended` are track ids that can no longer continue."""
         self._settle(timestamp_ms)
-        for track_id in ended:
-            track = self._tracks.pop(track_id, None)
-            if track is not None:
-                self._on_track(track)
+        for ended_id in ended:
+            finished = self._tracks.pop(ended_id, None)
+            if finished is not None:
+                self._on_track(finished)
         if self._shot is None or self._shot["index"] != shot:
             if self._shot is not None:
                 self._on_shot(self._shot)

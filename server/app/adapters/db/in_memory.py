@@ -93,6 +93,7 @@ class InMemoryJobRepository(JobRepository):
             job = _with_progress(job, progress)
             self._jobs[job_id] = job
             if (payload := outbox_payload(job)) is not None:
+                assert job.callback_url is not None  # a payload means a callback_url
                 delivery_id = len(self._deliveries) + 1
                 self._deliveries[delivery_id] = WebhookDelivery(
                     id=delivery_id,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import fields
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, Executable, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +40,19 @@ def _to_row(job: Job) -> JobRow:
 def _to_delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
     values = {name: getattr(row, name) for name in _DELIVERY_FIELDS}
     return WebhookDelivery(state=WebhookState(row.state), **values)
+
+
+def _rowcount(session: Session, stmt: Executable, params: dict[str, Any] | None = None) -> int:
+    """The rows a DML statement matched: `execute` is typed `Result`, but an UPDATE's
+    result is a `CursorResult`, which has the count."""
+    return cast("CursorResult[Any]", session.execute(stmt, params)).rowcount
+
+
+def _updated_job(session: Session, job_id: uuid.UUID) -> Job:
+    """The job row an UPDATE in this transaction just matched, read back."""
+    row = session.get(JobRow, job_id, populate_existing=True)
+    assert row is not None  # the UPDATE matched it, in this transaction
+    return _to_job(row)
 
 
 def _filtered(stmt, status: JobStatus | None, tag: str | None):
@@ -119,9 +133,9 @@ class SqlAlchemyJobRepository(JobRepository):
         if heartbeat_before is not None:
             stmt = stmt.where(JobRow.heartbeat_at < heartbeat_before)
         with self._sessions.begin() as session:
-            if session.execute(stmt.values(**values)).rowcount != 1:
+            if _rowcount(session, stmt.values(**values)) != 1:
                 return None
-            job = _to_job(session.get(JobRow, job_id, populate_existing=True))
+            job = _updated_job(session, job_id)
             if (payload := outbox_payload(job)) is not None:
                 session.add(
                     WebhookDeliveryRow(
@@ -152,7 +166,7 @@ class SqlAlchemyJobRepository(JobRepository):
             .values(**values)
         )
         with self._sessions.begin() as session:
-            return session.execute(stmt).rowcount == 1
+            return _rowcount(session, stmt) == 1
 
     def list_ids(
         self, status: JobStatus, *, updated_before: datetime | None = None, limit: int = 1000
@@ -224,9 +238,9 @@ class SqlAlchemyJobRepository(JobRepository):
             .values(files_deleted_at=func.coalesce(JobRow.files_deleted_at, now))
         )
         with self._sessions.begin() as session:
-            if session.execute(stmt).rowcount != 1:
+            if _rowcount(session, stmt) != 1:
                 return None
-            return _to_job(session.get(JobRow, job_id, populate_existing=True))
+            return _updated_job(session, job_id)
 
     def clear_idempotency_keys(self, created_before: datetime) -> int:
         stmt = (
@@ -235,7 +249,7 @@ class SqlAlchemyJobRepository(JobRepository):
             .values(idempotency_key=None)
         )
         with self._sessions.begin() as session:
-            return session.execute(stmt).rowcount
+            return _rowcount(session, stmt)
 
     def due_webhooks(
         self, now: datetime, lease_until: datetime, limit: int = 50
@@ -260,7 +274,7 @@ class SqlAlchemyJobRepository(JobRepository):
                     )
                     .values(next_attempt_at=lease_until)
                 )
-                if session.execute(lease).rowcount == 1:
+                if _rowcount(session, lease) == 1:
                     leased.append(_to_delivery(row))
         return leased
 
@@ -310,7 +324,7 @@ class SqlAlchemyJobRepository(JobRepository):
             if sqlite:  # a locked database answers /health in seconds, not the busy timeout
                 session.execute(text(f"PRAGMA busy_timeout={HEALTH_WRITE_TIMEOUT_MS}"))
             try:
-                if session.execute(update_row, stamp).rowcount == 0:
+                if _rowcount(session, update_row, stamp) == 0:
                     session.execute(insert_row, stamp)
             finally:  # same connection: the session holds it until commit or close
                 if sqlite:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 # A box whose area lies this much inside a kept box is the same object boxed in part
 # (a face inside its head, a torso inside the person): IoU alone misses such a pair.
@@ -49,7 +50,7 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return float(iou_matrix(np.asarray([a], dtype=float), np.asarray([b], dtype=float))[0, 0])
 
 
-def suppress(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]:
+def suppress(boxes: npt.ArrayLike, scores: npt.ArrayLike, max_iou: float) -> list[int]:
     """Greedy non-maximum suppression over [x, y, w, h] rows: the indices kept, best
     first. A box goes when it overlaps a kept one by more than `max_iou`, or when
     NESTED_SHARE of it lies inside a kept one. Scores equal to two decimals count as a
@@ -80,7 +81,11 @@ MIN_VISIBLE_SIDE = 2  # pixels, for a carried box to be kept
 
 
 def fit_box(
-    box: Sequence[float], width: int | None, height: int | None, *, carried: bool = False
+    box: Sequence[float] | np.ndarray,
+    width: int | None,
+    height: int | None,
+    *,
+    carried: bool = False,
 ) -> list[int] | None:
     """`box` (x, y, w, h) rounded to whole pixels and clipped to a `width` x `height`
     frame (only to x, y >= 0 when the size is unknown). None when nothing of it is

@@ -67,7 +67,8 @@ def parse_definition(data: Any, source: str) -> PipelineDefinition:
     raw_steps = data.get("steps")
     if not isinstance(description, str) or not isinstance(raw_steps, list) or not raw_steps:
         raise PipelineDefinitionError(f"{source}: needs a 'description' and a non-empty 'steps'")
-    specs, labels = [], []
+    specs: list[StepSpec] = []
+    labels: list[str] = []
     for raw in raw_steps:
         if not isinstance(raw, dict) or raw.get("step") not in STEP_TYPES:
             raise PipelineDefinitionError(

@@ -29,9 +29,10 @@ class DetectionFilter(FrameStage):
             detections = [d for d in detections if d.label in self.labels]
         if len(detections) > self.max_per_frame:
             self.capped_frames += 1
-            ranked = sorted(range(len(detections)), key=lambda i: -detections[i].confidence)
+            kept = detections
+            ranked = sorted(range(len(kept)), key=lambda i: -kept[i].confidence)
             keep = sorted(ranked[: self.max_per_frame])
-            detections = [detections[i] for i in keep]
+            detections = [kept[i] for i in keep]
         frame.detections = detections
 
     def warnings(self) -> list[str]:

@@ -16,7 +16,9 @@ import threading
 import uuid
 from collections.abc import Callable
 from multiprocessing import AuthenticationError
+from multiprocessing.connection import Listener
 from multiprocessing.managers import BaseManager, BaseProxy, Server
+from typing import Any, ClassVar, cast
 
 from app.adapters.queue.in_memory import InProcessQueue, SharedQueue
 from app.domain.errors import QueueUnavailable
@@ -27,7 +29,9 @@ _EXPOSED = ("put", "get", "snapshot", "qsize")
 
 
 class _QueueManager(BaseManager):
-    pass
+    # Set by BaseManager.register (typeid -> (callable, exposed, method_to_typeid,
+    # proxytype)); typeshed does not declare it.
+    _registry: ClassVar[dict[str, tuple[Any, ...]]]
 
 
 # Client side: the typeid only; the callable lives on the server's registry.
@@ -36,6 +40,8 @@ _QueueManager.register("get_queue", exposed=_EXPOSED)
 
 class _StoppableServer(Server):
     """multiprocessing's Server, with an accept loop that ends when asked to."""
+
+    listener: Listener  # set by Server.__init__; typeshed does not declare it
 
     def start(self) -> None:
         self.stop_event = threading.Event()
@@ -106,7 +112,8 @@ class ManagerQueueServer(InProcessQueue):
         registry = dict(_QueueManager._registry)
         registry["get_queue"] = (lambda: self.shared, *registry["get_queue"][1:])
         self._server = _StoppableServer(registry, (host, port), authkey, "pickle")
-        self.address: tuple[str, int] = self._server.address
+        # A TCP listener's address: (host, port), the port the OS chose if 0 was asked.
+        self.address = cast(tuple[str, int], self._server.address)
 
     def start(self) -> ManagerQueueServer:
         self._server.start()

@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import cast
 
 import redis
 
@@ -56,8 +57,14 @@ class RedisQueue(QueueService):
         with _translated_errors():
             self._redis.set(self._alive_key, "1", ex=self.liveness_ttl_s)
             value = self._redis.blmove(
-                self.pending_key, self.processing_key, max(timeout, 0.01), "RIGHT", "LEFT"
+                self.pending_key,
+                self.processing_key,
+                max(timeout, 0.01),  # type: ignore[arg-type]  # BLMOVE takes seconds as a float
+                "RIGHT",
+                "LEFT",
             )
+        # A sync client's replies are not Awaitable (redis-py types them `Awaitable[T] | T`).
+        value = cast(bytes | None, value)
         return uuid.UUID(value.decode()) if value is not None else None
 
     def ack(self, job_id: uuid.UUID) -> None:
@@ -67,14 +74,14 @@ class RedisQueue(QueueService):
     def queued_ids(self) -> set[uuid.UUID]:
         """Waiting ids plus ids in any worker's hand-over list (they are not lost)."""
         with _translated_errors():
-            values = self._redis.lrange(self.pending_key, 0, -1)
+            values = cast(list[bytes], self._redis.lrange(self.pending_key, 0, -1))
             for key in self._processing_keys():
-                values += self._redis.lrange(key, 0, -1)
+                values += cast(list[bytes], self._redis.lrange(key, 0, -1))
         return {uuid.UUID(v.decode()) for v in values}
 
     def size(self) -> int:
         with _translated_errors():
-            return int(self._redis.llen(self.pending_key))
+            return int(cast(int, self._redis.llen(self.pending_key)))
 
     def recover_orphans(self) -> int:
         recovered = 0
@@ -84,7 +91,8 @@ class RedisQueue(QueueService):
                 consumer = key.decode()[len(prefix) :]
                 if self._redis.exists(f"{self.name}:alive:{consumer}"):
                     continue
-                while self._redis.lmove(key, self.pending_key, "RIGHT", "RIGHT") is not None:
+                # redis-py annotates lmove's keys as str; a bytes key (KeyT) is sent as is.
+                while self._redis.lmove(key, self.pending_key, "RIGHT", "RIGHT") is not None:  # type: ignore[arg-type]
                     recovered += 1
         if recovered:
             log.warning("recovered %d id(s) taken by workers that stopped", recovered)

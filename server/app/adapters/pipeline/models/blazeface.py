@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -160,7 +161,7 @@ class BlazeFaceDetector:
         return corners, scores[keep]
 
     @staticmethod
-    def _order(outputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _order(outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(regressors, logits), whichever order the importer returns them in."""
         first, second = outputs
         return (first, second) if first.shape[-1] > second.shape[-1] else (second, first)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
 import cv2
@@ -125,7 +126,7 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def scale_box(
-    box: tuple[int, int, int, int] | np.ndarray, scale: float, width: int, height: int
+    box: Sequence[float] | np.ndarray, scale: float, width: int, height: int
 ) -> list[int]:
     """Map a box from a downscaled image back to full-frame pixels, clipped to the frame."""
     x, y, w, h = (float(v) for v in box)

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from xml.etree import ElementTree
 
 import cv2
+import cv2.data  # the stubs do not import the submodule (cv2.data.haarcascades)
 import numpy as np
 
 from app.adapters.pipeline.models.blazeface import BlazeFaceDetector
@@ -181,7 +182,7 @@ class FacesStep(DetectorChoiceStep):
     (options max_width, min_size, scale_factor, min_neighbors, cascade, equalize)."""
 
     name = "faces"
-    labels: ClassVar[tuple[str, ...]] = ("face",)
+    labels = ("face",)
     detectors: ClassVar[dict[str, type[FrameStep]]] = {
         "blazeface": BlazeFacesStep,
         "centerface": CenterFacesStep,

@@ -15,6 +15,7 @@ boundary (w = 0) reads 0.5, the SVM's unit margin 0.73, a margin of 3 about 0.95
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import cv2
@@ -33,7 +34,7 @@ from app.adapters.pipeline.steps.objects import YoloStep
 from app.domain.frames import Frame
 
 
-def tighten(box: np.ndarray | tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+def tighten(box: Sequence[float] | np.ndarray) -> tuple[float, float, float, float]:
     """The 64x128 window holds a margin around the body; keep its central part (the
     proportions OpenCV's peopledetect sample uses)."""
     x, y, w, h = (float(v) for v in box)
@@ -70,7 +71,9 @@ class HogPeopleStep(FrameStep):
         self.hit_threshold = float(hit_threshold)
         self.max_overlap = float(max_overlap)
         self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        # cv2's stubs lack this function; their HOGDescriptor.getDefaultPeopleDetector is
+        # typed Sequence[float], which setSVMDetector refuses (it returns an ndarray).
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())  # type: ignore[attr-defined]
 
     def process(self, frame: Frame) -> None:
         image = frame.image
@@ -86,10 +89,11 @@ class HogPeopleStep(FrameStep):
             padding=self.padding,
             scale=self.scale,
         )
-        boxes = [tighten(box) for box in boxes]
+        tightened = [tighten(box) for box in boxes]
         scores = [logistic(w) for w in np.ravel(weights)]
-        for i in suppress(boxes, scores, self.max_overlap):
-            add_detection(frame, self.label, scale_box(boxes[i], scale, width, height), scores[i])
+        for i in suppress(tightened, scores, self.max_overlap):
+            bbox = scale_box(tightened[i], scale, width, height)
+            add_detection(frame, self.label, bbox, scores[i])
 
 
 class YoloPeopleStep(YoloStep):
@@ -117,7 +121,7 @@ class PeopleStep(DetectorChoiceStep):
     max_overlap)."""
 
     name = "people"
-    labels: ClassVar[tuple[str, ...]] = ("person",)
+    labels = ("person",)
     detectors: ClassVar[dict[str, type[FrameStep]]] = {
         "yolo": YoloPeopleStep,
         "yolov3-tiny": YoloPeopleStep,
