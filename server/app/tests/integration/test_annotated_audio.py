@@ -7,6 +7,7 @@ import shutil
 import uuid
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -29,7 +30,7 @@ SECONDS = 4
 RATE = 48_000
 
 
-def write_clip_with_tone(path: Path, audio_codec: str = "aac") -> Path:
+def write_clip_with_tone(path: Path, audio_codec: Literal["aac", "pcm_s16le"] = "aac") -> Path:
     """4 s of a moving square at 25 fps with a 440 Hz tone."""
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=FPS)
@@ -52,9 +53,9 @@ def write_clip_with_tone(path: Path, audio_codec: str = "aac") -> Path:
             if sample_format == "s16":
                 tone = tone * 32767
             tone = tone.astype(np.float32 if sample_format == "fltp" else np.int16)
-            frame = av.AudioFrame.from_ndarray(tone, format=sample_format, layout="mono")
-            frame.sample_rate, frame.pts = RATE, start
-            for packet in audio.encode(frame):
+            sound = av.AudioFrame.from_ndarray(tone, format=sample_format, layout="mono")
+            sound.sample_rate, sound.pts = RATE, start
+            for packet in audio.encode(sound):
                 container.mux(packet)
         for stream in (video, audio):
             for packet in stream.encode():
@@ -82,20 +83,23 @@ def annotate(clip: Path, root: Path, options: AnalysisOptions) -> Path:
 def audio_packets(path: Path) -> list[tuple[float, bytes]]:
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
+        time_base = stream.time_base
+        assert time_base is not None
         return [
-            (float(p.pts * stream.time_base), bytes(p))
+            (float(p.pts * time_base), bytes(p))
             for p in container.demux(stream)
             if p.size and p.pts is not None
         ]
 
 
+def seconds(stream: av.stream.Stream) -> float:
+    assert stream.duration is not None and stream.time_base is not None
+    return float(stream.duration * stream.time_base)
+
+
 def durations(path: Path) -> dict[str, float]:
     with av.open(str(path)) as container:
-        return {
-            s.type: float(s.duration * s.time_base)
-            for s in container.streams
-            if s.type in ("video", "audio")
-        }
+        return {s.type: seconds(s) for s in container.streams if s.type in ("video", "audio")}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from app.api.main import create_app
 from app.api.middleware import MULTIPART_SLACK_BYTES
 from app.settings import Settings
 from app.tests.fixtures import mp4_synth
+from app.tests.helpers import app_state
 from app.workers.worker import Worker
 
 pytestmark = pytest.mark.integration
@@ -54,8 +55,8 @@ def stored(settings: Settings) -> list[str]:
 
 def assert_nothing_accepted(client: TestClient, settings: Settings) -> None:
     assert stored(settings) == []
-    assert client.app.state.queue.size() == 0
-    assert sum(client.app.state.jobs.count_by_status().values()) == 0
+    assert app_state(client).queue.size() == 0
+    assert sum(app_state(client).jobs.count_by_status().values()) == 0
 
 
 def assert_utc_timestamp(value: str) -> None:
@@ -65,7 +66,7 @@ def assert_utc_timestamp(value: str) -> None:
 
 def run_queued_job(client: TestClient) -> None:
     """Run the next queued job in this process, with the app's own adapters."""
-    state = client.app.state
+    state = app_state(client)
     worker = Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
     assert worker.run_once(wait=30) is True
 
@@ -83,9 +84,9 @@ def test_submit_stores_the_file_and_enqueues_only_the_job_id(client, settings, c
         "warnings": [],  # an additive key: what the submit ignored or changed
     }
     assert (settings.data_dir / "video_jobs" / f"{job_id}.mp4").read_bytes() == clip
-    assert client.app.state.queue.queued_ids() == {job_id}
-    assert client.app.state.queue.shared.snapshot() == [str(job_id)]
-    assert client.app.state.jobs.get(job_id).input_path == f"video_jobs/{job_id}.mp4"
+    assert app_state(client).queue.queued_ids() == {job_id}
+    assert app_state(client).queue.shared.snapshot() == [str(job_id)]
+    assert app_state(client).jobs.get(job_id).input_path == f"video_jobs/{job_id}.mp4"
 
 
 @pytest.mark.parametrize(
@@ -334,12 +335,12 @@ class UnreachableDatabase:
 
 
 def test_health_is_503_naming_a_broken_database(client) -> None:
-    jobs = client.app.state.jobs
-    client.app.state.jobs = UnreachableDatabase()
+    jobs = app_state(client).jobs
+    app_state(client).jobs = UnreachableDatabase()
     try:
         response = client.get("/health")
     finally:
-        client.app.state.jobs = jobs
+        app_state(client).jobs = jobs
     assert response.status_code == 503
     body = response.json()
     assert (body["status"], body["queue"]) == ("unhealthy", "ok")
@@ -347,7 +348,7 @@ def test_health_is_503_naming_a_broken_database(client) -> None:
 
 
 def test_health_is_503_naming_a_stopped_queue(client) -> None:
-    client.app.state.queue.close()
+    app_state(client).queue.close()
     response = client.get("/health")
     assert response.status_code == 503
     body = response.json()

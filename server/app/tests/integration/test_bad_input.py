@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.settings import Settings
+from app.tests.helpers import app_state
 from app.workers.worker import Worker
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def _worker(client: TestClient) -> Worker:
-    state = client.app.state
+    state = app_state(client)
     return Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
 
 
@@ -70,7 +71,7 @@ def test_rejected_upload_is_400_and_leaves_nothing(client, data_dir, payload, ex
     assert response.status_code == 400
     assert expected in response.json()["detail"]
     assert _stored_files(data_dir) == []
-    assert client.app.state.jobs.list_jobs() == []
+    assert app_state(client).jobs.list_jobs() == []
 
 
 def test_ftyp_followed_by_garbage_is_400_at_submit(client, data_dir):
@@ -78,7 +79,7 @@ def test_ftyp_followed_by_garbage_is_400_at_submit(client, data_dir):
     assert response.status_code == 400
     assert "the MP4's header cannot be read" in response.json()["detail"]
     assert _stored_files(data_dir) == []
-    assert client.app.state.jobs.list_jobs() == []
+    assert app_state(client).jobs.list_jobs() == []
 
 
 def test_mp4_cut_before_its_moov_is_400_and_the_next_job_still_runs(client, clip_path: Path):
@@ -95,7 +96,7 @@ def test_mp4_without_a_video_track_is_400_at_submit(client, data_dir):
     assert response.status_code == 400
     assert response.json()["detail"] == "the MP4 has no video track"
     assert _stored_files(data_dir) == []
-    assert client.app.state.jobs.list_jobs() == []
+    assert app_state(client).jobs.list_jobs() == []
 
 
 def test_oversized_upload_is_413_before_the_body_is_read(client, data_dir):
@@ -129,7 +130,7 @@ def test_oversized_chunked_upload_is_cut_off_with_413(client, data_dir):
     )
     assert response.status_code == 413
     assert _stored_files(data_dir) == []
-    assert client.app.state.jobs.list_jobs() == []
+    assert app_state(client).jobs.list_jobs() == []
 
 
 def test_file_just_over_the_limit_is_413_with_no_partial_file(client, data_dir):
@@ -176,4 +177,4 @@ def test_disk_full_during_upload_is_507_with_no_file_and_no_row(
     assert response.status_code == 507
     assert "disk is full" in response.json()["detail"]
     assert _stored_files(data_dir) == []
-    assert client.app.state.jobs.list_jobs() == []
+    assert app_state(client).jobs.list_jobs() == []

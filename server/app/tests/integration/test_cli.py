@@ -17,6 +17,7 @@ from app.cli.main import main
 from app.settings import Settings
 from app.tests.conftest import free_port
 from app.tests.fixtures.mp4_synth import undecodable_mp4
+from app.tests.helpers import app_state
 from app.workers.worker import Worker
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ def cli(client: TestClient, *args: str) -> int:
 
 
 def worker_of(client: TestClient) -> Worker:
-    state = client.app.state
+    state = app_state(client)
     return Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.domain.errors import InvalidTransition
 from app.domain.model import Job, JobStatus
 from app.domain.ports import JobRepository
+from app.tests.helpers import stored_job
 
 PENDING, RUNNING = JobStatus.PENDING, JobStatus.RUNNING
 COMPLETED, FAILED = JobStatus.COMPLETED, JobStatus.FAILED
@@ -59,10 +60,10 @@ def claim(repo: JobRepository, job: Job, now: datetime = T0 + SECOND) -> Job | N
 
 def test_added_job_reads_back_identical_with_utc_datetimes(repo: JobRepository) -> None:
     job = added(repo, status=RUNNING, attempts=2, heartbeat_at=T0 + SECOND)
-    loaded = repo.get(job.job_id)
+    loaded = stored_job(repo, job.job_id)
     assert loaded == job
     for stamp in (loaded.created_at, loaded.updated_at, loaded.heartbeat_at):
-        assert stamp.utcoffset() == timedelta(0)
+        assert stamp is not None and stamp.utcoffset() == timedelta(0)
 
 
 def test_get_of_an_unknown_id_returns_none(repo: JobRepository) -> None:
@@ -93,15 +94,17 @@ def test_transition_records_output_path_and_error_message(repo: JobRepository) -
         claim(repo, job)
     now = T0 + 9 * SECOND
     result = repo.transition(done.job_id, RUNNING, COMPLETED, now=now, output_path="video_jobs/r")
+    assert result is not None
     assert (result.status, result.output_path, result.error_message) == (
         COMPLETED,
         "video_jobs/r",
         None,
     )
     result = repo.transition(failed.job_id, RUNNING, FAILED, now=now, error_message="bad video")
+    assert result is not None
     assert (result.status, result.error_message, result.output_path) == (FAILED, "bad video", None)
-    assert repo.get(failed.job_id).error_message == "bad video"
-    assert repo.get(done.job_id).updated_at == now
+    assert stored_job(repo, failed.job_id).error_message == "bad video"
+    assert stored_job(repo, done.job_id).updated_at == now
 
 
 @pytest.mark.parametrize(
@@ -136,7 +139,7 @@ def test_claim_by_many_threads_has_exactly_one_winner(repo: JobRepository) -> No
         with ThreadPoolExecutor(CLAIMERS) as pool:
             outcomes = list(pool.map(contend, range(CLAIMERS)))
         assert sum(outcome is not None for outcome in outcomes) == 1
-        assert repo.get(job.job_id).attempts == 1
+        assert stored_job(repo, job.job_id).attempts == 1
 
 
 def test_attempt_fences_a_worker_to_its_own_claim(repo: JobRepository) -> None:
@@ -144,7 +147,7 @@ def test_attempt_fences_a_worker_to_its_own_claim(repo: JobRepository) -> None:
     claim(repo, job)
     stale = repo.transition(job.job_id, RUNNING, COMPLETED, now=T0 + SECOND, attempt=2)
     assert stale is None
-    assert repo.get(job.job_id).status is RUNNING
+    assert stored_job(repo, job.job_id).status is RUNNING
     done = repo.transition(job.job_id, RUNNING, COMPLETED, now=T0 + SECOND, attempt=1)
     assert done is not None and done.status is COMPLETED
 
@@ -155,15 +158,17 @@ def test_release_hands_back_the_attempt(repo: JobRepository) -> None:
     released = repo.transition(
         job.job_id, RUNNING, PENDING, now=T0 + 2 * SECOND, attempt=1, attempts_delta=-1
     )
+    assert released is not None
     assert (released.status, released.attempts) == (PENDING, 0)
-    assert claim(repo, job).attempts == 1
+    reclaimed = claim(repo, job)
+    assert reclaimed is not None and reclaimed.attempts == 1
 
 
 def test_heartbeat_before_takes_only_jobs_with_an_older_heartbeat(repo: JobRepository) -> None:
     beat = T0 + 10 * SECOND
     job = added(repo, status=RUNNING, attempts=1, heartbeat_at=beat)
     assert repo.transition(job.job_id, RUNNING, PENDING, now=beat, heartbeat_before=beat) is None
-    assert repo.get(job.job_id).status is RUNNING
+    assert stored_job(repo, job.job_id).status is RUNNING
     taken = repo.transition(job.job_id, RUNNING, PENDING, now=beat, heartbeat_before=beat + SECOND)
     assert taken is not None and taken.status is PENDING
     never_beat = added(repo)
@@ -177,9 +182,9 @@ def test_heartbeat_is_recorded_only_for_the_claim_holder(repo: JobRepository) ->
     claim(repo, job, T0 + SECOND)
     later = T0 + 7 * SECOND
     assert repo.heartbeat(job.job_id, 1, later) is True
-    assert repo.get(job.job_id).heartbeat_at == later
+    assert stored_job(repo, job.job_id).heartbeat_at == later
     assert repo.heartbeat(job.job_id, 2, later + SECOND) is False
-    assert repo.get(job.job_id).heartbeat_at == later
+    assert stored_job(repo, job.job_id).heartbeat_at == later
     assert repo.heartbeat(uuid.uuid4(), 1, later) is False
     assert repo.heartbeat(added(repo).job_id, 0, later) is False  # pending: nobody holds it
     repo.transition(job.job_id, RUNNING, COMPLETED, now=later)
@@ -244,11 +249,11 @@ def test_list_and_count_jobs_filter_by_exact_tag(repo: JobRepository) -> None:
         job = replace(make_job(T0 + i * SECOND), tag=tag, filename=f"{i}.mp4")
         repo.add(job)
         ids.append(job.job_id)
-    claim(repo, repo.get(ids[3]))
+    claim(repo, stored_job(repo, ids[3]))
     assert [j.job_id for j in repo.list_jobs(tag="street")] == [ids[3], ids[0]]
     assert [j.job_id for j in repo.list_jobs(tag="street", status=PENDING)] == [ids[0]]
     assert [j.job_id for j in repo.list_jobs(tag="street", limit=1, offset=1)] == [ids[0]]
     assert repo.list_jobs(tag="stree") == []
     assert (repo.count_jobs(), repo.count_jobs(tag="street"), repo.count_jobs(tag="x")) == (5, 2, 0)
     assert repo.count_jobs(tag="street", status=RUNNING) == 1
-    assert repo.get(ids[4]).filename == "4.mp4"
+    assert stored_job(repo, ids[4]).filename == "4.mp4"

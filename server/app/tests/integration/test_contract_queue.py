@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import pytest
 
@@ -37,7 +38,8 @@ class RedisPayload:
         self.queue = queue
 
     def snapshot(self) -> list[str]:
-        raw = self.queue._redis.lrange(self.queue.pending_key, 0, -1)
+        # The sync client returns the list; redis-py types it as `Awaitable | list`.
+        raw = cast(list[bytes], self.queue._redis.lrange(self.queue.pending_key, 0, -1))
         return [value.decode() for value in reversed(raw)]
 
 
@@ -172,7 +174,9 @@ def get_when_reachable(client: QueueService, timeout: float = 0.2) -> uuid.UUID 
 
 
 @pytest.mark.integration
-def test_a_client_with_the_wrong_authkey_is_refused(served) -> None:
+def test_a_client_with_the_wrong_authkey_is_refused(
+    served: tuple[ManagerQueueServer, ManagerQueueClient],
+) -> None:
     server, good = served
     intruder = ManagerQueueClient(*server.address, b"not-the-key")
     try:

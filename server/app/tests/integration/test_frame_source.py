@@ -23,6 +23,7 @@ from app.domain.services import claim_job, submit_video
 from app.tests.fixtures.av_clips import uneven_times, write_h264
 from app.tests.fixtures.sinks import run_collecting
 from app.tests.fixtures.videos import make_moving_box_mp4
+from app.tests.helpers import stored_job
 
 pytestmark = pytest.mark.integration
 
@@ -188,10 +189,10 @@ def run_job(tmp_path: Path, data: bytes, service: VideoFilePipelineService):
     job = submit_video(
         [data], "quality", jobs=jobs, queue=InProcessQueue(), storage=storage, runner=service
     )
-    status = run_claimed_job(
-        claim_job(jobs, job.job_id), jobs=jobs, storage=storage, runner=service
-    )
-    job = jobs.get(job.job_id)
+    claimed = claim_job(jobs, job.job_id)
+    assert claimed is not None
+    status = run_claimed_job(claimed, jobs=jobs, storage=storage, runner=service)
+    job = stored_job(jobs, job.job_id)
     files = sorted(p.name for p in storage.root.iterdir() if p.name != input_key(job.job_id))
     return status, job, storage, files
 

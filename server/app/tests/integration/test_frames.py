@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.settings import Settings
+from app.tests.helpers import app_state
 from app.workers.worker import Worker
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,7 @@ def submit(client: TestClient, clip: Path, pipeline: str = "motion") -> str:
 
 
 def run_one_job(client: TestClient) -> None:
-    state = client.app.state
+    state = app_state(client)
     worker = Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
     assert worker.run_once(wait=10)
 
@@ -126,7 +127,7 @@ def test_unknown_job_or_frame_out_of_range_is_404(client, completed_and_pending)
 
 def test_frames_over_the_pixel_budget_are_refused_before_decoding(client, clip_path):
     job_id = completed(client, clip_path, "quality")  # done under the default limits
-    client.app.state.settings.max_pixels = 320 * 240 - 1  # the clip is 320x240
+    app_state(client).settings.max_pixels = 320 * 240 - 1  # the clip is 320x240
     response = client.get(f"/video/jobs/{job_id}/frames/0.jpg")
     assert response.status_code == 422
     assert "VIDEO_JOBS_MAX_PIXELS" in response.json()["detail"]

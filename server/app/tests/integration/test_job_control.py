@@ -9,7 +9,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +21,7 @@ from app.api.main import create_app
 from app.domain.control import purge_expired_files
 from app.settings import Settings
 from app.tests.fixtures.videos import make_moving_box_mp4
+from app.tests.helpers import app_state
 from app.workers.worker import Worker
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def run_one(client: TestClient) -> bool:
-    state = client.app.state
+    state = app_state(client)
     worker = Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
     return worker.run_once(wait=2)
 
@@ -64,7 +65,7 @@ def test_same_key_same_file_same_pipeline_returns_the_first_job(client, clip_pat
     again = submit(client, clip_path, key="k-1")
     assert first["code"] == again["code"] == 200
     assert again["job_id"] == first["job_id"]
-    assert len(client.app.state.jobs.list_jobs()) == 1
+    assert len(app_state(client).jobs.list_jobs()) == 1
     assert stored(data_dir) == [f"{first['job_id']}.mp4"]
 
 
@@ -74,7 +75,7 @@ def test_same_key_with_another_file_or_pipeline_is_409(client, clip_path, tmp_pa
     assert submit(client, other, key="k-2")["code"] == 409
     conflict = submit(client, clip_path, key="k-2", pipeline_id="quality")
     assert conflict["code"] == 409 and first["job_id"] in conflict["detail"]
-    assert len(client.app.state.jobs.list_jobs()) == 1
+    assert len(app_state(client).jobs.list_jobs()) == 1
     assert stored(data_dir) == [f"{first['job_id']}.mp4"]
 
 
@@ -97,7 +98,7 @@ def test_same_key_with_other_fields_is_409_naming_the_first_job(client, clip_pat
     assert conflict["code"] == 409, conflict
     assert first["job_id"] in conflict["detail"]
     assert next(iter(changed)) in conflict["detail"] or "options" in conflict["detail"]
-    assert len(client.app.state.jobs.list_jobs()) == 1
+    assert len(app_state(client).jobs.list_jobs()) == 1
 
 
 def test_without_a_key_every_submit_is_a_new_job(client, clip_path):
@@ -205,7 +206,7 @@ def test_results_filtered_by_frame_range_label_and_confidence(client, clip_path)
 def test_retention_removes_files_of_old_finished_jobs(client, clip_path, data_dir):
     job_id = submit(client, clip_path)["job_id"]
     assert run_one(client)
-    state = client.app.state
+    state = app_state(client)
     assert purge_expired_files(state.jobs, state.storage, older_than=timedelta(hours=1)) == 0
     assert purge_expired_files(state.jobs, state.storage, older_than=timedelta(0)) == 1
     assert stored(data_dir) == []
@@ -213,7 +214,7 @@ def test_retention_removes_files_of_old_finished_jobs(client, clip_path, data_di
 
 
 def test_submit_below_the_free_space_floor_is_507_before_writing(client, clip_path, data_dir):
-    client.app.state.settings.min_free_bytes = 1 << 62
+    app_state(client).settings.min_free_bytes = 1 << 62
     response = submit(client, clip_path)
     assert response["code"] == 507 and "disk" in response["detail"]
     assert stored(data_dir) == []
@@ -252,7 +253,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver() -> Iterator[Callable[..., Receiver]]:
     made: list[Receiver] = []
 
     def make(**kwargs) -> Receiver:
@@ -275,7 +276,7 @@ def test_webhook_retries_until_the_receiver_accepts_and_is_signed(client, clip_p
     hook = receiver(failures=2)
     job_id = submit(client, clip_path, callback_url=hook.url)["job_id"]
     assert run_one(client)
-    jobs = client.app.state.jobs
+    jobs = app_state(client).jobs
     wait_until(
         lambda: [d.state.value for d in jobs.webhook_deliveries(uuid.UUID(job_id))] == ["delivered"]
     )
@@ -290,11 +291,11 @@ def test_webhook_retries_until_the_receiver_accepts_and_is_signed(client, clip_p
 
 
 def test_webhook_gives_up_after_the_bounded_attempts(client, clip_path, receiver):
-    client.app.state.settings.webhook_max_attempts = 3
+    app_state(client).settings.webhook_max_attempts = 3
     hook = receiver(failures=100)
     job_id = submit(client, clip_path, callback_url=hook.url)["job_id"]
     client.delete(f"/video/jobs/{job_id}")  # a canceled job notifies too
-    jobs = client.app.state.jobs
+    jobs = app_state(client).jobs
     wait_until(lambda: jobs.webhook_deliveries(uuid.UUID(job_id))[0].state.value == "failed")
     delivery = jobs.webhook_deliveries(uuid.UUID(job_id))[0]
     assert delivery.attempts == 3 and "HTTP 500" in delivery.last_error
@@ -320,7 +321,7 @@ def test_callback_url_must_be_http(client, clip_path, url, data_dir):
 
 
 def test_callback_url_needs_a_configured_secret(client, clip_path):
-    client.app.state.settings.webhook_secret = None
+    app_state(client).settings.webhook_secret = None
     response = submit(client, clip_path, callback_url="http://127.0.0.1:9/hook")
     assert response["code"] == 400 and "VIDEO_JOBS_WEBHOOK_SECRET" in response["detail"]
 
@@ -329,7 +330,7 @@ def test_uploads_without_a_job_row_are_removed_but_jobs_keep_theirs(client, clip
     from app.domain.control import remove_orphan_uploads
 
     job_id = submit(client, clip_path)["job_id"]
-    state = client.app.state
+    state = app_state(client)
     orphan = f"{uuid.uuid4()}.mp4"  # an API killed between storing the file and the row
     state.storage.save_file(orphan, [b"\x00\x00\x00\x18ftypisom"])
     foreign = data_dir / "video_jobs" / "notes.mp4"

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from app.api.main import create_app
 from app.domain.model import Job, JobStatus
 from app.settings import Settings
+from app.tests.helpers import app_state
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ def add_jobs(
     for minute, (status, tag) in enumerate(zip(statuses, tags, strict=True)):
         job_id = uuid.uuid4()
         created = T0 + timedelta(minutes=minute)
-        client.app.state.jobs.add(
+        app_state(client).jobs.add(
             Job(
                 job_id=job_id,
                 pipeline_id="motion",

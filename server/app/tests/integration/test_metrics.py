@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.api.main import create_app
 from app.settings import Settings
 from app.tests.conftest import free_port
+from app.tests.helpers import app_state
 from app.workers.metrics import serve_worker_metrics, stop_serving_worker_metrics
 from app.workers.worker import Worker
 
@@ -47,7 +48,7 @@ def submit(client: TestClient, clip: Path) -> str:
 def test_metrics_count_jobs_by_status_and_the_queue(client, clip_path):
     for _ in range(3):
         submit(client, clip_path)
-    state = client.app.state
+    state = app_state(client)
     worker = Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
     assert worker.run_once(wait=10)
 
@@ -71,7 +72,7 @@ def test_a_worker_serves_its_duration_and_frame_metrics(settings: Settings, clip
     settings.worker_metrics_port = free_port()
     with TestClient(create_app(settings)) as client:
         submit(client, clip_path)
-        state = client.app.state
+        state = app_state(client)
         worker = Worker(
             jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner
         )

@@ -17,6 +17,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
+from sqlalchemy.engine.interfaces import ReflectedColumn
 
 from app.adapters.db.engine import build_engine, build_session_factory
 from app.adapters.db.migrate import (
@@ -29,6 +30,7 @@ from app.adapters.db.migrate import (
 from app.adapters.db.orm import UTCDateTime, metadata
 from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.domain.model import JobStatus, utcnow
+from app.tests.helpers import stored_job
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -52,7 +54,7 @@ def run_alembic(engine: Engine, action: str, revision: str) -> None:
         getattr(command, action)(config, revision)
 
 
-def columns(engine: Engine) -> dict[str, dict]:
+def columns(engine: Engine) -> dict[str, ReflectedColumn]:
     return {c["name"]: c for c in sa.inspect(engine).get_columns("jobs")}
 
 
@@ -115,7 +117,7 @@ def test_rows_from_before_0002_survive_it_with_no_attempts(sql_engine: Engine) -
             )
         )
     migrate_to_head(sql_engine)
-    job = SqlAlchemyJobRepository(build_session_factory(sql_engine)).get(job_id)
+    job = stored_job(SqlAlchemyJobRepository(build_session_factory(sql_engine)), job_id)
     assert (job.status, job.created_at, job.attempts, job.heartbeat_at) == (
         JobStatus.COMPLETED,
         now,

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,9 @@ def test_check_writable_fails_while_another_process_holds_the_write_lock(tmp_pat
         migrate_to_head(engine)
         repo = SqlAlchemyJobRepository(build_session_factory(engine))
         repo.check_writable(T0)
-        locker = sqlite3.connect(engine.url.database, isolation_level=None)
+        database = engine.url.database
+        assert database is not None
+        locker = sqlite3.connect(database, isolation_level=None)
         try:
             locker.execute("BEGIN IMMEDIATE")
             with pytest.raises(Exception, match="locked"):
@@ -168,7 +171,13 @@ def test_a_filtered_page_holds_at_most_max_bytes_of_matches(stored) -> None:
 
 def test_the_whole_document_is_the_stored_bytes_after_a_rewritten_head(stored) -> None:
     storage, job = stored
-    extra = {"created_at": "c", "updated_at": "u", "warnings": [], "options": {}, "tag": None}
+    extra: dict[str, Any] = {
+        "created_at": "c",
+        "updated_at": "u",
+        "warnings": [],
+        "options": {},
+        "tag": None,
+    }
     document = stored_document(storage, job, extra, chunk_size=1000)
     body = document.head + b"".join(document.chunks)
     assert len(body) == document.length

@@ -18,6 +18,7 @@ from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import summary_key
 from app.domain.options import AnalysisOptions
+from app.tests.helpers import app_state
 from app.tests.integration.test_api import running_app, submit
 from app.tests.integration.test_tracks_exports import run_job, two_shot_clip
 from app.workers.worker import Worker
@@ -59,7 +60,7 @@ def test_quality_csv_has_one_row_per_analysed_frame(two_shot_clip, tmp_path) -> 
 
 
 def run_queued_job_with_exports(client, settings) -> None:
-    state = client.app.state
+    state = app_state(client)
     worker = Worker(
         jobs=state.jobs,
         queue=state.queue,

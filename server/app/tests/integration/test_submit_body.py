@@ -15,6 +15,7 @@ from app.api import staging
 from app.api.main import create_app
 from app.settings import Settings
 from app.tests.fixtures import mp4_synth as s
+from app.tests.helpers import app_state
 
 pytestmark = pytest.mark.integration
 MIB = 1 << 20
@@ -41,7 +42,7 @@ def _stored(settings: Settings) -> list[str]:
 
 def _nothing_accepted(client: TestClient, settings: Settings) -> None:
     assert _stored(settings) == []
-    assert client.app.state.jobs.list_jobs() == []
+    assert app_state(client).jobs.list_jobs() == []
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,7 @@ def test_the_limits_come_from_settings(settings, clip_path: Path) -> None:
 def test_an_accepted_job_starts_with_the_declared_frame_count(client, settings, clip_path):
     response = _submit(client, clip_path.read_bytes())
     assert response.status_code == 200, response.text
-    job = client.app.state.jobs.list_jobs()[0]
+    job = app_state(client).jobs.list_jobs()[0]
     assert job.frames_total == 30
     assert _stored(settings) == [f"{job.job_id}.mp4"]
 
@@ -154,10 +155,10 @@ class _FullDisk:
 def test_a_full_disk_while_writing_is_507_and_removes_the_part_file(
     client, settings, monkeypatch
 ) -> None:
-    real_open = staging.StagedFile.open.__func__
+    real_open = staging.StagedFile.open  # bound to StagedFile, the only class opened
 
-    def open_on_a_small_disk(cls, *args):
-        staged = real_open(cls, *args)
+    def open_on_a_small_disk(_cls, *args):
+        staged = real_open(*args)
         staged.handle = _FullDisk(staged.handle, MIB)
         return staged
 
@@ -182,7 +183,7 @@ def test_a_full_temp_dir_plays_no_part(client, settings, monkeypatch) -> None:
 def test_min_free_bytes_counts_the_upload_while_it_is_written(settings) -> None:
     settings.min_free_bytes = 100 * MIB
     with TestClient(create_app(settings)) as client:
-        storage = client.app.state.storage
+        storage = app_state(client).storage
 
         def free_bytes() -> int:  # 120 MiB free, less what the upload has taken
             parts = settings.storage_dir.glob(".upload-*.part")

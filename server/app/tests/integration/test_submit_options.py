@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.settings import Settings
+from app.tests.helpers import app_state
 
 pytestmark = pytest.mark.integration
 DEFAULTS = {
@@ -43,8 +44,8 @@ def submit(client: TestClient, video: bytes, name: str = "clip.mp4", **kwargs):
 def assert_nothing_stored(client: TestClient, settings: Settings) -> None:
     folder = settings.storage_dir
     assert not folder.exists() or not [p for p in folder.iterdir() if p.suffix == ".mp4"]
-    assert client.app.state.jobs.count_jobs() == 0
-    assert client.app.state.queue.size() == 0
+    assert app_state(client).jobs.count_jobs() == 0
+    assert app_state(client).queue.size() == 0
 
 
 def test_form_options_are_stored_and_echoed_in_status_and_list(client, clip):
@@ -159,7 +160,7 @@ def test_results_whole_and_paged_echo_options_tag_and_file_name(client, clip):
 
     fields = {"pipeline_id": "motion", "sample_fps": "5", "tag": "yard"}
     job_id = submit(client, clip, "yard.mp4", data=fields).json()["job_id"]
-    state = client.app.state
+    state = app_state(client)
     worker = Worker(jobs=state.jobs, queue=state.queue, storage=state.storage, runner=state.runner)
     assert worker.run_once(wait=10)
     expected = {**DEFAULTS, "sample_fps": 5.0}

@@ -28,6 +28,7 @@ from app.domain.model import Job, JobStatus, utcnow
 from app.domain.ports import PipelineInfo, PipelineRunner, StopCheck, VideoAnalysis
 from app.domain.recovery import recover_stale_jobs
 from app.domain.services import claim_job, submit_video
+from app.tests.helpers import stored_job
 from app.workers.heartbeat import Heartbeat
 from app.workers.worker import ImmediateShutdown, Worker
 
@@ -127,7 +128,7 @@ def no_threads_left_behind():
 def test_run_once_completes_a_job_on_a_real_clip(real: Parts, clip: bytes) -> None:
     job = real.submit(clip)
     assert real.worker().run_once(wait=30) is True
-    done = real.jobs.get(job.job_id)
+    done = stored_job(real.jobs, job.job_id)
     assert (done.status, done.attempts, done.error_message) == (COMPLETED, 1, None)
     assert done.output_path == f"video_jobs/{job.job_id}_results.json"
     assert real.storage.exists(f"{job.job_id}_results.json")
@@ -142,11 +143,11 @@ def test_a_garbage_video_fails_clearly_and_the_worker_runs_the_next(
     good = real.submit(clip)
     worker = real.worker()
     assert worker.run_once(wait=30) is True
-    failed = real.jobs.get(garbage.job_id)
+    failed = stored_job(real.jobs, garbage.job_id)
     assert failed.status is FAILED
-    assert "corrupt" in failed.error_message
+    assert failed.error_message is not None and "corrupt" in failed.error_message
     assert worker.run_once(wait=30) is True
-    assert real.jobs.get(good.job_id).status is COMPLETED
+    assert stored_job(real.jobs, good.job_id).status is COMPLETED
 
 
 @pytest.mark.integration
@@ -157,7 +158,7 @@ def test_a_duplicate_id_in_the_queue_is_skipped(real: Parts, clip: bytes) -> Non
     assert worker.run_once(wait=30) is True
     assert worker.run_once(wait=0.3) is False  # took the duplicate, did not run it
     assert real.queue.size() == 0
-    done = real.jobs.get(job.job_id)
+    done = stored_job(real.jobs, job.job_id)
     assert (done.status, done.attempts) == (COMPLETED, 1)
 
 
@@ -187,7 +188,7 @@ def test_a_stop_request_during_a_job_releases_it_and_requeues_its_id(
     worker = real.worker()
     worker.stop_requested = stop
     assert worker.run_once(wait=30) is True
-    released = real.jobs.get(job.job_id)
+    released = stored_job(real.jobs, job.job_id)
     assert (released.status, released.attempts, released.output_path) == (PENDING, 0, None)
     assert real.queue.shared.snapshot() == [str(job.job_id)]
     assert not real.storage.exists(f"{job.job_id}_results.json")
@@ -202,7 +203,8 @@ def test_a_second_signal_mid_job_still_releases_the_job() -> None:
     job = parts.submit(MP4_HEADER)
     with pytest.raises(ImmediateShutdown):
         parts.worker().run_once(wait=5)
-    assert (parts.jobs.get(job.job_id).status, parts.jobs.get(job.job_id).attempts) == (PENDING, 0)
+    released = stored_job(parts.jobs, job.job_id)
+    assert (released.status, released.attempts) == (PENDING, 0)
     assert parts.queue.queued_ids() == {job.job_id}
 
 
@@ -219,13 +221,14 @@ def test_first_signal_asks_to_stop_and_a_second_stops_now() -> None:
 def test_an_unreachable_queue_means_backing_off_not_crashing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    parts = fake(ScriptedRunner(), FlakyQueue(failures=3))
+    queue = FlakyQueue(failures=3)
+    parts = fake(ScriptedRunner(), queue)
     job = parts.submit(MP4_HEADER)
     worker = parts.worker(max_backoff=0.05)
     with caplog.at_level(logging.INFO, logger="app.workers.worker"):
         assert worker.run_once(wait=30) is True
-    assert parts.jobs.get(job.job_id).status is COMPLETED
-    assert parts.queue.failures == 0
+    assert stored_job(parts.jobs, job.job_id).status is COMPLETED
+    assert queue.failures == 0
     assert "unreachable" in caplog.text and "reachable again" in caplog.text
 
 
@@ -242,33 +245,45 @@ def test_run_once_gives_up_when_no_job_arrives_or_a_stop_was_asked() -> None:
 
 @pytest.mark.unit
 def test_run_forever_works_until_asked_to_stop_then_closes_the_queue() -> None:
-    parts = fake(ScriptedRunner(), FlakyQueue())
+    queue = FlakyQueue()
+    parts = fake(ScriptedRunner(), queue)
     worker = parts.worker()
     exit_codes: list[int] = []
     loop = threading.Thread(target=lambda: exit_codes.append(worker.run_forever()))
     loop.start()
     try:
         jobs = [parts.submit(MP4_HEADER) for _ in range(3)]
-        assert eventually(lambda: all(parts.jobs.get(j.job_id).status is COMPLETED for j in jobs))
+        assert eventually(
+            lambda: all(stored_job(parts.jobs, j.job_id).status is COMPLETED for j in jobs)
+        )
     finally:
         worker.stop_requested.set()
         loop.join(timeout=30)
     assert exit_codes == [0]
-    assert parts.queue.closed == 1
+    assert queue.closed == 1
 
 
 def claimed_job(jobs: InMemoryJobRepository) -> Job:
     job = Job(uuid.uuid4(), "motion", "video_jobs/x.mp4")
     jobs.add(job)
-    return claim_job(jobs, job.job_id)
+    claimed = claim_job(jobs, job.job_id)
+    assert claimed is not None
+    return claimed
 
 
 @pytest.mark.unit
 def test_the_heartbeat_keeps_a_claim_fresh_and_notices_when_it_is_taken() -> None:
     jobs = InMemoryJobRepository()
     job = claimed_job(jobs)
+    first_beat = job.heartbeat_at
+    assert first_beat is not None
+
+    def beat_again() -> bool:
+        beat = stored_job(jobs, job.job_id).heartbeat_at
+        return beat is not None and beat > first_beat
+
     with Heartbeat(jobs, job, interval=0.01) as heartbeat:
-        assert eventually(lambda: jobs.get(job.job_id).heartbeat_at > job.heartbeat_at)
+        assert eventually(beat_again)
         assert not heartbeat.lost.is_set()
         jobs.transition(job.job_id, RUNNING, PENDING, now=utcnow(), attempt=job.attempts)
         assert heartbeat.lost.wait(timeout=10)
@@ -299,7 +314,8 @@ def test_a_database_hiccup_does_not_count_as_a_lost_claim() -> None:
 
 @pytest.mark.unit
 def test_a_worker_that_lost_its_claim_stops_and_leaves_the_job_to_the_new_holder() -> None:
-    parts = fake(ScriptedRunner())
+    runner = ScriptedRunner()
+    parts = fake(runner)
     job = parts.submit(MP4_HEADER)
     noticed = threading.Event()
 
@@ -312,9 +328,9 @@ def test_a_worker_that_lost_its_claim_stops_and_leaves_the_job_to_the_new_holder
             raise PipelineInterrupted("stopped: claim lost")
         return VideoAnalysis({"frame_count": 1})
 
-    parts.runner.action = taken_over_then_wait
+    runner.action = taken_over_then_wait
     assert parts.worker().run_once(wait=30) is True
-    now_held = parts.jobs.get(job.job_id)
+    now_held = stored_job(parts.jobs, job.job_id)
     assert noticed.is_set()  # the heartbeat told the frame loop to stop
     assert (now_held.status, now_held.attempts, now_held.output_path) == (RUNNING, 2, None)
     assert not parts.storage.exists(f"{job.job_id}_results.json")
@@ -328,13 +344,13 @@ def test_a_stalled_frame_loop_stops_the_heartbeat_so_the_job_is_recovered() -> N
     with Heartbeat(jobs, job, interval=0.01, stall_timeout=0.2) as heartbeat:
         heartbeat.report(1, 10)  # one frame, then nothing: a decoder hung inside OpenCV
         assert heartbeat.stalled.wait(timeout=10)
-        last_beat = jobs.get(job.job_id).heartbeat_at
+        last_beat = stored_job(jobs, job.job_id).heartbeat_at
         requeued, failed = recover_stale_jobs(
             jobs, InProcessQueue(), lease=timedelta(0), max_attempts=3, now=utcnow()
         )
         assert (requeued, failed) == (1, 0)
-    assert jobs.get(job.job_id).status is PENDING
-    assert jobs.get(job.job_id).heartbeat_at == last_beat
+    assert stored_job(jobs, job.job_id).status is PENDING
+    assert stored_job(jobs, job.job_id).heartbeat_at == last_beat
     assert not heartbeat.lost.is_set()
 
 
@@ -347,7 +363,7 @@ def test_frames_that_keep_finishing_keep_the_heartbeat_going() -> None:
             heartbeat.report(frame, 40)
             time.sleep(0.01)
         assert not heartbeat.stalled.is_set()
-    assert jobs.get(job.job_id).frames_done > 0
+    assert stored_job(jobs, job.job_id).frames_done > 0
 
 
 class PartFileVandal(PipelineRunner):
@@ -381,8 +397,9 @@ def test_a_job_whose_part_file_vanishes_fails_with_a_clear_message(
     worker = parts.worker(export_sinks=lambda job, options: export_sinks(storage, job, options))
     assert worker.run_once(wait=30) is True
     assert vandal.deleted, "the job wrote no WebVTT part file to delete"
-    failed = real.jobs.get(job.job_id)
+    failed = stored_job(real.jobs, job.job_id)
     assert failed.status is FAILED
+    assert failed.error_message is not None
     assert "tracks.vtt was deleted from the storage directory" in failed.error_message
     assert "submit the video again" in failed.error_message
     assert "FileNotFoundError" not in failed.error_message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import pytest
 
@@ -24,7 +25,16 @@ from app.domain.ports import (
 MP4_HEADER = b"\x00\x00\x00\x18ftypisom"
 MP4_BYTES = MP4_HEADER + bytes(range(256)) * 4
 
-FRAMES = [
+
+class FrameItem(TypedDict):
+    """One results item, as the API and the results file give it."""
+
+    frame_index: int
+    timestamp_ms: int
+    result: dict[str, float]
+
+
+FRAMES: list[FrameItem] = [
     {"frame_index": i, "timestamp_ms": 40 * i, "result": {"brightness": 10.0 * i}} for i in range(3)
 ]
 VIDEO = {

@@ -49,6 +49,7 @@ def moving_shape_frames(
     follows `path(i)`, with fresh sensor noise on every frame. Returns frames and truth."""
     rng = np.random.default_rng(seed)
     background = textured_background(width, height, seed)
+    patch: np.ndarray
     if textured:
         patch = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
         patch = cv2.resize(patch, (size, size), interpolation=cv2.INTER_NEAREST)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unit
 def test_every_export_has_a_route_a_cli_format_and_a_stored_key(tmp_path):
     app = create_app(Settings(_env_file=None, data_dir=tmp_path))
     paths = app.openapi()["paths"]
-    export_parser = build_parser()._subparsers._group_actions[0].choices["export"]  # type: ignore[union-attr]
+    export_parser = build_parser()._subparsers._group_actions[0].choices["export"]
     formats = next(a for a in export_parser._actions if a.dest == "format").choices
     job_id = uuid.uuid4()
     for export in EXPORTS:

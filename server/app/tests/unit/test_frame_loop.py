@@ -254,7 +254,7 @@ def test_the_cap_keeps_the_most_confident_in_order_and_warns_once():
 
 def test_a_frame_serialises_its_detections_once_in_the_contract_shape():
     frame = Frame(7, 233, None, {"motion_ratio": 0.5}, detections=found(0.75))
-    frame.detections[0].track_id = 3  # type: ignore[index]
+    frame.detections[0].track_id = 3
     assert frame.item() == {
         "frame_index": 7,
         "timestamp_ms": 233,

@@ -21,7 +21,9 @@ def det(x: int, y: int, label: str = "person", confidence: float = 0.9, **flags)
     return Detection(label, [x, y, 40, 80], confidence, **flags)
 
 
-def track_ids(tracker: Tracker, frames: list[tuple[int, list[Detection]]]) -> list[list[int]]:
+def track_ids(
+    tracker: Tracker, frames: list[tuple[int, list[Detection]]]
+) -> list[list[int | None]]:
     out = []
     for timestamp_ms, detections in frames:
         tracker.update(detections, timestamp_ms)
@@ -110,7 +112,7 @@ def test_every_confident_detection_gets_an_id_and_new_objects_get_new_ids():
     assert ids == [[1], [1, 2]]
 
 
-def reported(tracker: Tracker, frames: list[tuple[int, list[Detection]]]) -> list[list[int]]:
+def reported(tracker: Tracker, frames: list[tuple[int, list[Detection]]]) -> list[list[int | None]]:
     """The track ids of the detections each frame keeps after the tracker."""
     out = []
     for timestamp_ms, detections in frames:

@@ -78,7 +78,7 @@ def test_two_workers_twenty_jobs_each_completes_exactly_once(services_factory, c
     for worker in workers:
         assert services.stop(worker) == 0
 
-    claims = Counter()
+    claims: Counter[str] = Counter()
     for worker in workers:
         claims.update(re.findall(r"job ([0-9a-f-]{36}): claimed", services.log_of(worker)))
     assert claims == Counter({job_id: 1 for job_id in job_ids})

@@ -43,7 +43,7 @@ def growth_mb(pid: int, baseline_kb: int) -> float:
 def many_tiny_frames(tmp_path_factory) -> Path:
     """200,000 frames of 16x16 at 1000 fps (4.5 MB): a frame-count bomb, not a video."""
     path = tmp_path_factory.mktemp("tiny") / "tiny.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 1000, (16, 16))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 1000, (16, 16))
     shades = [np.full((16, 16, 3), value, np.uint8) for value in range(0, 250, 10)]
     for i in range(200_000):
         writer.write(shades[i % len(shades)])

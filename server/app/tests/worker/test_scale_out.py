@@ -29,6 +29,7 @@ pytestmark = [
 def test_three_workers_on_postgres_and_redis_complete_thirty_jobs_once_despite_a_kill(
     services_factory, clip_path: Path, long_clip: Path, slow_pipeline_dir: Path
 ):
+    assert POSTGRES is not None  # the module is skipped without it
     with postgres_schema_url(POSTGRES) as database_url:
         services = services_factory(
             database_url=database_url,
@@ -53,7 +54,7 @@ def test_three_workers_on_postgres_and_redis_complete_thirty_jobs_once_despite_a
         for worker in survivors:
             assert services.stop(worker) == 0
 
-        completions = Counter()
+        completions: Counter[str] = Counter()
         for worker in workers:
             completions.update(
                 re.findall(r"job ([0-9a-f-]{36}) completed", services.log_of(worker))
