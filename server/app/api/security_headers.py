@@ -6,8 +6,9 @@ API on the same origin; nothing inline. Its Content-Security-Policy allows exact
 so an injected `<script>` or `onerror=` would not run. The same policy goes on every JSON
 answer (it forbids everything a JSON body could be made to load). The `/docs` and
 `/redoc` pages load Swagger UI and ReDoc from this server (`/docs-assets/`) and start
-them with an inline script, so their policy allows inline code but no other host. No answer may be framed (clickjacking), sniffed
-as another type, or leak its URL in a Referer.
+them with an inline script, so their policy allows inline code but no other host. No
+answer may be framed (clickjacking), sniffed as another type, or leak its URL in a
+Referer.
 """
 
 from __future__ import annotations
