@@ -231,7 +231,7 @@ def test_the_page_works_under_its_policy_and_inline_script_does_not_run(
             job_id = page.get_attribute("#upload-message", "data-job-id")
             row = f'#jobs tr[data-job-id="{job_id}"]'
             page.wait_for_selector(f'{row}[data-status="completed"]', timeout=120_000)
-            page.click(f"{row} button")
+            page.click(f"{row} a.results-link")
             page.wait_for_function(
                 "() => [...document.querySelectorAll('#thumbs img')]"
                 ".some((img) => img.complete && img.naturalWidth > 0)"
