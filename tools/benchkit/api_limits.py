@@ -19,13 +19,12 @@ from pathlib import Path
 
 import httpx
 
-from app.run import api_command
 from app.settings import Settings
+from app.testing.processes import ServiceError, Services
 from benchkit import clips
 from benchkit.machine import memory_kib, reset_peak_rss
 from benchkit.report import Row, Section
 from benchkit.service import RssSampler, percentile
-from benchkit.services import START_TIMEOUT_S, ServiceError, Services
 
 ITEM = (
     '{{"frame_index":{i},"timestamp_ms":{t},"result":{{"detections":[{{"label":"motion",'
@@ -51,21 +50,6 @@ class ApiLimits:
     @property
     def growth_mib(self) -> float:
         return (self.rss_peak_kib - self.rss_before_kib) / 1024
-
-
-def start_api_as_make_run(services: Services) -> None:
-    command = api_command("127.0.0.1", services.api_port, Settings(_env_file=None))
-    services.api = services._spawn("api", command[1:], services.env)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        services.check_running()
-        try:
-            if services.client.get("/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise ServiceError("the API was not healthy in time")
 
 
 def write_document(storage: Path, job_id: str, video: dict, frames: int) -> int:
@@ -129,7 +113,7 @@ def measure_api_limits(work: Path, frames: int, downloads: int = 4) -> ApiLimits
     tiny = clips.make_tiny_clip(work / "limits-tiny.mp4")
     hd = clips.make_scene_clip(work / "limits-hd.mp4", 120, 1280, 720)
     with Services(work / "api-limits") as services:
-        start_api_as_make_run(services)
+        services.start_api_as_make_run()
         base = str(services.client.base_url)
         job_id = _completed_job(services, tiny, "motion")
         video = services.client.get(f"/video/results/{job_id}").json()["video"]

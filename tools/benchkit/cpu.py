@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.testing.processes import ServiceError, Services
 from benchkit.machine import cpu_seconds, machine_cpu_seconds
 from benchkit.report import Row, Section, table
-from benchkit.services import ServiceError, Services
 
 
 @dataclass(frozen=True)

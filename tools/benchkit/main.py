@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.testing.processes import Services
 from benchkit import backends, clips
 from benchkit.api_limits import describe_api_limits, measure_api_limits
 from benchkit.cpu import describe_batches, measure_batches
@@ -35,7 +36,6 @@ from benchkit.service import (
     measure_setup,
     submit_load,
 )
-from benchkit.services import Services
 from benchkit.worker_limits import describe_worker_limits, measure_worker_limits
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import httpx
 
-from app.tests.fixtures.mp4_synth import box, ftyp, mvhd, video_trak
+from app.testing.mp4_synth import box, ftyp, mvhd, video_trak
+from app.testing.processes import ServiceError, Services
 from benchkit.backends import Backend
 from benchkit.machine import memory_kib, reset_peak_rss
 from benchkit.report import Row, Section, table
-from benchkit.services import ServiceError, Services
 
 TINY_PIPELINE = "motion"  # the default pipeline; on a 1-frame clip it costs ~nothing
 # ftyp + moov of a 1-frame 64x48 video: the submit reads this header (and nothing else)

@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.testing.processes import ServiceError, Services
 from benchkit import clips
 from benchkit.machine import memory_kib, reset_peak_rss
 from benchkit.report import Row, Section
 from benchkit.service import RssSampler
-from benchkit.services import ServiceError, Services
 
 
 @dataclass

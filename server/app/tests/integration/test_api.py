@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from app.api.main import create_app
 from app.api.middleware import MULTIPART_SLACK_BYTES
 from app.settings import Settings
-from app.tests.fixtures import mp4_synth
+from app.testing import mp4_synth
 from app.tests.helpers import app_state
 from app.workers.worker import Worker
 

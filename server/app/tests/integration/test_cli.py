@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from app.api.main import create_app
 from app.cli.main import main
 from app.settings import Settings
-from app.tests.conftest import free_port
-from app.tests.fixtures.mp4_synth import undecodable_mp4
+from app.testing.mp4_synth import undecodable_mp4
+from app.testing.processes import free_port
 from app.tests.helpers import app_state
 from app.workers.worker import Worker
 

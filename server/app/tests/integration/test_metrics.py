@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.main import create_app
 from app.settings import Settings
-from app.tests.conftest import free_port
+from app.testing.processes import free_port
 from app.tests.helpers import app_state
 from app.workers.metrics import serve_worker_metrics, stop_serving_worker_metrics
 from app.workers.worker import Worker

@@ -12,7 +12,7 @@ import pytest
 from app.adapters.media import mp4_boxes, mp4_probe
 from app.adapters.media.mp4_probe import keyframe_at_or_before, probe_mp4
 from app.domain.errors import InvalidUpload
-from app.tests.fixtures import mp4_synth as s
+from app.testing import mp4_synth as s
 from app.tests.fixtures.videos import make_moving_box_mp4
 
 pytestmark = pytest.mark.integration

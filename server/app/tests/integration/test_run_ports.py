@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.run import port_taken
-from app.tests.conftest import free_port
+from app.testing.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from app.api.main import create_app
 from app.settings import Settings
-from app.tests.conftest import free_port
+from app.testing.processes import free_port
 
 pytestmark = pytest.mark.integration
 API_KEY = "schemathesis-key"

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.api import staging
 from app.api.main import create_app
 from app.settings import Settings
-from app.tests.fixtures import mp4_synth as s
+from app.testing import mp4_synth as s
 from app.tests.helpers import app_state
 
 pytestmark = pytest.mark.integration

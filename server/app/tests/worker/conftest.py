@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.testing.processes import Services, write_pipeline
 from app.tests.fixtures.videos import make_moving_box_mp4
-from app.tests.worker.processes import Services, write_pipeline
 
 # Fast recovery so fault tests finish in seconds (the defaults are 5 s / 30 s / 10 s).
 FAST_RECOVERY = {

@@ -12,9 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from app.run import api_command
-from app.settings import Settings
-from app.tests.worker.processes import Services
+from app.testing.processes import Services
 
 # "It answered" on a loaded 2-core machine: a request that waits for the work it should
 # never wait for takes far longer (the attacks: 6.9 s to 51.6 s idle, minutes loaded).
@@ -94,17 +92,6 @@ class HealthProbe:
         self._stop.set()
         self._thread.join()
         self.client.close()
-
-
-def start_api_as_make_run(services: Services, wait: bool = True, **flags: object):
-    """The API with run.py's uvicorn flags (timeouts, concurrency bound, protocol);
-    `flags` are the settings run.py turns into uvicorn options."""
-    settings = Settings(_env_file=None, **flags)  # type: ignore[arg-type]
-    command = api_command("127.0.0.1", services.api_port, settings)
-    services.api = services._spawn("api", command[1:])
-    if wait:
-        services.wait_healthy()
-    return services.api
 
 
 DETECTION = '{"label":"motion","bbox":[10,20,30,40],"confidence":0.75}'

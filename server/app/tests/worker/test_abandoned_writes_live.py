@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.testing.processes import Services
 from app.tests.worker.conftest import FAST_RECOVERY
-from app.tests.worker.processes import Services
 
 pytestmark = pytest.mark.worker
 IDLE_AGE_S = 1.0  # VIDEO_JOBS_ABANDONED_WRITE_AGE_S, far below the jobs' run time

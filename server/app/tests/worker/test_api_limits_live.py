@@ -25,7 +25,6 @@ from app.tests.worker.limits_support import (
     HealthProbe,
     PeakSampler,
     Receiver,
-    start_api_as_make_run,
     write_big_results,
 )
 
@@ -48,7 +47,7 @@ def completed_job(services, clip: Path, pipeline: str = "quality") -> str:
 
 def test_frame_requests_are_bounded_and_never_hold_up_health(services_factory, hd_clip):
     services = services_factory(frame_workers=1, frame_queue=2)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     job_id = completed_job(services, hd_clip)
     pending = services.submit(hd_clip)  # no worker left: it stays pending
     url = f"/video/jobs/{job_id}/frames/{{n}}.jpg?width=1280"
@@ -73,7 +72,7 @@ def test_frame_requests_are_bounded_and_never_hold_up_health(services_factory, h
 
 def test_unpaged_results_of_41_mb_stream_with_flat_api_memory(services_factory, clip_path):
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     job_id = completed_job(services, clip_path, "motion")
     video = services.results(job_id)["video"]
     storage = services.data_dir / "video_jobs"
@@ -114,7 +113,7 @@ def test_unpaged_results_of_41_mb_stream_with_flat_api_memory(services_factory, 
 
 def test_a_missing_results_file_is_a_json_410(services_factory, clip_path):
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     job_id = completed_job(services, clip_path)
     for suffix in ("_results.json", "_results.jsonl", "_results.idx"):
         (services.data_dir / "video_jobs" / f"{job_id}{suffix}").unlink()
@@ -126,7 +125,7 @@ def test_a_missing_results_file_is_a_json_410(services_factory, clip_path):
 
 def test_webhooks_to_internal_addresses_are_refused_at_submit(services_factory, clip_path):
     services = services_factory(webhook_secret=SECRET)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     api = f"127.0.0.1:{services.api_port}"
     targets = [
         f"http://{api}/video/submit",
@@ -162,7 +161,7 @@ def test_a_dead_receiver_does_not_delay_another_receivers_event(services_factory
     services = services_factory(
         webhook_secret=SECRET, webhook_allow_private=True, webhook_timeout_s=dead_timeout_s
     )
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     dead, live = DeadReceiver(), Receiver()
     try:
 
@@ -196,7 +195,7 @@ def test_a_dead_receiver_does_not_delay_another_receivers_event(services_factory
 
 def test_health_is_503_when_the_database_cannot_be_written(services_factory):
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     assert services.client.get("/health").json()["database"] == "ok"
     locker = sqlite3.connect(services.data_dir / "jobs.db", timeout=1, isolation_level=None)
     try:
@@ -213,7 +212,7 @@ def test_health_is_503_when_the_database_cannot_be_written(services_factory):
 
 def test_health_is_503_when_free_space_is_under_the_floor(services_factory):
     services = services_factory(min_free_bytes=2**62)
-    start_api_as_make_run(services, wait=False)
+    services.start_api_as_make_run(wait=False)
     deadline = time.monotonic() + ANSWER_BOUND_S * 6
     response = None
     while time.monotonic() < deadline:
@@ -246,7 +245,7 @@ def test_slow_clients_are_closed_within_the_timeouts(services_factory):
         http_body_timeout_s=2,
         http_max_connections_per_client=0,  # 400 from one address: the timeouts close them
     )
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     address = ("127.0.0.1", services.api_port)
     opened = time.monotonic()
     slow = []
@@ -282,7 +281,7 @@ def test_slow_clients_are_closed_within_the_timeouts(services_factory):
 
 def test_beyond_the_connection_limit_the_answer_is_a_json_503(services_factory):
     services = services_factory(http_header_timeout_s=30)
-    start_api_as_make_run(services, http_limit_concurrency=10)
+    services.start_api_as_make_run(http_limit_concurrency=10)
     idle = [socket.create_connection(("127.0.0.1", services.api_port)) for _ in range(10)]
     try:
         time.sleep(0.5)

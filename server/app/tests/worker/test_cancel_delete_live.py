@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.tests.fixtures.mp4_synth import undecodable_mp4
+from app.testing.mp4_synth import undecodable_mp4
 
 pytestmark = pytest.mark.worker
 

@@ -13,8 +13,6 @@ import time
 import httpx
 import pytest
 
-from app.tests.worker.limits_support import start_api_as_make_run
-
 pytestmark = pytest.mark.worker
 
 HALF_HEADER = b"GET /video/jobs HTTP/1.1\r\nHost: x\r\nX-Slow: "
@@ -74,7 +72,7 @@ def test_connections_over_one_clients_bound_get_a_json_429_and_health_still_answ
     services = services_factory(
         **limits, http_max_connections_per_client=8, http_over_limit_header_timeout_s=1
     )
-    start_api_as_make_run(services, **limits)
+    services.start_api_as_make_run(**limits)
     held = trickling(services.api_port, 8)
     time.sleep(0.5)  # the API has counted them before the next ones open
     over = trickling(services.api_port, 52)  # 60 in all: past the limit of 40 for everyone
@@ -113,7 +111,7 @@ def test_the_last_share_of_the_connection_limit_is_kept_for_health(services_fact
         http_max_connections_per_client=0,  # no bound per address
         http_over_limit_header_timeout_s=1,
     )
-    start_api_as_make_run(services, **limits)
+    services.start_api_as_make_run(**limits)
     held = trickling(services.api_port, 30)
     time.sleep(0.5)
     over = trickling(services.api_port, 5)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from app.domain.model import Job, input_key
+from app.testing.processes import Services
 from app.tests.worker.conftest import FAST_RECOVERY
-from app.tests.worker.processes import Services
 
 pytestmark = pytest.mark.worker
 MB = 1024 * 1024

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.tests.conftest import free_port
+from app.testing.processes import free_port
 from app.workers import worker_runner
 
 pytestmark = pytest.mark.worker

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.tests.worker.processes import Services
+from app.testing.processes import Services
 
 pytestmark = pytest.mark.worker
 

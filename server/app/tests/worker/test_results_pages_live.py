@@ -13,7 +13,6 @@ import pytest
 from app.tests.worker.limits_support import (
     HealthProbe,
     PeakSampler,
-    start_api_as_make_run,
     write_big_results,
 )
 
@@ -24,7 +23,7 @@ PAGE_BYTES = 4 << 20
 
 def test_eight_pages_of_10000_items_leave_api_memory_flat(services_factory, clip_path):
     services = services_factory(results_page_bytes=PAGE_BYTES)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     job_id = services.submit(clip_path, "motion")
     services.start_worker("--once")
     assert services.wait_for(job_id)["status"] == "completed"
@@ -65,7 +64,7 @@ def test_eight_pages_of_10000_items_leave_api_memory_flat(services_factory, clip
 def test_pages_walk_the_whole_big_document(services_factory, clip_path):
     """Following next_offset from 0 yields every frame once, in order."""
     services = services_factory(results_page_bytes=PAGE_BYTES)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     job_id = services.submit(clip_path, "motion")
     services.start_worker("--once")
     assert services.wait_for(job_id)["status"] == "completed"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.tests.worker.browser import CHROMIUM, CHROMIUM_ARGS
-from app.tests.worker.limits_support import cpu_seconds, start_api_as_make_run
+from app.tests.worker.limits_support import cpu_seconds
 
 pytestmark = pytest.mark.worker
 SECRET = "live-webhook-secret"
@@ -67,7 +67,7 @@ def test_a_huge_labels_value_is_refused_before_it_is_split(services_factory, cli
     in the report), and 17,376 in the 64 KiB form field 1-3 CPU-s, four at once about
     7 CPU-s: the raw length is now checked first (about 0.01 CPU-s)."""
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     in_query = ",".join(str(i) for i in range(23_000))
     in_form = ",".join(f"l{i}" for i in range(17_376))[: 64 * 1024 - 1]
     assert len(in_query) > 120_000 and len(in_form) > 60_000
@@ -104,7 +104,7 @@ def test_numeric_options_out_of_range_are_400_naming_the_field(
     services_factory, clip_path, field, value, words
 ):
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     response = post_submit(services, clip_path, data={field: value})
     assert response.status_code == 400, response.text
     assert field in response.json()["detail"] and words in response.json()["detail"]
@@ -131,7 +131,7 @@ SPECIAL_PURPOSE_TARGETS = [
 
 def test_webhooks_to_special_purpose_ranges_are_refused(services_factory, clip_path):
     services = services_factory(webhook_secret=SECRET)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     for url in SPECIAL_PURPOSE_TARGETS:
         response = post_submit(services, clip_path, data={"callback_url": url})
         assert response.status_code == 400, (url, response.text)
@@ -141,14 +141,14 @@ def test_webhooks_to_special_purpose_ranges_are_refused(services_factory, clip_p
 
 def test_allow_private_still_lets_a_special_purpose_target_through(services_factory, clip_path):
     services = services_factory(webhook_secret=SECRET, webhook_allow_private=True)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     response = post_submit(services, clip_path, data={"callback_url": "http://198.18.0.1/x"})
     assert response.status_code == 200, response.text
 
 
 def test_bidirectional_and_c1_controls_do_not_reach_filename_or_tag(services_factory, clip_path):
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     for tag in ("invoice\u202efdp.exe", "a\u2066b", "esc\x9b2J", "next\x85line"):
         response = post_submit(services, clip_path, data={"tag": tag})
         assert response.status_code == 400, (tag, response.text)
@@ -160,7 +160,7 @@ def test_bidirectional_and_c1_controls_do_not_reach_filename_or_tag(services_fac
 
 def test_a_reused_idempotency_key_with_other_fields_is_409(services_factory, clip_path):
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     key = {"Idempotency-Key": "upload-7"}
     first = post_submit(services, clip_path, data={"sample_fps": "1"}, headers=key)
     assert first.status_code == 200
@@ -177,7 +177,7 @@ def test_a_reused_idempotency_key_with_other_fields_is_409(services_factory, cli
 
 def test_every_answer_carries_the_security_headers(services_factory):
     services = services_factory(api_key="k" * 32)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     keyed = {"X-API-Key": "k" * 32}
     answers = [
         services.client.get("/"),
@@ -213,7 +213,7 @@ def test_the_page_works_under_its_policy_and_inline_script_does_not_run(
         pytest.skip(f"no Chromium at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")
     services = services_factory()
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     services.start_worker()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

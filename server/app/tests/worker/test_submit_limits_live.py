@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.tests.worker.limits_support import PeakSampler, start_api_as_make_run
-from app.tests.worker.processes import Services
+from app.testing.processes import Services
+from app.tests.worker.limits_support import PeakSampler
 from app.tests.worker.upload_support import (
     MIB,
     bytes_written,
@@ -82,7 +82,7 @@ def test_keyless_thousand_parts_of_a_megabyte_are_401_before_the_body(
     services_factory, tmp_path, path
 ):
     services = _api(services_factory, tmp_path)
-    api = start_api_as_make_run(services)
+    api = services.start_api_as_make_run()
     before = files_under(services.data_dir)
     written = bytes_written(api.pid)
     part = int(1.04 * MIB)
@@ -105,7 +105,7 @@ def test_keyless_thousand_parts_of_a_megabyte_are_401_before_the_body(
 @pytest.mark.parametrize("key", [None, "wrong-key"])
 def test_keyless_gigabyte_upload_is_401_and_nothing_is_written(services_factory, tmp_path, key):
     services = _api(services_factory, tmp_path)
-    api = start_api_as_make_run(services)
+    api = services.start_api_as_make_run()
     written = bytes_written(api.pid)
     body, length = _video_body(1024 * MIB)
     with PeakSampler(api.pid) as memory:
@@ -121,7 +121,7 @@ def test_keyless_gigabyte_upload_is_401_and_nothing_is_written(services_factory,
 
 def test_upload_is_written_once_inside_data_dir_never_the_temp_dir(services_factory, tmp_path):
     services = _api(services_factory, tmp_path)
-    api = start_api_as_make_run(services)
+    api = services.start_api_as_make_run()
     size = 96 * MIB
     seen: set[str] = set()
     stop = threading.Event()
@@ -155,7 +155,7 @@ def test_upload_is_written_once_inside_data_dir_never_the_temp_dir(services_fact
 
 def test_long_pipeline_id_and_callback_url_are_refused_without_an_echo(services_factory, tmp_path):
     services = _api(services_factory, tmp_path)
-    start_api_as_make_run(services)
+    services.start_api_as_make_run()
     head = valid_mp4_head() + b"\x00\x00\x00\x08mdat"
     key = {"X-API-Key": API_KEY}
     files = {"file": ("clip.mp4", head, "video/mp4")}
@@ -182,7 +182,7 @@ def test_full_disk_is_507_and_a_full_temp_dir_does_not_matter(services_factory, 
         (temp / "filler").write_bytes(bytes(1024 * 1024 - 4096))
         with pytest.raises(OSError), open(temp / "more", "wb") as more:
             more.write(bytes(1024 * 1024))  # the temp dir is now really full
-        api = start_api_as_make_run(services)
+        api = services.start_api_as_make_run()
         try:
             small, small_length = _video_body(8 * MIB)
             accepted = _post(services, small, small_length, API_KEY)
@@ -205,7 +205,7 @@ def test_full_disk_is_507_and_a_full_temp_dir_does_not_matter(services_factory, 
 def test_min_free_bytes_is_checked_while_the_upload_is_written(services_factory, tmp_path):
     services = _api(services_factory, tmp_path, min_free_bytes=40 * MIB)
     with tmpfs(services.data_dir, 96):
-        start_api_as_make_run(services)
+        services.start_api_as_make_run()
         try:
             body, _length = _video_body(80 * MIB)
             response = _post(services, body, None, API_KEY)

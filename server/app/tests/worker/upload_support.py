@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.tests.fixtures import mp4_synth
+from app.testing import mp4_synth
 
 MIB = 1 << 20
 BLOCK = bytes(range(256)) * 4096  # 1 MiB of filler
