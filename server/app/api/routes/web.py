@@ -8,8 +8,10 @@ from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from app.adapters.exports.annotator import PALETTE
 
 WEB_PACKAGE = ("app.api", "web")
 
@@ -26,6 +28,18 @@ def index() -> FileResponse:
     return FileResponse(
         web_dir() / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"}
     )
+
+
+def palette_script() -> str:
+    """The annotator's colours as the page's TRACK_COLOURS (CSS hex, from BGR), so a
+    track has the same colour on its timeline lane as on the frames and the video."""
+    colours = ", ".join(f'"#{r:02x}{g:02x}{b:02x}"' for b, g, r in PALETTE)
+    return f"// Generated from adapters/exports/annotator.py.\nconst TRACK_COLOURS = [{colours}];\n"
+
+
+@router.get("/web/palette.js")
+def palette() -> Response:
+    return Response(palette_script(), media_type="text/javascript")
 
 
 def static_files() -> StaticFiles:

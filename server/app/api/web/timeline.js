@@ -7,8 +7,6 @@
 
 const TIMELINE = { width: 800, left: 110, right: 12, top: 22, shotLane: 16, lane: 15,
   maxLanes: 40 };
-const LABEL_COLOURS = ["#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2",
-  "#65a30d", "#dc2626", "#4b5563", "#c026d3"];
 
 function formatTime(ms, precise = false) {
   // 75400 -> "1:15" (or "1:15.4" when precise); past an hour "1:02:05".
@@ -34,9 +32,10 @@ function tickStep(durationMs) {
   return (steps.find((s) => s >= wanted) || 3600) * 1000;
 }
 
-function labelColour(label, known) {
-  if (!known.has(label)) known.set(label, LABEL_COLOURS[known.size % LABEL_COLOURS.length]);
-  return known.get(label);
+function trackColour(trackId) {
+  // TRACK_COLOURS (palette.js) is the annotator's list: the lane has the colour the
+  // track has on the frame images and in the annotated video.
+  return TRACK_COLOURS[trackId % TRACK_COLOURS.length];
 }
 
 function svgNode(tag, attrs = {}, text = "") {
@@ -108,10 +107,9 @@ function drawTimeline(svg, summary, durationMs, onPick, segments = null) {
         x2: x(group.start_ms), y2: height }));
     }
   });
-  const colours = new Map();
   shown.forEach((track, i) => {
     const y = top + shotLane + 6 + i * lane;
-    const colour = labelColour(track.label, colours);
+    const colour = trackColour(track.track_id);
     children.push(svgNode("text", { class: "lane-label", x: 4, y: y + lane - 4 },
       `${track.label} #${track.track_id}`));
     const title = `${track.label} #${track.track_id}: `
