@@ -12,6 +12,7 @@ from app.adapters.queue.in_memory import InProcessQueue
 from app.adapters.storage.in_memory import InMemoryStorage
 from app.domain.errors import PipelineInterrupted
 from app.domain.frames import Frame, FrameLimits, FrameSink
+from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import (
     PipelineInfo,
@@ -20,6 +21,7 @@ from app.domain.ports import (
     StopCheck,
     VideoAnalysis,
 )
+from app.domain.services import submit_video
 
 # The smallest upload that passes the MP4 check: a box size, then 'ftyp' at byte 4.
 MP4_HEADER = b"\x00\x00\x00\x18ftypisom"
@@ -118,3 +120,10 @@ def storage() -> InMemoryStorage:
 @pytest.fixture
 def runner() -> FakeRunner:
     return FakeRunner()
+
+
+def submit(jobs, queue, storage, runner, chunks=(MP4_BYTES,), pipeline_id="quality", **kw) -> Job:
+    """submit_video with the fakes, a valid MP4 and the quality pipeline by default."""
+    return submit_video(
+        chunks, pipeline_id, jobs=jobs, queue=queue, storage=storage, runner=runner, **kw
+    )

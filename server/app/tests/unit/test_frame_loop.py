@@ -20,17 +20,15 @@ from app.domain.options import AnalysisOptions
 from app.domain.ports import FileWrite
 from app.domain.results_pages import ResultsQuery, read_page
 from app.domain.results_writer import ResultsWriter, encode_results
-from app.domain.services import claim_job, submit_video
-from app.tests.unit.conftest import FRAMES, MP4_BYTES, VIDEO, FakeRunner
+from app.domain.services import claim_job
+from app.tests.unit.conftest import FRAMES, VIDEO, FakeRunner, submit
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 def claimed(jobs, queue, storage, runner) -> Job:
-    job = submit_video(
-        [MP4_BYTES], "quality", jobs=jobs, queue=queue, storage=storage, runner=runner
-    )
+    job = submit(jobs, queue, storage, runner)
     held = claim_job(jobs, job.job_id)
     assert held is not None
     return held
@@ -114,9 +112,7 @@ class FullDisk(InMemoryStorage):
 @pytest.mark.parametrize("room", [10, 150, 260])  # in the lines, the index, the document
 def test_a_full_disk_fails_the_job_and_leaves_no_results_file(jobs, queue, runner, room):
     storage = FullDisk(room=1 << 20)
-    job = submit_video(
-        [MP4_BYTES], "quality", jobs=jobs, queue=queue, storage=storage, runner=runner
-    )
+    job = submit(jobs, queue, storage, runner)
     storage.room = room
     held = claim_job(jobs, job.job_id)
     assert run_claimed_job(held, jobs=jobs, storage=storage, runner=runner) is JobStatus.FAILED
@@ -176,15 +172,7 @@ def test_one_sink_failing_to_close_removes_every_sinks_files(claimed, jobs, stor
 
 def test_the_runner_gets_the_jobs_options(jobs, queue, storage, runner):
     options = AnalysisOptions(sample_fps=2.0, start_s=1.0, end_s=3.5, min_confidence=0.25)
-    job = submit_video(
-        [MP4_BYTES],
-        "quality",
-        jobs=jobs,
-        queue=queue,
-        storage=storage,
-        runner=runner,
-        options=options,
-    )
+    job = submit(jobs, queue, storage, runner, options=options)
     run_claimed_job(claim_job(jobs, job.job_id), jobs=jobs, storage=storage, runner=runner)
     assert runner.options == options
 
@@ -205,15 +193,7 @@ def test_completion_of_a_video_that_ended_early_keeps_the_planned_total(claimed,
 
 def test_the_warnings_given_at_submit_come_before_the_runs_own(jobs, queue, storage):
     runner = FakeRunner(warnings=("the video is damaged",))
-    job = submit_video(
-        [MP4_BYTES],
-        "quality",
-        jobs=jobs,
-        queue=queue,
-        storage=storage,
-        runner=runner,
-        warnings=["the form field 'pipline_id' was ignored"],
-    )
+    job = submit(jobs, queue, storage, runner, warnings=["the form field 'pipline_id' was ignored"])
     run_claimed_job(claim_job(jobs, job.job_id), jobs=jobs, storage=storage, runner=runner)
     expected = ["the form field 'pipline_id' was ignored", "the video is damaged"]
     assert jobs.get(job.job_id).warnings == expected

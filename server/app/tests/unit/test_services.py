@@ -28,8 +28,8 @@ from app.domain.job_runs import release_job, run_claimed_job
 from app.domain.model import Job, JobStatus, check_transition, input_key, results_key, utcnow
 from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.domain.results_writer import encode_results
-from app.domain.services import claim_job, get_results, iter_chunks, submit_video
-from app.tests.unit.conftest import FRAMES, MP4_BYTES, MP4_HEADER, VIDEO, FakeRunner
+from app.domain.services import claim_job, get_results, iter_chunks
+from app.tests.unit.conftest import FRAMES, MP4_BYTES, MP4_HEADER, VIDEO, FakeRunner, submit
 
 pytestmark = pytest.mark.unit
 PENDING, RUNNING = JobStatus.PENDING, JobStatus.RUNNING
@@ -49,12 +49,6 @@ class BrokenRepository(InMemoryJobRepository):
 
     def transition(self, *args, **kwargs):
         raise RuntimeError("database is locked")
-
-
-def submit(jobs, queue, storage, runner, chunks=(MP4_BYTES,), pipeline_id="quality", **kw) -> Job:
-    return submit_video(
-        chunks, pipeline_id, jobs=jobs, queue=queue, storage=storage, runner=runner, **kw
-    )
 
 
 def assert_nothing_recorded(jobs, queue, storage) -> None:

@@ -12,7 +12,7 @@ from app.domain.options import AnalysisOptions
 from app.domain.ports import VideoHeader
 from app.domain.services import get_results, submit_video
 from app.domain.time_range import checked_range, planned_frames
-from app.tests.unit.conftest import MP4_BYTES
+from app.tests.unit.conftest import MP4_BYTES, submit
 from app.tests.unit.test_submit_limits import LIMITS, FakeInspector
 
 pytestmark = pytest.mark.unit
@@ -21,17 +21,8 @@ FOUR_SECONDS = VideoHeader(has_video=True, width=640, height=360, frame_count=10
 
 
 def _submit(jobs, queue, storage, runner, options: AnalysisOptions):
-    return submit_video(
-        [MP4_BYTES],
-        "quality",
-        jobs=jobs,
-        queue=queue,
-        storage=storage,
-        runner=runner,
-        inspector=FakeInspector(FOUR_SECONDS),
-        limits=LIMITS,
-        options=options,
-    )
+    inspector = FakeInspector(FOUR_SECONDS)
+    return submit(jobs, queue, storage, runner, inspector=inspector, limits=LIMITS, options=options)
 
 
 def test_a_range_that_starts_past_the_end_is_refused_naming_the_duration(

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 
+from app.testing.processes import Services
 from app.tests.worker.limits_support import (
     HealthProbe,
     PeakSampler,
@@ -21,15 +23,22 @@ FRAMES = 12_000  # 60 boxes a frame: ~42 MB, ~35 MB in 10,000 items
 PAGE_BYTES = 4 << 20
 
 
-def test_eight_pages_of_10000_items_leave_api_memory_flat(services_factory, clip_path):
+def big_job(services_factory, clip: Path) -> tuple[Services, str, dict]:
+    """A completed job whose stored results are replaced by the big document (the API
+    started with make run's flags); (services, job id, the results' video)."""
     services = services_factory(results_page_bytes=PAGE_BYTES)
     services.start_api_as_make_run()
-    job_id = services.submit(clip_path, "motion")
+    job_id = services.submit(clip, "motion")
     services.start_worker("--once")
     assert services.wait_for(job_id)["status"] == "completed"
     video = services.results(job_id)["video"]
     size = write_big_results(services.data_dir / "video_jobs", job_id, video, FRAMES, 60)
     assert size > 40_000_000  # the issue's 41 MB document
+    return services, job_id, video
+
+
+def test_eight_pages_of_10000_items_leave_api_memory_flat(services_factory, clip_path):
+    services, job_id, video = big_job(services_factory, clip_path)
 
     def page(offset: int) -> bytes:
         with (
@@ -63,13 +72,7 @@ def test_eight_pages_of_10000_items_leave_api_memory_flat(services_factory, clip
 
 def test_pages_walk_the_whole_big_document(services_factory, clip_path):
     """Following next_offset from 0 yields every frame once, in order."""
-    services = services_factory(results_page_bytes=PAGE_BYTES)
-    services.start_api_as_make_run()
-    job_id = services.submit(clip_path, "motion")
-    services.start_worker("--once")
-    assert services.wait_for(job_id)["status"] == "completed"
-    video = services.results(job_id)["video"]
-    write_big_results(services.data_dir / "video_jobs", job_id, video, FRAMES, 60)
+    services, job_id, _video = big_job(services_factory, clip_path)
     seen, offset, pages = 0, 0, 0
     while offset is not None:
         response = services.client.get(
