@@ -195,7 +195,9 @@ async function showVideo(job) {
   video.ontimeupdate = () => { if (state.timeline) state.timeline.setPlayhead(video.currentTime * 1000); };
   try {
     // Without a key the browser streams it with Range requests (it can seek at once).
-    video.src = state.key ? await objectUrl(path) : path;
+    const src = state.key ? await objectUrl(path) : path;
+    if (state.openJob !== job.job_id) return;
+    video.src = src;
     video.hidden = false;
   } catch (error) {
     $("#video-message").textContent = `The annotated video is not available (${error.message}).`;
@@ -214,7 +216,9 @@ async function showTimeline(job) {
   const box = $("#timeline");
   box.replaceChildren();
   try {
-    state.summary = await (await api(`/video/jobs/${job.job_id}/summary`)).json();
+    const summary = await (await api(`/video/jobs/${job.job_id}/summary`)).json();
+    if (state.openJob !== job.job_id) return;  // another job's results are shown now
+    state.summary = summary;
   } catch (error) {
     state.summary = null;
     $("#timeline-message").textContent = `Shots and tracks are not available (${error.message}).`;
@@ -246,8 +250,11 @@ async function openResults(jobId) {
   try {
     job = state.jobs.get(jobId) || await (await api(`/video/status/${jobId}`)).json();
     if (job.status !== "completed") throw new Error(`job ${jobId} is ${job.status}; results exist once it has completed`);
-    state.results = await loadResults(job);
+    const loaded = await loadResults(job);
+    if (state.openJob !== jobId) return;  // another job was opened meanwhile: it owns the view
+    state.results = loaded;
   } catch (error) {
+    if (state.openJob !== jobId) return;
     $("#results-title").textContent = "";
     $("#results-summary").textContent = error.message;
     ["#results-warnings", "#downloads", "#plot", "#thumbs", "#timeline"].forEach((s) => $(s).replaceChildren());
@@ -271,6 +278,7 @@ async function openResults(jobId) {
   $("#series-select").onchange = renderResults;
   if (results.length && series.length) renderResults();
   await Promise.all([showVideo(job), showTimeline(job)]);
+  if (state.openJob !== jobId) return;
   refreshJobs();
   section.scrollIntoView({ behavior: "smooth" });
 }
