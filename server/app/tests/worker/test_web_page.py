@@ -59,11 +59,13 @@ def two_shot_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_mp4(tmp_path_factory.mktemp("web") / "astronaut walk.mp4", frames, FPS)
 
 
-def open_page(browser, url: str):
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
+def open_page(browser, url: str, width: int = 1100, timeout_ms: int = 30_000):
+    """The page at `url`, ready once its pipeline list has loaded; errors it throws are
+    collected in `page.errors`."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(timeout_ms)
     page.goto(url)
     page.wait_for_selector("#pipeline-select option[value=motion]", state="attached")
     return page

@@ -18,7 +18,7 @@ import pytest
 
 from app.tests.fixtures.av_clips import write_h264
 from app.tests.fixtures.videos import make_moving_box_mp4
-from app.tests.worker.test_web_page import SCREENSHOTS, browser, screenshot
+from app.tests.worker.test_web_page import SCREENSHOTS, browser, open_page, screenshot
 
 pytestmark = pytest.mark.worker
 __all__ = ["browser"]  # the fixture, used here
@@ -29,13 +29,7 @@ ALL_SHOWN = """() => document.querySelector('#timeline rect.shot') !== null
 
 
 def new_page(browser, url: str, width: int = 1100):
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    page.wait_for_selector("#pipeline-select option", state="attached")
-    return page
+    return open_page(browser, url, width=width, timeout_ms=60_000)
 
 
 def completed(services, clip: Path, pipeline: str) -> str:
