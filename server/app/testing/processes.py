@@ -55,7 +55,7 @@ class Services:
             {
                 "VIDEO_JOBS_DATA_DIR": str(self.data_dir),
                 "VIDEO_JOBS_QUEUE_HOST": "127.0.0.1",
-                "VIDEO_JOBS_QUEUE_PORT": str(free_port()),
+                "VIDEO_JOBS_QUEUE_PORT": str(self._other_port(self.api_port)),
                 "VIDEO_JOBS_LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -67,6 +67,15 @@ class Services:
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.api_port}", timeout=60)
         self._log_count = 0
         self._database: Database | None = None
+
+    @staticmethod
+    def _other_port(taken: int) -> int:
+        """A free port that is not `taken`: both are chosen before either is bound, so
+        the kernel may hand out the same one twice (seen: the API then failed to bind)."""
+        port = free_port()
+        while port == taken:
+            port = free_port()
+        return port
 
     # -- processes -----------------------------------------------------------------
     def _spawn(
