@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -34,8 +33,8 @@ from app.adapters.pipeline.steps.faces import HaarFacesStep, resolve_cascade
 from app.adapters.pipeline.steps.people import HogPeopleStep
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.domain.frames import Frame
-from benchkit.clips import SHOT_FRAMES
-from benchkit.machine import machine_cpu_seconds
+from benchkit.clips import FPS, SHOT_FRAMES, decoded
+from benchkit.machine import Stopwatch, machine_cpu_seconds
 from benchkit.report import Row, Section, table
 
 CHEAP_PIPELINES = ("motion", "quality", "scene_cuts")
@@ -69,44 +68,23 @@ def best_seconds(run: Callable[[], int], repeats: int) -> tuple[int, float]:
     """Run `repeats` times; the frame count and the shortest wall time."""
     frames, best = 0, float("inf")
     for _ in range(repeats):
-        started = time.perf_counter()
-        frames = run()
-        best = min(best, time.perf_counter() - started)
+        with Stopwatch() as watch:
+            frames = run()
+        best = min(best, watch.wall_s)
     return frames, best
 
 
 def decode_only(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    frames = 0
-    try:
-        while capture.read()[0]:
-            frames += 1
-    finally:
-        capture.release()
-    return frames
+    return sum(1 for _ in decoded(path))
 
 
 def naive_loop(path: Path, catalog: PipelineCatalog, pipeline_id: str) -> int:
     """Decode a frame, then analyse it, on one thread: nothing overlaps."""
-    steps = catalog.get(pipeline_id).build_steps()
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-
-    def frames() -> Iterator[Frame]:
-        index = 0
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                return
-            yield Frame(index, round(capture.get(cv2.CAP_PROP_POS_MSEC)), image)
-            index += 1
-
-    try:
-        return analyse(frames(), steps)
-    finally:
-        capture.release()
+    frames = (Frame(i, round(i * 1000 / FPS), image) for i, image in enumerate(decoded(path)))
+    return analyse(frames, catalog.get(pipeline_id).build_steps())
 
 
-def service_run(service: VideoFilePipelineService, path: Path, pipeline_id: str) -> int:
+def served(service: VideoFilePipelineService, path: Path, pipeline_id: str) -> int:
     return service.run(str(path), pipeline_id).frames_analysed
 
 
@@ -163,58 +141,51 @@ def naive_detector(catalog: PipelineCatalog, pipeline_id: str) -> Detector:
 def detector_ms(path: Path, detect: Detector, every: int) -> float:
     """Median wall time of one full-resolution detector call, over every `every`-th
     frame of the clip (the full-resolution calls are slow; a spread sample suffices)."""
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    times: list[float] = []
-    index = 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % every == 0:
-                started = time.perf_counter()
+    times = []
+    for index, frame in enumerate(decoded(path)):
+        if index % every == 0:
+            with Stopwatch() as watch:
                 detect(frame)
-                times.append(time.perf_counter() - started)
-            index += 1
-    finally:
-        capture.release()
-    return 1000 * statistics.median(times)
+            times.append(watch.ms)
+    return statistics.median(times)
 
 
 def measure_frames(
     clip: Path, frames: int, size: tuple[int, int], repeats: int, detector_every: int
 ) -> FrameFigures:
+    figures = FrameFigures(frames, size[0], size[1], repeats)
     busy_before, total_before = machine_cpu_seconds()
-    own_before = time.process_time()
+    with Stopwatch() as own:
+        _measure(figures, clip, detector_every)
+    busy_after, total_after = machine_cpu_seconds()
+    busy, total = busy_after - busy_before, total_after - total_before
+    figures.outside_share = max(0.0, (busy - own.cpu_s) / max(1e-9, total))
+    return figures
+
+
+def _measure(figures: FrameFigures, clip: Path, detector_every: int) -> None:
     catalog = PipelineCatalog.load()
     service = VideoFilePipelineService(catalog)
-    figures = FrameFigures(frames, size[0], size[1], repeats)
     decode_runs: list[float] = []
 
-    def measure_decode() -> None:
-        count, seconds = best_seconds(lambda: decode_only(clip), repeats)
-        decode_runs.append(count / seconds)
+    def fps(run: Callable[[], int]) -> float:
+        count, seconds = best_seconds(run, figures.repeats)
+        if count != figures.frames:
+            raise RuntimeError(f"{count} frames out of a {figures.frames}-frame clip")
+        return count / seconds
 
-    measure_decode()  # also warms the file cache and the decoder
+    decode_runs.append(fps(lambda: decode_only(clip)))  # also warms the file cache
     for pipeline_id in (*CHEAP_PIPELINES, *DETECTOR_PIPELINES):
-        measure_decode()  # the limit is re-measured next to each pipeline: load drifts
-        count, seconds = best_seconds(partial(service_run, service, clip, pipeline_id), repeats)
-        if count != frames:
-            raise RuntimeError(f"{pipeline_id}: {count} results for a {frames}-frame clip")
-        figures.service_fps[pipeline_id] = count / seconds
+        decode_runs.append(fps(lambda: decode_only(clip)))  # next to each: load drifts
+        figures.service_fps[pipeline_id] = fps(partial(served, service, clip, pipeline_id))
         if pipeline_id in CHEAP_PIPELINES:
-            _, seconds = best_seconds(partial(naive_loop, clip, catalog, pipeline_id), repeats)
-            figures.naive_fps[pipeline_id] = count / seconds
+            figures.naive_fps[pipeline_id] = fps(partial(naive_loop, clip, catalog, pipeline_id))
     figures.decode_fps = max(decode_runs)
-    decode_ms = 1000 / figures.decode_fps
     for pipeline_id in DETECTOR_PIPELINES:
         detect = naive_detector(catalog, pipeline_id)
         figures.detector_ms[pipeline_id] = detector_ms(clip, detect, detector_every)
+        decode_ms = 1000 / figures.decode_fps
         figures.naive_fps[pipeline_id] = 1000 / (decode_ms + figures.detector_ms[pipeline_id])
-    busy_after, total_after = machine_cpu_seconds()
-    outside = (busy_after - busy_before) - (time.process_time() - own_before)
-    figures.outside_share = max(0.0, outside / max(1e-9, total_after - total_before))
-    return figures
 
 
 def describe_frames(figures: FrameFigures) -> tuple[list[Row], Section]:
@@ -263,16 +234,8 @@ def describe_frames(figures: FrameFigures) -> tuple[list[Row], Section]:
             "of the cores on average (/proc/stat busy time minus this process's own).",
             "",
             *table(
-                [
-                    "pipeline",
-                    "service fps",
-                    "÷ decode",
-                    "naive fps",
-                    "naive ÷ decode",
-                    "service ÷ naive",
-                    "service ms/frame",
-                    "naive analysis ms/frame",
-                ],
+                "pipeline | service fps | ÷ decode | naive fps | naive ÷ decode | "
+                "service ÷ naive | service ms/frame | naive analysis ms/frame",
                 detail,
             ),
         ],

@@ -1,4 +1,5 @@
-"""What the numbers were measured on, and small readers of /proc for CPU and memory.
+"""What the numbers were measured on, and the one reader each for time, CPU, memory and
+load that every figure uses (so no two figures measure the same thing differently).
 
 A figure without its machine and versions cannot be compared with the next run, so the
 report always starts with these.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,46 +32,28 @@ class Machine:
     load_before: str
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def ram_gib() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) / 1024**2
-    return 0.0
+def _proc_line(path: str, prefix: str) -> str | None:
+    """The rest of the first line of a /proc file that starts with `prefix`."""
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    return None
 
 
 def load_average() -> str:
     """The 1/5/15-minute load: other work on the machine skews every figure."""
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def machine() -> Machine:
+    ram_kib = _proc_line("/proc/meminfo", "MemTotal:") or "0 kB"
     return Machine(
-        cpu=cpu_model(),
+        cpu=(_proc_line("/proc/cpuinfo", "model name") or "unknown").lstrip(": \t"),
         cores=os.cpu_count() or 1,
-        ram_gib=ram_gib(),
+        ram_gib=int(ram_kib.split()[0]) / 1024**2,
         kernel=platform.release(),
         load_before=load_average(),
     )
-
-
-def git_commit() -> str:
-    """The commit, marked `+dirty` when the working tree has uncommitted changes."""
-
-    def git(*args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=False
-        )
-        return result.stdout.strip()
-
-    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
-    return f"{commit}+dirty" if git("status", "--porcelain", "--untracked-files=no") else commit
 
 
 def versions() -> dict[str, str]:
@@ -78,6 +63,14 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             return "not installed"
 
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=False
+        )
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
     return {
         "Python": platform.python_version(),
         "OpenCV": cv2.__version__,
@@ -85,8 +78,30 @@ def versions() -> dict[str, str]:
         "FastAPI": dist("fastapi"),
         "SQLAlchemy": dist("sqlalchemy"),
         "uvicorn": dist("uvicorn"),
-        "git commit": git_commit(),
+        "git commit": f"{commit}+dirty" if dirty else commit,
     }
+
+
+class Stopwatch:
+    """Wall time and this process's CPU time (all its threads) of a `with` block."""
+
+    wall_s = cpu_s = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.wall_s = self.elapsed_s()
+        self.cpu_s = time.process_time() - self._cpu
+
+    def elapsed_s(self) -> float:
+        """Wall time so far, inside the block."""
+        return time.perf_counter() - self._wall
+
+    @property
+    def ms(self) -> float:
+        return 1000 * self.wall_s
 
 
 def cpu_seconds(pid: int) -> float:
@@ -101,22 +116,48 @@ def machine_cpu_seconds() -> tuple[float, float]:
     what every process used, ours and anyone else's."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     idle = values[3] + values[4]  # idle + iowait
-    total = sum(values)
-    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
 
 
-def memory_kib(pid: int, field: str) -> int:
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
     """A VmRSS / VmHWM line of /proc/<pid>/status, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise KeyError(field)
+    value = _proc_line(f"/proc/{pid}/status", f"{field}:")
+    if value is None:
+        raise KeyError(field)
+    return int(value.split()[0])
 
 
-def reset_peak_rss(pid: int) -> bool:
-    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if refused."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
+class PeakRss:
+    """A process's peak resident memory over a `with` block: the larger of VmRSS sampled
+    every `interval` s and VmHWM, which is first reset to the current RSS (write 5 to
+    /proc/<pid>/clear_refs); the sampling alone still counts when the reset is refused."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self.pid, self.interval = pid, interval
+        self.before_kib = self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_kib = max(self.peak_kib, rss_kib(self.pid))
+
+    def __enter__(self) -> PeakRss:
+        self.before_kib = self.peak_kib = rss_kib(self.pid)
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            self._hwm = True
+        except OSError:
+            self._hwm = False
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self._hwm:
+            self.peak_kib = max(self.peak_kib, rss_kib(self.pid, "VmHWM"))
+
+    @property
+    def growth_mib(self) -> float:
+        return (self.peak_kib - self.before_kib) / 1024

@@ -20,98 +20,75 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.testing.processes import Services
-from benchkit import backends, clips
-from benchkit.api_limits import describe_api_limits, measure_api_limits
+from benchkit import backends, clips, h264, limits, service
 from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
-from benchkit.realtime import describe_realtime, measure_realtime
 from benchkit.report import Report, render
-from benchkit.sampling import describe_sampling, measure_sampling
-from benchkit.service import (
-    describe_setups,
-    describe_submits,
-    describe_upload,
-    large_upload,
-    measure_setup,
-    submit_load,
-)
-from benchkit.worker_limits import describe_worker_limits, measure_worker_limits
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """How big each figure's workload is."""
+    """How big each figure's workload is (the defaults: a full run)."""
 
-    clip_frames: int
-    clip_size: tuple[int, int]
-    repeats: int  # whole-clip loops per pipeline (the fastest counts)
-    detector_every: int  # full-resolution detector timed on every n-th frame
-    hop_jobs: int
-    throughput_jobs: int
-    upload_bytes: int
-    submits: int
-    submit_clients: int
-    batch_jobs: int
-    batch_frames: int
-    batch_size: tuple[int, int]
-    batch_pipeline: str
-    batch_rounds: int
+    clip_frames: int = 300  # figure 1
+    clip_size: tuple[int, int] = (1280, 720)
+    repeats: int = 3  # whole-clip loops per pipeline (the fastest counts)
+    detector_every: int = 5  # full-resolution detector timed on every n-th frame
+    hop_jobs: int = 100  # figures 2, 3 and 7
+    throughput_jobs: int = 50
+    upload_bytes: int = 1 << 30  # figure 4
+    submits: int = 200  # figure 5
+    submit_clients: int = 16
+    batch_jobs: int = 8  # figure 6
+    batch_frames: int = 96
+    batch_size: tuple[int, int] = (1280, 720)
+    batch_pipeline: str = "people"
+    batch_rounds: int = 3
     results_frames: int = 270_000  # figure 8: a ~41 MB results document
+    worker_frames: int = 100_000  # figure 9: the worker's memory over a long job
     sampling_seconds: int = 600  # figure 10: a 10-minute clip
     sampling_size: tuple[int, int] = (1280, 720)
     sampling_pipeline: str = "faces"
-    worker_frames: int = 100_000  # figure 9: the worker's memory over a long job
+    realtime_frames: int = 300  # figure 11: 10 s of 720p H.264 at 30 fps
+    realtime_size: tuple[int, int] = (1280, 720)
+    realtime_pipelines: tuple[str, ...] = (
+        "faces", "people", "objects", "scene_cuts", "motion", "quality"
+    )  # fmt: skip
 
 
-FULL = Sizes(
-    clip_frames=300,
-    clip_size=(1280, 720),
-    repeats=3,
-    detector_every=5,
-    hop_jobs=100,
-    throughput_jobs=50,
-    upload_bytes=1 << 30,
-    submits=200,
-    submit_clients=16,
-    batch_jobs=8,
-    batch_frames=96,
-    batch_size=(1280, 720),
-    batch_pipeline="people",
-    batch_rounds=3,
-)
+FULL = Sizes()
 QUICK = Sizes(
     clip_frames=30,
     clip_size=(320, 240),
     repeats=1,
-    detector_every=5,
     hop_jobs=10,
     throughput_jobs=10,
     upload_bytes=8 << 20,
     submits=20,
-    submit_clients=16,
     batch_jobs=2,
     batch_frames=10,
     batch_size=(320, 240),
-    batch_pipeline="people",
     batch_rounds=1,
     results_frames=2_000,
     worker_frames=2_000,
     sampling_seconds=2,
     sampling_size=(160, 120),
+    realtime_frames=10,
+    realtime_size=(160, 120),
+    realtime_pipelines=("faces", "scene_cuts"),
 )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tools/bench.py", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes; checks it runs")
     parser.add_argument(
-        "--output",
-        type=Path,
-        help=f"where to write the report (default: {DEFAULT_OUTPUT.relative_to(REPO)}; "
-        "with --quick: standard output only)",
+        "--quick",
+        action="store_true",
+        help="tiny sizes, to check every figure still runs; prints the report and leaves "
+        f"{DEFAULT_OUTPUT.relative_to(REPO)} untouched",
     )
     return parser.parse_args(argv)
 
@@ -131,42 +108,43 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     report.add(*describe_frames(frames))
 
     step("11. real-time factor on 720p H.264")
-    report.add(*describe_realtime(measure_realtime(work, clip, quick=sizes is QUICK)))
+    realtime = h264.measure_realtime(
+        work, clip, sizes.realtime_frames, sizes.realtime_size, sizes.realtime_pipelines
+    )
+    report.add(*h264.describe_realtime(realtime))
 
     step("10. what sample_fps=1 saves")
-    report.add(
-        *describe_sampling(
-            measure_sampling(
-                work, sizes.sampling_seconds, sizes.sampling_size, sizes.sampling_pipeline
-            )
-        )
+    sampling = h264.measure_sampling(
+        work, sizes.sampling_seconds, sizes.sampling_size, sizes.sampling_pipeline
     )
+    report.add(*h264.describe_sampling(sampling))
 
     step("2, 3, 7. queue hop, end-to-end, throughput (embedded)")
     with backends.embedded() as backend:
-        embedded = measure_setup(
+        embedded = service.measure_setup(
             work / "embedded", backend, tiny, sizes.hop_jobs, sizes.throughput_jobs
         )
     step("7. the same on Redis + PostgreSQL")
     with backends.redis_postgres() as backend:
-        external = measure_setup(
+        external = service.measure_setup(
             work / "external", backend, tiny, sizes.hop_jobs, sizes.throughput_jobs
         )
-    report.add(*describe_setups(embedded, [external], sizes.throughput_jobs))
+    report.add(*service.describe_setups(embedded, [external], sizes.throughput_jobs))
 
     step("4, 5. large upload and submit load (API only)")
     with Services(work / "api-only") as services:
         services.start_api()
-        upload = large_upload(services, sizes.upload_bytes)
-        load = submit_load(services, tiny, sizes.submits, sizes.submit_clients)
-    report.add(*describe_upload(upload))
-    report.add(*describe_submits(load))
+        upload = service.large_upload(services, sizes.upload_bytes)
+        load = service.submit_load(services, tiny, sizes.submits, sizes.submit_clients)
+    report.add(*service.describe_upload(upload))
+    report.add(*service.describe_submits(load))
 
     step("8. resource limits: the API's reads")
-    report.add(*describe_api_limits(measure_api_limits(work, sizes.results_frames)))
+    report.add(*limits.describe_api_limits(limits.measure_api_limits(work, sizes.results_frames)))
 
     step("9. resource limits: the worker's memory over a long job")
-    report.add(*describe_worker_limits(measure_worker_limits(work, sizes.worker_frames)))
+    worker = limits.measure_worker_limits(work, sizes.worker_frames)
+    report.add(*limits.describe_worker_limits(worker))
 
     step("6. CPU-bound batch, 1 and 2 workers")
     batches = measure_batches(
@@ -215,10 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             quick=args.quick,
         )
     print(text)
-    output = args.output or (None if args.quick else DEFAULT_OUTPUT)
-    if output is None:
+    if args.quick:
         step("quick mode: report printed above; docs/benchmarks.md untouched")
     else:
-        output.write_text(text, encoding="utf-8")
-        step(f"report written to {output}")
+        DEFAULT_OUTPUT.write_text(text, encoding="utf-8")
+        step(f"report written to {DEFAULT_OUTPUT}")
     return 0

@@ -1,8 +1,9 @@
-"""The benchmark report: one summary table (figure, measured, target, met?, note), then
+"""The one report writer: a summary table (figure, measured, target, met?, note), then
 how each figure was measured, with the numbers behind it, as Markdown."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from benchkit.machine import Machine
@@ -33,25 +34,16 @@ class Report:
         self.sections.append(section)
 
 
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """A Markdown table (cells must not contain '|')."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    return lines
+def table(header: str, rows: list[list[str]]) -> list[str]:
+    """A Markdown table from its header row ("a | b") and cells (none may hold '|')."""
+    lines = [f"| {header} |", "|" + "---|" * (header.count("|") + 1)]
+    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
 
 
 def figure_number(title: str) -> int:
     """The leading figure number of "2. ..." or "2, 3 and 7. ...", for ordering."""
-    digits = ""
-    for char in title:
-        if not char.isdigit():
-            break
-        digits += char
-    return int(digits or 0)
-
-
-def verdict(met: bool | None) -> str:
-    return {True: "yes", False: "**no**", None: "—"}[met]
+    match = re.match(r"\d+", title)
+    return int(match.group()) if match else 0
 
 
 def render(
@@ -88,12 +80,11 @@ def render(
         "## Summary",
         "",
     ]
+    verdict = {True: "yes", False: "**no**", None: "—"}
+    rows = sorted(report.rows, key=lambda r: figure_number(r.figure))
     lines += table(
-        ["figure", "measured", "target", "met?", "note"],
-        [
-            [r.figure, r.measured, r.target, verdict(r.met), r.note]
-            for r in sorted(report.rows, key=lambda r: figure_number(r.figure))
-        ],
+        "figure | measured | target | met? | note",
+        [[r.figure, r.measured, r.target, verdict[r.met], r.note] for r in rows],
     )
     for section in sorted(report.sections, key=lambda s: figure_number(s.title)):
         lines += ["", f"## {section.title}", "", *section.lines]

@@ -1,5 +1,5 @@
 """A worker's queue client follows the key file: after the server refuses its key it
-reads the key again before the next try (issue 12, case 8)."""
+reads the key again before the next try (a rotated key needs no restart)."""
 
 from __future__ import annotations
 

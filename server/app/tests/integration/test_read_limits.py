@@ -1,4 +1,4 @@
-"""Issue 12's read side, adapter by adapter: the health write on every repository, the
+"""The read side's limits, adapter by adapter: the health write on every repository, the
 webhook sender's address pinning against a real receiver, and results read from real
 files (bounded scans, the spliced head, a missing file)."""
 

@@ -1,5 +1,5 @@
 """The results writer on a real directory: files appear only whole, and a full disk
-in the middle of a job leaves nothing behind (issue 12, case 8)."""
+in the middle of a job leaves nothing behind (a half-written file is never served)."""
 
 from __future__ import annotations
 

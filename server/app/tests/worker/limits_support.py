@@ -1,4 +1,4 @@
-"""Helpers for the issue-12 read-side tests against real processes: memory sampling,
+"""Helpers for the read-side attack tests against real processes: memory sampling,
 the API started as `make run` starts it, a big stored results document, receivers."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Issue 12, read side, against real processes (API as `make run` starts it, a real
+"""Attacks on the read side, against real processes (API as `make run` starts it, a real
 worker, a temporary DATA_DIR): frame images, unpaged and filtered results, webhooks to
 internal addresses and to a dead receiver, /health on a locked database and a full disk,
 and slow clients. Each test reproduces an attack and asserts what the API does: it
 answers, with which status, in which order, within bounds generous enough for a loaded
 2-core machine; memory is asserted in MB. How fast it answers is a benchmark figure
-(make bench, figure 8: tools/benchkit/api_limits.py), not a test."""
+(make bench, figure 8: tools/benchkit/limits.py), not a test."""
 
 from __future__ import annotations
 
@@ -76,9 +76,9 @@ def test_unpaged_results_of_41_mb_stream_with_flat_api_memory(services_factory, 
     job_id = completed_job(services, clip_path, "motion")
     video = services.results(job_id)["video"]
     storage = services.data_dir / "video_jobs"
-    frames = 270_000  # ~41 MB, the size of issue 12's document
+    frames = 270_000  # ~41 MB: a long job's results, one box per frame
     size = write_big_results(storage, job_id, video, frames)
-    assert size > 40_000_000  # the issue's 41 MB document
+    assert size > 40_000_000  # the ~41 MB document
     api_pid = services.api.pid
 
     def download(_: int) -> bytes:

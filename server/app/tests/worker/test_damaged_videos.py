@@ -1,4 +1,4 @@
-"""Truncated and damaged uploads through the real API and worker (issue 12, case 7):
+"""Truncated and damaged uploads through the real API and worker; what the user sees is
 never a silent success, never a failure while frames can be decoded."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Limits enforced by a real worker while it decodes (issue 12, case 3): memory flat in
+"""Limits a real worker enforces while it decodes, so no upload exhausts it: memory flat in
 the number of frames, a huge frame refused before it is decoded, job wall time."""
 
 from __future__ import annotations

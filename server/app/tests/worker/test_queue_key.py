@@ -1,5 +1,5 @@
 """The queue key with real processes: a weak key stops both processes at start, and a
-worker follows a key file that was recreated while it ran (issue 12, case 5 and 8)."""
+worker follows a key file that was recreated while it ran (a rotated key)."""
 
 from __future__ import annotations
 

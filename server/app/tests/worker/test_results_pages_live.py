@@ -33,7 +33,7 @@ def big_job(services_factory, clip: Path) -> tuple[Services, str, dict]:
     assert services.wait_for(job_id)["status"] == "completed"
     video = services.results(job_id)["video"]
     size = write_big_results(services.data_dir / "video_jobs", job_id, video, FRAMES, 60)
-    assert size > 40_000_000  # the 41 MB document
+    assert size > 40_000_000  # the ~41 MB document
     return services, job_id, video
 
 

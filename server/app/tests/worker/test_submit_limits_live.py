@@ -1,7 +1,7 @@
-"""Issue 12, the submit side, against a real API started as `make run` starts it: a
-keyless client cannot make the API read, spool or hold its body (case 2); an upload is
+"""Attacks on the submit side, against a real API started as `make run` starts it: a
+keyless client cannot make the API read, spool or hold its body; an upload is
 written once, inside DATA_DIR, never to the temp dir; a full disk is 507; long
-pipeline_id and callback_url values are refused without being echoed (case 9)."""
+pipeline_id and callback_url values are refused without being echoed."""
 
 from __future__ import annotations
 

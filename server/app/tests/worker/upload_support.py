@@ -1,4 +1,4 @@
-"""Helpers for the submit-side attacks of issue 12 against a real API: request bodies
+"""Helpers for the submit-side attacks against a real API: request bodies
 made chunk by chunk (a gigabyte is never in the test's memory), a raw-socket client that
 stops sending as soon as the server answers, and what a process wrote (/proc)."""
 
