@@ -11,27 +11,26 @@ results are written as frames are analysed, so it should not grow with the frame
 
 from __future__ import annotations
 
-import json
 import statistics
-import struct
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from app.adapters.storage.filesystem import FilesystemStorage
+from app.domain.results_writer import ResultsWriter
 from app.settings import Settings
 from app.testing.processes import Services
 from benchkit import clips
-from benchkit.machine import PeakRss, Stopwatch, rss_kib
+from benchkit.machine import PeakRss, Periodic, Stopwatch, rss_kib
 from benchkit.report import Row, Section
 from benchkit.service import wait_completed
 
-ITEM = (
-    '{{"frame_index":{i},"timestamp_ms":{t},"result":{{"detections":[{{"label":"motion",'
-    '"bbox":[10,20,30,40],"confidence":0.75}}],"motion_ratio":0.0123}}}}'
-)
+RESULT = {
+    "detections": [{"label": "motion", "bbox": [10, 20, 30, 40], "confidence": 0.75}],
+    "motion_ratio": 0.0123,
+}
 
 
 def _median(values: list[float]) -> float:
@@ -61,50 +60,32 @@ class ApiLimits:
     frame_health_ms: list[float] = field(default_factory=list)
 
 
-def write_document(storage: Path, job_id: str, video: dict, frames: int) -> int:
-    """Stored results of `frames` items, as the worker lays them out; the byte size."""
-    offsets, position = bytearray(), 0
-    lines_path = storage / f"{job_id}_results.jsonl"
-    with open(lines_path, "wb") as lines:
-        for i in range(frames):
-            line = ITEM.format(i=i, t=i * 40).encode() + b"\n"
-            offsets += struct.pack("<Q", position)
-            position += len(line)
-            lines.write(line)
-    (storage / f"{job_id}_results.idx").write_bytes(bytes(offsets))
-    head = {"job_id": job_id, "pipeline_id": "motion", "video": video, "warnings": []}
-    document = storage / f"{job_id}_results.json"
-    with open(document, "wb") as out, open(lines_path, "rb") as src:
-        out.write(json.dumps(head).encode()[:-1] + b',"results":[')
-        for index, line in enumerate(src):
-            out.write((b"," if index else b"") + line.rstrip(b"\n"))
-        out.write(b"]}")
-    return document.stat().st_size
+def write_document(services: Services, job_id: str, video: dict, frames: int) -> int:
+    """Replace a completed job's stored results with `frames` items through the worker's
+    own results writer (document, .jsonl and .idx as a job leaves them); the size."""
+    storage = FilesystemStorage(services.data_dir / "video_jobs", services.data_dir)
+    writer = ResultsWriter(storage, services.job_row(job_id))
+    for i in range(frames):
+        writer.add_item({"frame_index": i, "timestamp_ms": i * 40, "result": RESULT})
+    writer.close(video)
+    return (services.data_dir / "video_jobs" / f"{job_id}_results.json").stat().st_size
 
 
-class HealthTimer:
+class HealthTimer(Periodic):
     """/health latencies, polled every 100 ms on its own connection while work runs."""
 
     def __init__(self, base_url: str, into: list[float]) -> None:
+        super().__init__(0.1)
         self.client = httpx.Client(base_url=base_url, timeout=120)
         self.into = into
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with Stopwatch() as watch:
-                self.client.get("/health")
-            self.into.append(watch.ms)
-            self._stop.wait(0.1)
+    def tick(self) -> None:
+        with Stopwatch() as watch:
+            self.client.get("/health")
+        self.into.append(watch.ms)
 
-    def __enter__(self) -> HealthTimer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
         self.client.close()
 
 
@@ -119,7 +100,7 @@ def measure_api_limits(work: Path, frames: int, downloads: int = 4) -> ApiLimits
         services.stop_workers()
         base = str(services.client.base_url)
         video = services.results(job_id)["video"]
-        size = write_document(services.data_dir / "video_jobs", job_id, video, frames)
+        size = write_document(services, job_id, video, frames)
         assert services.api is not None
         result = ApiLimits(size, frames, downloads, PeakRss(services.api.pid))
 

@@ -127,20 +127,43 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     return int(value.split()[0])
 
 
-class PeakRss:
+class Periodic:
+    """Calls `tick()` every `interval` s on a thread of its own while a `with` block runs
+    (a sampler or a probe must not wait for the work it watches)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.tick()
+
+    def __enter__(self) -> Periodic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+class PeakRss(Periodic):
     """A process's peak resident memory over a `with` block: the larger of VmRSS sampled
     every `interval` s and VmHWM, which is first reset to the current RSS (write 5 to
     /proc/<pid>/clear_refs); the sampling alone still counts when the reset is refused."""
 
     def __init__(self, pid: int, interval: float = 0.01) -> None:
-        self.pid, self.interval = pid, interval
+        super().__init__(interval)
+        self.pid = pid
         self.before_kib = self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak_kib = max(self.peak_kib, rss_kib(self.pid))
+    def tick(self) -> None:
+        self.peak_kib = max(self.peak_kib, rss_kib(self.pid))
 
     def __enter__(self) -> PeakRss:
         self.before_kib = self.peak_kib = rss_kib(self.pid)
@@ -149,12 +172,11 @@ class PeakRss:
             self._hwm = True
         except OSError:
             self._hwm = False
-        self._thread.start()
+        super().__enter__()
         return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
         if self._hwm:
             self.peak_kib = max(self.peak_kib, rss_kib(self.pid, "VmHWM"))
 
