@@ -119,17 +119,13 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     )
     report.add(*h264.describe_sampling(sampling))
 
-    step("2, 3, 7. queue hop, end-to-end, throughput (embedded)")
-    with backends.embedded() as backend:
-        embedded = service.measure_setup(
-            work / "embedded", backend, tiny, sizes.hop_jobs, sizes.throughput_jobs
-        )
-    step("7. the same on Redis + PostgreSQL")
-    with backends.redis_postgres() as backend:
-        external = service.measure_setup(
-            work / "external", backend, tiny, sizes.hop_jobs, sizes.throughput_jobs
-        )
-    report.add(*service.describe_setups(embedded, [external], sizes.throughput_jobs))
+    setups = []
+    for name, setup in (("embedded", backends.embedded), ("external", backends.redis_postgres)):
+        step(f"2, 3, 7. queue hop, end-to-end, throughput ({name})")
+        with setup() as backend:
+            jobs = (sizes.hop_jobs, sizes.throughput_jobs)
+            setups.append(service.measure_setup(work / name, backend, tiny, *jobs))
+    report.add(*service.describe_setups(setups[0], setups[1:], sizes.throughput_jobs))
 
     step("4, 5. large upload and submit load (API only)")
     with Services(work / "api-only") as services:
@@ -147,14 +143,8 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     report.add(*limits.describe_worker_limits(worker))
 
     step("6. CPU-bound batch, 1 and 2 workers")
-    batches = measure_batches(
-        work / "cpu",
-        batch_clip,
-        sizes.batch_frames,
-        sizes.batch_pipeline,
-        sizes.batch_jobs,
-        sizes.batch_rounds,
-    )
+    batch = (sizes.batch_frames, sizes.batch_pipeline, sizes.batch_jobs, sizes.batch_rounds)
+    batches = measure_batches(work / "cpu", batch_clip, *batch)
     report.add(*describe_batches(batches, sizes.batch_pipeline, sizes.batch_size))
     return report
 
