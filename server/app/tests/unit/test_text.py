@@ -125,7 +125,7 @@ class _FakeReader:
 
 def test_the_step_carries_its_lines_between_readings_and_drops_short_ones():
     step = TextStep(every_s=1.0, min_height=10)
-    step.reader = _FakeReader()  # type: ignore[assignment]
+    step.reader = _FakeReader()
     image = np.full((120, 160, 3), 80, np.uint8)
     frames = [Frame(i, i * 200, image) for i in range(8)]  # 1.4 s of a still picture
     for frame in frames:
