@@ -65,6 +65,7 @@ def step_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
         "text": {
             "every_s": settings.text_every_s,
             "change": settings.text_change,
+            "min_score": settings.text_min_score,
         }
     }
 

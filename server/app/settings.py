@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # picture changed by text_change (mean grey difference, 0..255, on a 64x36 copy).
     text_every_s: float = Field(default=1.0, ge=0, le=3600)
     text_change: float = Field(default=2.0, ge=0, le=255)
+    # Least recognition confidence of a line kept. rapidocr's own 0.5 kept one-letter
+    # readings of textures (a baboon's fur, a cartoon fish) at 0.5-0.8 on about 20 of
+    # the ~90 pictures opencv-doc and darknet ship; lines read right scored 0.86-1.0.
+    text_min_score: float = Field(default=0.8, ge=0, lt=1)
 
     @field_validator("data_dir")
     @classmethod

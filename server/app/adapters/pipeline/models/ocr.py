@@ -17,8 +17,9 @@ What the networks need, from rapidocr 3.10's `ch_ppocr_det` / `ch_ppocr_rec` cod
   out come per-column character probabilities. CTC greedy decoding: the best class per
   column, repeats merged, class 0 (blank) dropped; the dictionary is the model's own
   `character` metadata (18,708 characters) with the blank in front and a space at the
-  end. A line's confidence is the mean probability of its characters, and lines under
-  0.5 are dropped (rapidocr's `text_score`).
+  end. A line's confidence is the mean probability of its characters. rapidocr drops
+  lines under 0.5 (`text_score`); the default here is 0.8 (VIDEO_JOBS_TEXT_MIN_SCORE,
+  why: settings.py).
 
 Input size: rapidocr scales the short side up to 736 px, which makes a 720p frame
 1312x736 (~0.6 s here). Video text worth reading is rarely smaller than 15 px, so the
@@ -195,7 +196,7 @@ class TextReader:
     are built at the first frame, once per process (the API, which builds steps to
     check its catalog, never loads them)."""
 
-    def __init__(self, det_side: int = 960, min_score: float = 0.5, threads: int = 0) -> None:
+    def __init__(self, det_side: int = 960, min_score: float = 0.8, threads: int = 0) -> None:
         if not 64 <= int(det_side) <= 4096:
             raise ValueError("det_side must be within 64..4096")
         if not 0.0 <= float(min_score) < 1.0:

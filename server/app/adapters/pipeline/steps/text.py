@@ -77,7 +77,7 @@ class TextStep(FrameStep):
         change: float = 2.0,
         cut: float = 20.0,
         det_side: int = 960,
-        min_score: float = 0.5,
+        min_score: float = 0.8,
         min_height: int = 0,
         threads: int = 0,
     ) -> None:
