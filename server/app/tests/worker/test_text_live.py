@@ -56,3 +56,19 @@ def test_a_rendered_word_is_read_as_one_track_in_summary_csv_and_vtt(services_fa
     assert len(rows) == 30 and {row["text"] for row in rows} == {WORD}
     vtt = services.client.get(f"/video/jobs/{job_id}/tracks.vtt").text
     assert f"text #{track_id}: {WORD}" in vtt
+
+
+def test_objects_with_text_reads_the_word_beside_the_objects(services_factory, tmp_path):
+    clip = write_mp4(tmp_path / "word.mp4", word_frames(10), 10.0)
+    services = services_factory()
+    services.start_api()
+    job_id = services.submit(clip, "objects_text")
+    services.start_worker("--once")
+    assert services.wait_for(job_id)["status"] == "completed"
+    items = services.results(job_id)["results"]
+    texts = [
+        d["text"] for item in items for d in item["result"]["detections"] if d["label"] == "text"
+    ]
+    assert texts == [WORD] * 10
+    summary = services.client.get(f"/video/jobs/{job_id}/summary").json()
+    assert [t["text"] for t in summary["texts"]] == [WORD]
