@@ -103,9 +103,10 @@ class Settings(BaseSettings):
 
     # Text on screen (the `text` step, PP-OCR): OCR reads a frame at a new shot, then at
     # most once every text_every_s seconds (0 = every analysed frame) and only where the
-    # picture changed by text_change (mean grey difference, 0..255, on a 64x36 copy).
+    # picture changed: a share text_change of a 160x90 grey copy's pixels changed by
+    # over 24 grey levels since the last frame read (0.002: about 29 pixels).
     text_every_s: float = Field(default=1.0, ge=0, le=3600)
-    text_change: float = Field(default=2.0, ge=0, le=255)
+    text_change: float = Field(default=0.002, ge=0, le=1)
     # Least recognition confidence of a line kept. rapidocr's own 0.5 kept one-letter
     # readings of textures (a baboon's fur, a cartoon fish) at 0.5-0.8 on about 20 of
     # the ~90 pictures opencv-doc and darknet ship; lines read right scored 0.86-1.0.

@@ -87,26 +87,33 @@ def test_ctc_merges_repeats_and_drops_blanks():
     assert ctc_decode(np.eye(4, dtype=np.float32)[[0, 0]][None], characters) == [("", 0.0)]
 
 
-def _thumb(value: float) -> np.ndarray:
-    return np.full((36, 64), value, np.float32)
+def _thumb(value: float, changed: int = 0) -> np.ndarray:
+    thumb = np.full((90, 160), value, np.float32)
+    thumb.flat[:changed] += 100  # `changed` pixels brighter by 100 levels
+    return thumb
 
 
 def test_schedule_reads_a_new_shot_at_once_and_a_changed_picture_every_n_seconds():
-    schedule = OcrSchedule(every_ms=1000, change=2.0, cut=20.0)
+    schedule = OcrSchedule(every_ms=1000, change=0.002, cut=20.0)
     assert schedule.due(0, _thumb(100))  # the first frame
     schedule.read(0, _thumb(100))
-    assert not schedule.due(400, _thumb(105))  # changed, but too soon
+    assert not schedule.due(400, _thumb(100, changed=500))  # changed, but too soon
     assert schedule.due(400, _thumb(150))  # a new shot: at once
-    assert not schedule.due(1500, _thumb(101))  # late enough, but nothing changed
-    assert schedule.due(1500, _thumb(104))  # late enough and changed
+    assert not schedule.due(1500, _thumb(110))  # late enough, only a faint overall change
+    assert not schedule.due(1500, _thumb(100, changed=20))  # 20 pixels: noise, not text
+    assert schedule.due(1500, _thumb(100, changed=40))  # late enough and changed
 
 
-def test_thumbnail_of_a_caption_differs_from_the_bare_shot():
-    shot = np.full((360, 640, 3), 90, np.uint8)
+def test_a_small_caption_counts_as_a_change_and_noise_does_not():
+    rng = np.random.default_rng(1)
+    shot = rng.integers(60, 120, (360, 640, 3)).astype(np.uint8)
+    noisy = np.clip(shot + rng.normal(0, 4, shot.shape), 0, 255).astype(np.uint8)
     captioned = shot.copy()
-    cv2.putText(captioned, "HELLO THERE", (40, 320), cv2.FONT_HERSHEY_SIMPLEX, 2, (255,) * 3, 5)
-    difference = float(np.mean(np.abs(thumbnail(captioned) - thumbnail(shot))))
-    assert 2.0 <= difference < 20.0  # a reading at the next tick, not a new shot
+    cv2.putText(captioned, "EXIT 4", (40, 330), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255,) * 3, 2)
+    schedule = OcrSchedule(every_ms=0, change=0.002, cut=20.0)
+    schedule.read(0, thumbnail(shot))
+    assert not schedule.due(100, thumbnail(noisy))
+    assert schedule.due(100, thumbnail(captioned))
 
 
 class _FakeReader:

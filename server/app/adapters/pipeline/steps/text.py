@@ -24,7 +24,11 @@ from app.adapters.pipeline.models.ocr import TextLine, TextReader
 from app.adapters.pipeline.steps.base import FrameStep, add_detection, to_gray
 from app.domain.frames import Frame
 
-THUMB_SIZE = (64, 36)
+THUMB_SIZE = (160, 90)
+# A pixel of the small copy "changed" by more than this many grey levels: well above
+# sensor noise and compression (averaged away at this size), what a letter appearing on
+# its background does.
+CHANGE_LEVEL = 24.0
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
@@ -35,26 +39,25 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 class OcrSchedule:
     """Which frames are read: `due(timestamp_ms, thumb)` is True for the first frame, for
     a frame whose mean grey difference from the last frame read is `cut` or more (a new
-    shot: read at once), and for a frame `every_ms` or more after the last reading whose
-    difference is `change` or more; `read(timestamp_ms, thumb)` records a reading."""
+    shot: read at once), and for a frame `every_ms` or more after the last reading where
+    a share `change` or more of the small copy's pixels changed by over CHANGE_LEVEL (a
+    mean would miss a small caption: a 60x15 logo appearing on a 548x342 picture moved
+    the mean by under 1 level); `read(timestamp_ms, thumb)` records a reading."""
 
     def __init__(self, every_ms: int, change: float, cut: float) -> None:
         self.every_ms, self.change, self.cut = int(every_ms), float(change), float(cut)
         self._last_ms: int | None = None
         self._last_thumb: np.ndarray | None = None
 
-    def difference(self, thumb: np.ndarray) -> float:
-        if self._last_thumb is None:
-            return float("inf")
-        return float(np.mean(np.abs(thumb - self._last_thumb)))
-
     def due(self, timestamp_ms: int, thumb: np.ndarray) -> bool:
         if self._last_ms is None or self._last_thumb is None:
             return True
-        difference = self.difference(thumb)
-        if difference >= self.cut:
+        difference = np.abs(thumb - self._last_thumb)
+        if float(difference.mean()) >= self.cut:
             return True
-        return timestamp_ms - self._last_ms >= self.every_ms and difference >= self.change
+        if timestamp_ms - self._last_ms < self.every_ms:
+            return False
+        return float(np.mean(difference > CHANGE_LEVEL)) >= self.change
 
     def read(self, timestamp_ms: int, thumb: np.ndarray) -> None:
         self._last_ms, self._last_thumb = timestamp_ms, thumb
@@ -62,11 +65,12 @@ class OcrSchedule:
 
 class TextStep(FrameStep):
     """Options: `every_s` least time between two readings of a changing shot (0 = read
-    every analysed frame), `change` least mean grey difference (0..255, on a 64x36
-    copy) from the last frame read for a new reading, `cut` difference that counts as a
-    new shot (read at once), `det_side` long side of the detector's input, `min_score`
-    least recognition confidence, `min_height` least line height in frame pixels (0 =
-    all), `threads` onnxruntime threads (0 = the worker's inference thread count)."""
+    every analysed frame), `change` least share of a 160x90 grey copy's pixels
+    changed (by over CHANGE_LEVEL) since the last frame read for a new reading, `cut`
+    mean grey difference that counts as a new shot (read at once), `det_side` long
+    side of the detector's input, `min_score` least recognition confidence,
+    `min_height` least line height in frame pixels (0 = all), `threads` onnxruntime
+    threads (0 = the worker's inference thread count)."""
 
     name = "text"
     labels = ("text",)
@@ -74,15 +78,15 @@ class TextStep(FrameStep):
     def __init__(
         self,
         every_s: float = 1.0,
-        change: float = 2.0,
+        change: float = 0.002,
         cut: float = 20.0,
         det_side: int = 960,
         min_score: float = 0.8,
         min_height: int = 0,
         threads: int = 0,
     ) -> None:
-        if float(every_s) < 0 or float(change) < 0 or float(cut) <= 0:
-            raise ValueError("every_s and change must not be negative, cut must be positive")
+        if float(every_s) < 0 or not 0 <= float(change) <= 1 or float(cut) <= 0:
+            raise ValueError("every_s must not be negative, change within 0..1, cut positive")
         if int(min_height) < 0 or int(threads) < 0:
             raise ValueError("min_height and threads must not be negative")
         self.reader = TextReader(int(det_side), float(min_score), int(threads))
