@@ -208,3 +208,13 @@ def test_the_models_read_a_rendered_word():
     x, y, w, h = lines[0].box
     (tw, th), _ = cv2.getTextSize("EXIT 42", cv2.FONT_HERSHEY_SIMPLEX, 3, 8)
     assert x <= 60 and y <= 150 - th and x + w >= 60 + tw and y + h >= 150
+
+
+def test_a_picture_sized_one_letter_reading_is_a_texture_not_text(monkeypatch):
+    reader = TextReader(min_score=0.5)
+    whole = np.array([[0, 0], [199, 0], [199, 99], [0, 99]], np.float32)
+    word = np.array([[10, 10], [90, 10], [90, 40], [10, 40]], np.float32)
+    monkeypatch.setattr(reader, "detect", lambda image: [(whole, 0.9), (word, 0.9)])
+    monkeypatch.setattr(reader, "recognise", lambda crops: [("g", 0.79), ("OK", 0.95)])
+    lines = reader.read(np.zeros((100, 200, 3), np.uint8))
+    assert [line.text for line in lines] == ["OK"]

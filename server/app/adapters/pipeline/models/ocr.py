@@ -19,7 +19,8 @@ What the networks need, from rapidocr 3.10's `ch_ppocr_det` / `ch_ppocr_rec` cod
   `character` metadata (18,708 characters) with the blank in front and a space at the
   end. A line's confidence is the mean probability of its characters. rapidocr drops
   lines under 0.5 (`text_score`); the default here is 0.8 (VIDEO_JOBS_TEXT_MIN_SCORE,
-  why: settings.py).
+  why: settings.py), and so is a reading of one or two characters whose box covers over
+  a quarter of the picture (TEXTURE_AREA, below).
 
 Input size: rapidocr scales the short side up to 736 px, which makes a 720p frame
 1312x736 (~0.6 s here). Video text worth reading is rarely smaller than 15 px, so the
@@ -50,6 +51,12 @@ REC_HEIGHT = 48
 REC_MIN_WIDTH = 320
 REC_BATCH = 6
 MAX_UPSCALE = 2.0
+# A "line" of at most two characters whose box covers over a quarter of the picture is a
+# texture the detector took for text: on the ~90 pictures opencv-doc and darknet ship,
+# a baboon's fur, a cartoon fish, a logo's rings and a field of horses each gave one
+# (read as 'g', 'OH', 'C', 'CA' at 0.55-0.84), and no real text did.
+TEXTURE_AREA = 0.25
+TEXTURE_CHARS = 2
 
 _LOCK = threading.Lock()
 
@@ -252,8 +259,10 @@ class TextReader:
                 continue
             x0, y0 = np.floor(quad.min(axis=0)).astype(int)
             x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
-            lines.append(
-                TextLine(text, score, (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), quad)
-            )
+            box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+            area = box[2] * box[3] / max(image.shape[0] * image.shape[1], 1)
+            if len(text.replace(" ", "")) <= TEXTURE_CHARS and area > TEXTURE_AREA:
+                continue
+            lines.append(TextLine(text, score, box, quad))
         lines.sort(key=lambda line: (line.box[1] // 10, line.box[0]))
         return lines
