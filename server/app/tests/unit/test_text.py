@@ -218,3 +218,14 @@ def test_a_picture_sized_one_letter_reading_is_a_texture_not_text(monkeypatch):
     monkeypatch.setattr(reader, "recognise", lambda crops: [("g", 0.79), ("OK", 0.95)])
     lines = reader.read(np.zeros((100, 200, 3), np.uint8))
     assert [line.text for line in lines] == ["OK"]
+
+
+def test_the_cli_summary_lists_texts_without_terminal_escapes():
+    from app.cli.reports import summary_lines
+
+    text = {"text": "EXIT\x1b[2J now", "track_ids": [4], "start_ms": 0, "end_ms": 1500}
+    summary = {"texts": [text]}
+    lines = summary_lines(summary)
+    assert "TEXTS (1)" in lines
+    assert lines[-1].split() == ["0:00.000", "0:01.500", "#4", "EXIT", "now"]
+    assert summary_lines({"texts": []})[-1].startswith("TRACK")  # no section without texts
