@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("tracks: identity switches", flush=True)
     text += tracking_section()
+    from evalkit.text import section as text_section  # OCR: photographs, sampling
+
+    print("text: photographs, sampled vs every frame", flush=True)
+    text += text_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)

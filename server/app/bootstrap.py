@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -58,9 +59,20 @@ def build_limits(settings: Settings) -> FrameLimits:
     )
 
 
+def step_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Step options that come from Settings (a pipeline file may still set its own)."""
+    return {
+        "text": {
+            "every_s": settings.text_every_s,
+            "change": settings.text_change,
+            "min_score": settings.text_min_score,
+        }
+    }
+
+
 def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(
-        PipelineCatalog.load(settings.pipelines_dir),
+        PipelineCatalog.load(settings.pipelines_dir, step_defaults(settings)),
         stages=tracking_stages,
         limits=build_limits(settings),
     )

@@ -96,6 +96,22 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
 
+    # Inference threads: each worker's share of the host's cores (onnxruntime and OpenCV
+    # pools). 0 = auto: max(1, usable cores // workers_per_host).
+    workers_per_host: int = Field(default=1, ge=1, le=256)
+    inference_threads: int = Field(default=0, ge=0, le=256)
+
+    # Text on screen (the `text` step, PP-OCR): OCR reads a frame at a new shot, then at
+    # most once every text_every_s seconds (0 = every analysed frame) and only where the
+    # picture changed: a share text_change of a 160x90 grey copy's pixels changed by
+    # over 24 grey levels since the last frame read (0.002: about 29 pixels).
+    text_every_s: float = Field(default=1.0, ge=0, le=3600)
+    text_change: float = Field(default=0.002, ge=0, le=1)
+    # Least recognition confidence of a line kept. rapidocr's own 0.5 kept one-letter
+    # readings of textures (a baboon's fur, a cartoon fish) at 0.5-0.8 on about 20 of
+    # the ~90 pictures opencv-doc and darknet ship; lines read right scored 0.86-1.0.
+    text_min_score: float = Field(default=0.8, ge=0, lt=1)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

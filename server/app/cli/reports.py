@@ -102,9 +102,27 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             for track in tracks
         ],
     )
+    lines += _texts_lines(summary.get("texts") or [])
     for warning in summary.get("warnings") or []:
         lines.append(f"warning: {warning}")
     return lines
+
+
+def _texts_lines(texts: list[dict[str, Any]]) -> list[str]:
+    """The lines of text read (a text pipeline's jobs only), with escape sequences and
+    control characters removed: a video's text is not the terminal's business."""
+    if not texts:
+        return []
+    rows = [
+        [
+            format_ms(item.get("start_ms")),
+            format_ms(item.get("end_ms")),
+            " ".join(f"#{t}" for t in item.get("track_ids") or []),
+            " ".join(printable(item.get("text", "")).split()),
+        ]
+        for item in texts
+    ]
+    return ["", f"TEXTS ({len(texts)})", *table(["START", "END", "TRACKS", "TEXT"], rows)]
 
 
 def _not_available(what: str, job_id: str, exc: ApiError) -> CliError:

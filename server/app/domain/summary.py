@@ -39,6 +39,7 @@ class TrackTotals:
     best_frame: int = 0
     best_bbox: list[int] = field(default_factory=list)
     covered_until_ms: int = 0  # end of the last frame's cover (for the WebVTT cue)
+    text: str | None = None  # a text track's most confident reading (for the WebVTT cue)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +124,7 @@ class SummaryBuilder:
             if confidence > track.max_confidence:
                 track.max_confidence = confidence
                 track.best_frame, track.best_bbox = index, list(detection.bbox)
+                track.text = detection.text
         self._pending = (timestamp_ms, labels, tracks)
 
     def _settle(self, until_ms: int) -> None:

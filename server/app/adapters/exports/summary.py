@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.adapters.exports.base import ExportSink
+from app.adapters.exports.csv_cells import strip_control
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import summary_key
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
+from app.domain.text_summary import TextsBuilder
 
 
 def vtt_time(ms: int) -> str:
@@ -33,12 +35,14 @@ def vtt_text(text: str) -> str:
 
 
 def vtt_cue(track: TrackTotals) -> str:
-    """One WebVTT cue, "<label> #<track_id>", from the track's first frame to the end
-    of its last."""
+    """One WebVTT cue, "<label> #<track_id>" (a text track adds what it reads: "text #3:
+    EXIT"), from the track's first frame to the end of its last."""
     end = max(track.covered_until_ms, track.end_ms, track.start_ms + 1)
+    caption = f"{track.label} #{track.track_id}"
+    if track.text:
+        caption += f": {' '.join(strip_control(track.text).split())}"
     return (
-        f"{track.track_id}\n{vtt_time(track.start_ms)} --> {vtt_time(end)}\n"
-        f"{vtt_text(f'{track.label} #{track.track_id}')}\n\n"
+        f"{track.track_id}\n{vtt_time(track.start_ms)} --> {vtt_time(end)}\n{vtt_text(caption)}\n\n"
     )
 
 
@@ -71,6 +75,7 @@ class SummarySink(ExportSink):
             raise
         self._shots_written = 0
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
+        self.texts = TextsBuilder()
 
     def _write_shot(self, shot: dict[str, int]) -> None:
         self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
@@ -104,6 +109,7 @@ class SummarySink(ExportSink):
         self.builder.add(
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
+        self.texts.add(frame.timestamp_ms, frame.detections or ())
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         fps = video.get("fps") or 0
@@ -116,7 +122,8 @@ class SummarySink(ExportSink):
         self._shots.close()
         self._summary.write(b'],"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
-        self._summary.write(b',"labels":' + _dumps(self.builder.labels()) + b"}")
+        self._summary.write(b',"labels":' + _dumps(self.builder.labels()))
+        self._summary.write(b',"texts":' + _dumps(self.texts.texts()) + b"}")
         self._vtt.commit()
         self._summary.commit()
 

@@ -55,7 +55,10 @@ class PipelineDefinition:
         return [spec.build() for spec in self.steps]
 
 
-def parse_definition(data: Any, source: str) -> PipelineDefinition:
+def parse_definition(
+    data: Any, source: str, step_defaults: dict[str, dict[str, Any]] | None = None
+) -> PipelineDefinition:
+    """`step_defaults` (from Settings) are options a step gets unless the file sets them."""
     if not isinstance(data, dict):
         raise PipelineDefinitionError(f"{source}: a pipeline file holds one JSON object")
     pipeline_id = data.get("id")
@@ -77,7 +80,8 @@ def parse_definition(data: Any, source: str) -> PipelineDefinition:
         options = raw.get("options") or {}
         if not isinstance(options, dict):
             raise PipelineDefinitionError(f"{source}: 'options' of {raw['step']} is not an object")
-        spec = StepSpec(raw["step"], dict(options))
+        defaults = (step_defaults or {}).get(raw["step"], {})
+        spec = StepSpec(raw["step"], {**defaults, **options})
         try:
             step_labels = spec.build().labels  # also loads and verifies its model files
         except (TypeError, ValueError) as exc:
@@ -102,7 +106,9 @@ class PipelineCatalog:
             self._by_id[definition.id] = definition
 
     @classmethod
-    def load(cls, extra_dir: Path | None = None) -> PipelineCatalog:
+    def load(
+        cls, extra_dir: Path | None = None, step_defaults: dict[str, dict[str, Any]] | None = None
+    ) -> PipelineCatalog:
         folders = [BUILTIN_DIR] + ([Path(extra_dir)] if extra_dir else [])
         definitions = []
         for folder in folders:
@@ -113,7 +119,7 @@ class PipelineCatalog:
                     data = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
                     raise PipelineDefinitionError(f"{path}: not readable JSON: {exc}") from exc
-                definitions.append(parse_definition(data, str(path)))
+                definitions.append(parse_definition(data, str(path), step_defaults))
         return cls(definitions)
 
     def get(self, pipeline_id: str) -> PipelineDefinition:

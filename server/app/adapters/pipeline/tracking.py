@@ -48,6 +48,7 @@ import numpy as np
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
 from app.adapters.pipeline.shots import ShotStage
+from app.adapters.pipeline.text_tracks import TEXT_LABEL, TextTracker, TextTrackStage
 from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameStage
 from app.domain.options import AnalysisOptions
@@ -294,10 +295,14 @@ class Tracker:
         """A box the tracker moved, in the frame; None when too little of it is."""
         return fit_box(predicted, *self._frame_size, carried=True)
 
+    def new_id(self) -> int:
+        """The job's next track id (the text tracker numbers its tracks from it too)."""
+        self._next_id += 1
+        return self._next_id - 1
+
     def _confirm(self, track: _Track, detection: Detection) -> None:
         if not track.track_id:
-            track.track_id = self._next_id
-            self._next_id += 1
+            track.track_id = self.new_id()
         detection.track_id = track.track_id
 
     def _follow(
@@ -350,5 +355,7 @@ class TrackingStage(FrameStage):
 
 def tracking_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:
     """The runner's stage factory: shots on every job, then the tracker (motion blobs
-    are regions, not objects: they get no track)."""
-    return [ShotStage(), TrackingStage(Tracker(untracked=("motion",)))]
+    are regions, not objects: they get no track; lines of text get theirs from the
+    text tracker, which shares the tracker's ids)."""
+    tracker = Tracker(untracked=("motion", TEXT_LABEL))
+    return [ShotStage(), TrackingStage(tracker), TextTrackStage(TextTracker(tracker.new_id))]

@@ -101,6 +101,22 @@ MODEL_FILES: dict[str, ModelFile] = {
             "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
             "MIT (CenterFace, Star-Clouds), package code MIT",
         ),
+        ModelFile(
+            "ppocr-det.onnx",
+            "rapidocr==3.10.0",
+            "rapidocr",
+            "models/PP-OCRv6_det_small.onnx",
+            "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+            "Apache-2.0 (PaddleOCR PP-OCRv6, ONNX by RapidOCR), package code Apache-2.0",
+        ),
+        ModelFile(
+            "ppocr-rec.onnx",
+            "rapidocr==3.10.0",
+            "rapidocr",
+            "models/PP-OCRv6_rec_small.onnx",
+            "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+            "Apache-2.0 (PaddleOCR PP-OCRv6, ONNX by RapidOCR), package code Apache-2.0",
+        ),
     )
 }
 

@@ -11,6 +11,7 @@ from app.adapters.pipeline.steps.people import PeopleStep
 from app.adapters.pipeline.steps.qr import QrStep
 from app.adapters.pipeline.steps.quality import QualityStep
 from app.adapters.pipeline.steps.scene_cuts import SceneCutStep
+from app.adapters.pipeline.steps.text import TextStep
 
 STEP_TYPES: dict[str, type[FrameStep]] = {
     step.name: step
@@ -22,6 +23,7 @@ STEP_TYPES: dict[str, type[FrameStep]] = {
         QrStep,
         SceneCutStep,
         QualityStep,
+        TextStep,
     )
 }
 
