@@ -201,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         out += ["|---|---|---|---|---|---|"]
         for source in args.sources.split(","):
             for pipeline_id in args.pipelines.split(","):
-                floor = chosen.get(pipeline_id)
-                ways = (("every track", None, False), ("confirmed", floor, True))
+                kept_floor = chosen.get(pipeline_id)
+                ways = (("every track", None, False), ("confirmed", kept_floor, True))
                 for name, kept, confirm in ways:
                     got = count_tracks(source, pipeline_id, kept, confirm)
                     line = (
