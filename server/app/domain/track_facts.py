@@ -153,8 +153,9 @@ class TrackFacts:
         for i, a in enumerate(hits):
             for b in hits[i + 1 :]:
                 ids = (a.track_id or 0, b.track_id or 0)
-                same_place = _iou(a.bbox, b.bbox) >= SAME_OBJECT_IOU
-                if a.label != b.label and ids[0] != ids[1] and same_place:
+                if a.label == b.label or ids[0] == ids[1]:
+                    continue  # one label per tracker: only other labels can double up
+                if _iou(a.bbox, b.bbox) >= SAME_OBJECT_IOU:
                     pair = (min(ids), max(ids))
                     self._overlaps[pair] = self._overlaps.get(pair, 0) + 1
 

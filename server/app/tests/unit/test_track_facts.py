@@ -151,3 +151,17 @@ def test_the_finishing_pass_rewrites_results_and_feeds_summary_and_csv_confirmed
     assert {(r["label"], r["track_id"]) for r in rows} == {("dog", "1")} and len(rows) == 8
     vtt = storage.load_file(f"{job.job_id}_tracks.vtt").decode()
     assert "dog #1" in vtt and "bird" not in vtt and "cat" not in vtt
+
+
+def test_the_cli_summary_table_shows_individuals_per_label():
+    from app.cli.reports import summary_lines
+
+    summary = {
+        "shots": [],
+        "labels": [{"label": "person", "tracks": 5, "individuals": 3, "frames": 9}],
+        "tracks": [],
+    }
+    lines = summary_lines(summary)
+    header = next(line for line in lines if line.startswith("LABEL "))
+    assert header.split()[:3] == ["LABEL", "INDIVIDUALS", "TRACKS"]
+    assert lines[lines.index(header) + 1].split()[:3] == ["person", "3", "5"]
