@@ -27,6 +27,7 @@ from app.domain.job_runs import SinkFactory
 from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import QueueService, StorageService, VideoInspector
+from app.domain.track_facts import ConfirmationRule
 from app.settings import Settings
 
 
@@ -68,6 +69,15 @@ def step_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
             "min_score": settings.text_min_score,
         }
     }
+def build_confirmation(settings: Settings) -> ConfirmationRule:
+    """When a track is an object, and when two tracks are one individual."""
+    return ConfirmationRule(
+        min_hits=settings.confirm_min_hits,
+        min_score=settings.confirm_min_score,
+        min_duration_ms=settings.confirm_min_duration_ms,
+        join_gap_ms=settings.join_gap_ms,
+        join_distance=settings.join_distance,
+    )
 
 
 def build_runner(settings: Settings) -> VideoFilePipelineService:

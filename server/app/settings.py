@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     # readings of textures (a baboon's fur, a cartoon fish) at 0.5-0.8 on about 20 of
     # the ~90 pictures opencv-doc and darknet ship; lines read right scored 0.86-1.0.
     text_min_score: float = Field(default=0.8, ge=0, lt=1)
+    # Confirmed tracks: a track enters the summary, CSV and VTT once it has this many
+    # hits (detections a model made, not carried or held boxes), this much summed
+    # confidence over them and lasts this long (a shorter shot caps what is asked);
+    # then tracks of one label that the tracker lost and found again (starting within
+    # the join gap, near where the earlier one was heading) count as one individual.
+    confirm_min_hits: int = Field(default=3, ge=1, le=1000)
+    confirm_min_score: float = Field(default=1.5, ge=0, le=1000)
+    confirm_min_duration_ms: int = Field(default=300, ge=0, le=600_000)
+    join_gap_ms: int = Field(default=1000, ge=0, le=60_000)
+    join_distance: float = Field(default=1.0, ge=0, le=100)
 
     @field_validator("data_dir")
     @classmethod

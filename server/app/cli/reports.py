@@ -74,10 +74,12 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     )
     lines += ["", f"LABELS ({len(labels)})"]
     lines += table(
-        ["LABEL", "TRACKS", "FRAMES", "SCREEN TIME", "MAX CONF"],
+        ["LABEL", "INDIVIDUALS", "TRACKS", "FRAMES", "SCREEN TIME", "MAX CONF"],
         [
             [
                 str(item.get("label")),
+                # a summary from an older server counts tracks only
+                str(item.get("individuals", item.get("tracks"))),
                 str(item.get("tracks")),
                 str(item.get("frames")),
                 format_ms(item.get("screen_time_ms")),

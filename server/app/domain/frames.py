@@ -12,9 +12,12 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from app.domain.detections import Detection
+
+if TYPE_CHECKING:
+    from app.domain.track_facts import TrackFacts
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,11 @@ class FrameStage(ABC):
         """Sentences for the job's `warnings`, asked once after the last frame."""
         return []
 
+    def person_ids(self) -> dict[int, int]:
+        """Track id -> person id (>= 1, the same person across the whole video), asked
+        once after the last frame; the job's finishing pass writes them into results."""
+        return {}
+
 
 class FrameSink(ABC):
     """Consumes each finished frame; owns the files it writes.
@@ -69,10 +77,19 @@ class FrameSink(ABC):
     `close` finishes the files atomically when the job is done; `abort` removes every
     file the sink wrote, also after `close` (another sink's close may fail after this
     one's, and a job whose claim was lost keeps nothing). Both may be called once each.
+
+    A sink with `after_tracks` is not fed by the loop but by the job's finishing pass
+    (domain/finishing.py), once every track's fate is known: it sees only confirmed
+    tracks' detections, each with its track's life-long label, with `image` None.
     """
+
+    after_tracks: ClassVar[bool] = False
 
     @abstractmethod
     def add(self, frame: Frame) -> None: ...
+
+    def tracks_settled(self, facts: TrackFacts) -> None:  # noqa: B027 - optional hook
+        """An `after_tracks` sink is told the settled track table before its frames."""
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:  # noqa: B027
         """Job done: `video` is the results' video object, `warnings` the job's."""

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from app.domain.errors import PipelineInterrupted, VideoJobsError
+from app.domain.finishing import FinishingWriter
 from app.domain.frames import FrameLimits, FrameSink, abort_sinks, close_sinks
 from app.domain.model import Job, JobStatus, Progress, input_key, utcnow
 from app.domain.options import AnalysisOptions
@@ -24,6 +25,7 @@ from app.domain.ports import (
 )
 from app.domain.results_writer import ResultsWriter
 from app.domain.services import get_job, notify_workers
+from app.domain.track_facts import ConfirmationRule, TrackFacts
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,15 @@ def run_claimed_job(
     export_sinks: SinkFactory | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: ProgressCallback | None = None,
+    confirmation: ConfirmationRule | None = None,
 ) -> JobStatus:
     """Run a job this worker holds and record how it ended; never raises for bad input.
 
     The sinks (the results writer, then the exports) receive each frame as it is
     analysed; they close together when the job succeeds and all remove their files
-    when it fails, stops, or is no longer this worker's.
+    when it fails, stops, or is no longer this worker's. The results and the sinks that
+    report tracks (`after_tracks`) are finished by one pass after the last frame, when
+    each track's label and confirmation (`confirmation`) are known (domain/finishing.py).
     PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
     """
     started = time.monotonic()
@@ -55,9 +60,13 @@ def run_claimed_job(
         writer = ResultsWriter(storage, job)
     except VideoJobsError as exc:
         return _record_failure(jobs, job, str(exc))
-    sinks: list[FrameSink] = [writer]
+    facts = TrackFacts(confirmation)
+    finishing = FinishingWriter(writer, facts)
+    sinks: list[FrameSink] = [finishing]
     try:
-        sinks += export_sinks(job, options) if export_sinks is not None else []
+        exports = export_sinks(job, options) if export_sinks is not None else []
+        finishing.after = [sink for sink in exports if sink.after_tracks]
+        sinks += [sink for sink in exports if not sink.after_tracks]
         analysis = runner.run(
             storage.local_path(input_key(job.job_id)),
             job.pipeline_id,
@@ -69,6 +78,8 @@ def run_claimed_job(
         )
         # What the submit said about the request (ignored fields, a clipped range) first.
         analysis.warnings = [*(job.warnings or []), *analysis.warnings]
+        for track_id, person_id in analysis.person_ids.items():
+            facts.set_person_id(track_id, person_id)
         close_sinks(sinks, analysis.video, analysis.warnings)
     except PipelineInterrupted:
         abort_sinks(sinks)

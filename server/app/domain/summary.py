@@ -150,12 +150,16 @@ class SummaryBuilder:
         for track_id in sorted(self._tracks):
             self._on_track(self._tracks.pop(track_id))
 
-    def labels(self) -> list[dict[str, Any]]:
+    def labels(self, individuals: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """Per label; `individuals` (label -> distinct individuals, from the settled
+        track table) defaults to the label's tracks, each its own individual."""
+        individuals = individuals or {}
         ordered = sorted(self._labels.items(), key=lambda kv: (-kv[1].screen_time_ms, kv[0]))
         return [
             {
                 "label": label,
                 "tracks": totals.tracks,
+                "individuals": individuals.get(label, totals.tracks),
                 "frames": totals.frames,
                 "screen_time_ms": totals.screen_time_ms,
                 "max_confidence": totals.max_confidence,

@@ -28,6 +28,7 @@ from app.domain.log_context import job_context
 from app.domain.model import JobStatus
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
 from app.domain.services import claim_job
+from app.domain.track_facts import ConfirmationRule
 from app.workers.heartbeat import Heartbeat
 from app.workers.metrics import worker_metrics
 
@@ -53,6 +54,7 @@ class Worker:
         limits: FrameLimits | None = None,
         export_sinks: SinkFactory | None = None,
         on_stall: Callable[[], None] | None = None,
+        confirmation: ConfirmationRule | None = None,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -64,6 +66,7 @@ class Worker:
         self.max_backoff = max_backoff
         self.limits = limits
         self.export_sinks = export_sinks
+        self.confirmation = confirmation
         self.on_stall = on_stall
         self.name = f"worker-{os.getpid()}"
         self.stop_requested = threading.Event()
@@ -150,6 +153,7 @@ class Worker:
                     runner=run.runner,
                     limits=self.limits,
                     export_sinks=self.export_sinks,
+                    confirmation=self.confirmation,
                     should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
                     on_progress=heartbeat.report,
                 )

@@ -25,6 +25,7 @@ from app.adapters.pipeline.models import load_all_models, model_problems, runtim
 from app.adapters.storage.worker_reports import WorkerReports
 from app.bootstrap import (
     Database,
+    build_confirmation,
     build_database,
     build_export_sinks,
     build_limits,
@@ -89,6 +90,7 @@ def build_worker(settings: Settings) -> tuple[Worker, Database]:
         stall_timeout=settings.stall_timeout_s,
         limits=build_limits(settings),
         export_sinks=build_export_sinks(settings, storage),
+        confirmation=build_confirmation(settings),
     )
     return worker, database
 

@@ -37,6 +37,7 @@ HEADER = (
 
 class DetectionsCsvSink(ExportSink):
     writes = ("detections.csv",)
+    after_tracks = True  # rows for confirmed tracks only, each with its life-long label
 
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self._file = storage.open_write(EXPORT_BY_NAME["detections.csv"].key(job_id))

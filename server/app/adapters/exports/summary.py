@@ -1,4 +1,7 @@
-"""`<job_id>_summary.json` and `<job_id>_tracks.vtt`, written as the job goes.
+"""`<job_id>_summary.json` and `<job_id>_tracks.vtt`, from the job's finishing pass.
+
+Fed after the last frame (`after_tracks`), so it sees only confirmed tracks, each with
+its life-long label, and each label's individuals from the settled track table.
 
 The summary's content comes from `domain/summary.SummaryBuilder`; this sink decides how
 it reaches the disk.
@@ -20,6 +23,7 @@ from app.domain.model import summary_key
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
 from app.domain.text_summary import TextsBuilder
+from app.domain.track_facts import TrackFacts
 
 
 def vtt_time(ms: int) -> str:
@@ -56,6 +60,7 @@ class SummarySink(ExportSink):
     Nothing is visible under either key before then."""
 
     writes = ("tracks.vtt",)  # and the summary, which is not a download
+    after_tracks = True  # confirmed tracks only, with their life-long labels
 
     def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
         self.storage = storage
@@ -76,6 +81,10 @@ class SummarySink(ExportSink):
         self._shots_written = 0
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
         self.texts = TextsBuilder()
+        self._individuals: dict[str, int] | None = None
+
+    def tracks_settled(self, facts: TrackFacts) -> None:
+        self._individuals = facts.individuals()
 
     def _write_shot(self, shot: dict[str, int]) -> None:
         self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
@@ -122,7 +131,7 @@ class SummarySink(ExportSink):
         self._shots.close()
         self._summary.write(b'],"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
-        self._summary.write(b',"labels":' + _dumps(self.builder.labels()))
+        self._summary.write(b',"labels":' + _dumps(self.builder.labels(self._individuals)))
         self._summary.write(b',"texts":' + _dumps(self.texts.texts()) + b"}")
         self._vtt.commit()
         self._summary.commit()

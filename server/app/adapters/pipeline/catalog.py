@@ -49,6 +49,9 @@ class PipelineDefinition:
     steps: tuple[StepSpec, ...]
     source: str = ""
     labels: tuple[str, ...] = ()  # detection labels its steps can emit, in step order
+    # The pipeline's default confidence floor (a job's `min_confidence` overrides it):
+    # applied after the tracker, which still follows objects through their weak boxes.
+    min_confidence: float | None = None
 
     def build_steps(self) -> list[FrameStep]:
         """Fresh step instances: state (a background model, the last histogram) is per job."""
@@ -70,6 +73,11 @@ def parse_definition(
     raw_steps = data.get("steps")
     if not isinstance(description, str) or not isinstance(raw_steps, list) or not raw_steps:
         raise PipelineDefinitionError(f"{source}: needs a 'description' and a non-empty 'steps'")
+    floor = data.get("min_confidence")
+    if floor is not None and (
+        isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 1
+    ):
+        raise PipelineDefinitionError(f"{source}: 'min_confidence' must be a number in 0..1")
     specs: list[StepSpec] = []
     labels: list[str] = []
     for raw in raw_steps:
@@ -91,7 +99,14 @@ def parse_definition(
             step_labels = STEP_TYPES[spec.step].labels
         specs.append(spec)
         labels.extend(label for label in step_labels if label not in labels)
-    return PipelineDefinition(pipeline_id, description, tuple(specs), source, tuple(labels))
+    return PipelineDefinition(
+        pipeline_id,
+        description,
+        tuple(specs),
+        source,
+        tuple(labels),
+        None if floor is None else float(floor),
+    )
 
 
 class PipelineCatalog:

@@ -1,4 +1,5 @@
-"""The filters stage: the job's `min_confidence` and `labels`, and the per-frame cap.
+"""The filters stage: the job's `min_confidence` (else the pipeline's own floor) and
+`labels`, and the per-frame cap.
 
 Last of the stages, so the tracker and the shots see every detection, and what is
 dropped here never reaches a sink. The cap (VIDEO_JOBS_MAX_DETECTIONS_PER_FRAME) keeps
@@ -13,8 +14,12 @@ from app.domain.options import AnalysisOptions
 
 
 class DetectionFilter(FrameStage):
-    def __init__(self, options: AnalysisOptions, max_per_frame: int) -> None:
-        self.min_confidence = options.min_confidence
+    def __init__(
+        self, options: AnalysisOptions, max_per_frame: int, default_floor: float | None = None
+    ) -> None:
+        # The job's min_confidence, else the pipeline's floor (docs/models.md, "Floors").
+        floor = options.min_confidence
+        self.min_confidence = floor if floor is not None else default_floor
         self.labels = frozenset(options.labels) if options.labels is not None else None
         self.max_per_frame = max_per_frame
         self.capped_frames = 0

@@ -76,10 +76,11 @@ class VideoFilePipelineService(PipelineRunner):
         options = options or AnalysisOptions()
         limits = limits or self.limits
         watch = _Watch(DecodeBounds(limits), should_stop, on_progress)
-        steps = self.catalog.get(pipeline_id).build_steps()
+        definition = self.catalog.get(pipeline_id)
+        steps = definition.build_steps()
         stages = [
             *self.stages(pipeline_id, options),
-            DetectionFilter(options, limits.max_detections_per_frame),
+            DetectionFilter(options, limits.max_detections_per_frame, definition.min_confidence),
         ]
         source = VideoSource(video_path, options, limits, self.prefetch, on_skip=watch.skipped)
         watch.planned = _planned(source, options)
@@ -96,6 +97,7 @@ class VideoFilePipelineService(PipelineRunner):
             warnings=_source_warnings(source) + [w for s in stages for w in s.warnings()],
             frames_analysed=watch.analysed,
             frames_total=watch.planned if source.ended_early else watch.analysed,
+            person_ids={k: v for s in stages for k, v in s.person_ids().items()},
         )
 
 

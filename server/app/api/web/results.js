@@ -227,8 +227,13 @@ async function showTimeline(job) {
   }
   const video = state.summary.video || state.results.video;
   const durationMs = 1000 * (video.duration_s || state.results.video.duration_s || 0);
-  const labels = (state.summary.labels || []).map((l) => `${l.label}: ${l.tracks} track(s), `
-    + `${formatTime(l.screen_time_ms, true)} on screen`);
+  // Individuals (tracks of one object joined); an older summary has tracks only.
+  const labels = (state.summary.labels || []).map((l) => {
+    const individuals = l.individuals ?? l.tracks;
+    const tracks = individuals === l.tracks ? "" : ` in ${l.tracks} tracks`;
+    return `${l.label}: ${individuals} individual(s)${tracks}, `
+      + `${formatTime(l.screen_time_ms, true)} on screen`;
+  });
   $("#timeline-message").textContent = [`${(state.summary.shots || []).length} shot(s)`, ...labels].join(" · ");
   $("#timeline-box").hidden = false;
   // Gaps in the lanes need every frame; past the fetch budget a lane spans first to last sighting.

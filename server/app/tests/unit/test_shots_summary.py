@@ -97,6 +97,7 @@ def test_summary_shots_labels_and_tracks_of_a_known_sequence():
     assert labels["person"] == {
         "label": "person",
         "tracks": 3,
+        "individuals": 3,
         "frames": 5,
         "screen_time_ms": 500,
         "max_confidence": 0.95,
@@ -104,6 +105,7 @@ def test_summary_shots_labels_and_tracks_of_a_known_sequence():
     assert labels["dog"] == {
         "label": "dog",
         "tracks": 1,
+        "individuals": 1,
         "frames": 2,
         "screen_time_ms": 200,
         "max_confidence": 0.8,
