@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
 
+    # The same face across shots (persons): face tracks signed and grouped into persons.
+    person_signatures_per_track: int = Field(default=3, ge=1, le=20)
+    person_min_face_px: int = Field(default=40, ge=16)
+    person_signature_spacing_ms: int = Field(default=500, ge=0)
+    person_max_distance: float = Field(default=0.55, gt=0, le=2)
+    person_max_tracks: int = Field(default=2000, ge=1, le=20000)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
