@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,11 @@ class FrameStage(ABC):
         """Sentences for the job's `warnings`, asked once after the last frame."""
         return []
 
+    def person_ids(self) -> dict[int, int]:
+        """Track id -> person id (>= 1, the same person across the whole video), asked
+        once after the last frame; the job's finishing pass writes them into results."""
+        return {}
+
 
 class FrameSink(ABC):
     """Consumes each finished frame; owns the files it writes.
@@ -73,6 +78,9 @@ class FrameSink(ABC):
 
     @abstractmethod
     def add(self, frame: Frame) -> None: ...
+
+    def persons_found(self, person_ids: Mapping[int, int]) -> None:  # noqa: B027
+        """After the last frame, before `close`: track id -> person id of face tracks."""
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:  # noqa: B027
         """Job done: `video` is the results' video object, `warnings` the job's."""

@@ -69,6 +69,8 @@ def run_claimed_job(
         )
         # What the submit said about the request (ignored fields, a clipped range) first.
         analysis.warnings = [*(job.warnings or []), *analysis.warnings]
+        for sink in sinks:
+            sink.persons_found(analysis.person_ids)
         close_sinks(sinks, analysis.video, analysis.warnings)
     except PipelineInterrupted:
         abort_sinks(sinks)

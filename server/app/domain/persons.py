@@ -13,6 +13,8 @@ from typing import Any
 
 from app.domain.summary import TrackTotals
 
+FACE_LABEL = "face"
+
 
 def persons_summary(
     tracks: Iterable[TrackTotals], person_of: Mapping[int, int]

@@ -353,6 +353,8 @@ class VideoAnalysis:
     # Where the job's progress ends: the frames analysed, or, when the video ended before
     # its declared count, the frames the job was to analyse (None: frames_analysed).
     frames_total: int | None = None
+    # Track id -> person id from the stages (FrameStage.person_ids), for the results.
+    person_ids: dict[int, int] = field(default_factory=dict)
 
 
 StopCheck = Callable[[], bool]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.adapters.exports.base import ExportSink
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import summary_key
+from app.domain.persons import FACE_LABEL, persons_summary
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
 
@@ -71,12 +72,18 @@ class SummarySink(ExportSink):
             raise
         self._shots_written = 0
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
+        # Face tracks' totals wait for the end of the job, when persons are known (a few
+        # numbers per face track).
+        self._face_tracks: list[TrackTotals] = []
+        self._person_of: dict[int, int] = {}
 
     def _write_shot(self, shot: dict[str, int]) -> None:
         self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
         self._shots_written += 1
 
     def _write_track(self, track: TrackTotals) -> None:
+        if track.label == FACE_LABEL:
+            self._face_tracks.append(track)
         record, cue = _dumps(track.to_dict()), vtt_cue(track).encode()
         self._tracks.write(record + cue)
         self._track_spans.append(
@@ -105,6 +112,9 @@ class SummarySink(ExportSink):
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
 
+    def persons_found(self, person_ids: Mapping[int, int]) -> None:
+        self._person_of = dict(person_ids)
+
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         fps = video.get("fps") or 0
         self.builder.finish(round(1000 / fps) if fps else 0)
@@ -116,7 +126,9 @@ class SummarySink(ExportSink):
         self._shots.close()
         self._summary.write(b'],"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
-        self._summary.write(b',"labels":' + _dumps(self.builder.labels()) + b"}")
+        self._summary.write(b',"labels":' + _dumps(self.builder.labels()))
+        persons = persons_summary(self._face_tracks, self._person_of)
+        self._summary.write(b',"persons":' + _dumps(persons) + b"}")
         self._vtt.commit()
         self._summary.commit()
 

@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
+from app.adapters.pipeline.models.face_signature import face_signature
+from app.adapters.pipeline.persons import PersonSettings, PersonStage
 from app.adapters.pipeline.shots import ShotStage
 from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameStage
@@ -348,7 +350,14 @@ class TrackingStage(FrameStage):
         frame.ended_tracks = ended
 
 
-def tracking_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:
+def tracking_stages(
+    _pipeline_id: str, _options: AnalysisOptions, persons: PersonSettings | None = None
+) -> list[FrameStage]:
     """The runner's stage factory: shots on every job, then the tracker (motion blobs
-    are regions, not objects: they get no track)."""
-    return [ShotStage(), TrackingStage(Tracker(untracked=("motion",)))]
+    are regions, not objects: they get no track), then face tracks grouped into persons
+    (nothing to do, and no model read, in a job without faces)."""
+    return [
+        ShotStage(),
+        TrackingStage(Tracker(untracked=("motion",))),
+        PersonStage(face_signature, persons),
+    ]

@@ -96,6 +96,7 @@ class VideoFilePipelineService(PipelineRunner):
             warnings=_source_warnings(source) + [w for s in stages for w in s.warnings()],
             frames_analysed=watch.analysed,
             frames_total=watch.planned if source.ended_early else watch.analysed,
+            person_ids={k: v for s in stages for k, v in s.person_ids().items()},
         )
 
 

@@ -56,8 +56,8 @@ def test_persons_are_numbered_by_first_track_and_unsigned_tracks_stand_alone() -
     assert person_of == {2: 1, 7: 1, 3: 2, 4: 3, 9: 3}
 
 
-def _face(track_id: int, box: list[int], **flags: bool) -> Detection:
-    return Detection("face", box, 0.9, track_id=track_id, **flags)
+def _face(track_id: int, box: list[int], carried: bool = False, tracked: bool = False) -> Detection:
+    return Detection("face", box, 0.9, track_id=track_id, carried=carried, tracked=tracked)
 
 
 class _Signer:
@@ -73,7 +73,7 @@ class _Signer:
 
 def _frame(ms: int, *faces: Detection) -> Frame:
     image = np.zeros((4, 4, 3), np.uint8)
-    image[0, 0, 0] = faces[0].track_id if faces else 0
+    image[0, 0, 0] = (faces[0].track_id or 0) if faces else 0
     return Frame(ms // 40, ms, image, detections=list(faces))
 
 
