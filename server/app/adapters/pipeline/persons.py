@@ -161,11 +161,14 @@ class PersonStage(FrameStage):
     def person_ids(self) -> dict[int, int]:
         return self.persons()
 
-    def persons(self) -> dict[int, int]:
-        """{track_id: person_id} for every face track seen."""
+    def persons(self, max_distance: float | None = None) -> dict[int, int]:
+        """{track_id: person_id} for every face track seen (grouped at the settings'
+        distance, or at `max_distance`: the eval tries several on one signing)."""
+        if max_distance is None:
+            max_distance = self.settings.max_distance
         means = {t: np.mean(s.signatures, axis=0) for t, s in self._signed.items() if s.signatures}
         started = time.perf_counter()
-        groups = group_tracks(means, self._apart, self.settings.max_distance)
+        groups = group_tracks(means, self._apart, max_distance)
         person_of = number_persons(groups, sorted(self._seen - set(means)))
         if self._seen:
             log.info(
