@@ -45,7 +45,7 @@ class PersonSettings:
     per_track: int = 3  # signatures kept per face track
     min_face: int = 40  # short side, frame pixels, of a face worth signing
     spacing_ms: int = 500  # least time between two signed sightings of a track
-    max_distance: float = 0.55  # groups closer than this (mean signature distance) join
+    max_distance: float = 0.5  # groups closer than this (mean signature distance) join
     max_tracks: int = 2000  # face tracks grouped; later ones stay persons of their own
 
 
