@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("text: photographs, sampled vs every frame", flush=True)
     text += text_section()
+    from evalkit.persons import section as persons_section  # the same face across shots
+
+    print("persons: the same face across shots", flush=True)
+    text += persons_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)

@@ -6,6 +6,7 @@ Nothing is built at import time; each entrypoint calls these once and passes the
 from __future__ import annotations
 
 import errno
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.adapters.exports import export_sinks
 from app.adapters.media.inspector import Mp4Inspector
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.persons import PersonSettings
 from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
@@ -69,6 +71,8 @@ def step_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
             "min_score": settings.text_min_score,
         }
     }
+
+
 def build_confirmation(settings: Settings) -> ConfirmationRule:
     """When a track is an object, and when two tracks are one individual."""
     return ConfirmationRule(
@@ -80,10 +84,21 @@ def build_confirmation(settings: Settings) -> ConfirmationRule:
     )
 
 
+def build_person_settings(settings: Settings) -> PersonSettings:
+    """How face tracks are signed and grouped into persons across shots."""
+    return PersonSettings(
+        per_track=settings.person_signatures_per_track,
+        min_face=settings.person_min_face_px,
+        spacing_ms=settings.person_signature_spacing_ms,
+        max_distance=settings.person_max_distance,
+        max_tracks=settings.person_max_tracks,
+    )
+
+
 def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(
         PipelineCatalog.load(settings.pipelines_dir, step_defaults(settings)),
-        stages=tracking_stages,
+        stages=functools.partial(tracking_stages, persons=build_person_settings(settings)),
         limits=build_limits(settings),
     )
 

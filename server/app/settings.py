@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     confirm_min_duration_ms: int = Field(default=300, ge=0, le=600_000)
     join_gap_ms: int = Field(default=1000, ge=0, le=60_000)
     join_distance: float = Field(default=1.0, ge=0, le=100)
+    # The same face across shots (persons): face tracks signed and grouped into persons.
+    person_signatures_per_track: int = Field(default=3, ge=1, le=20)
+    person_min_face_px: int = Field(default=40, ge=16)
+    person_signature_spacing_ms: int = Field(default=500, ge=0)
+    person_max_distance: float = Field(default=0.5, gt=0, le=2)
+    person_max_tracks: int = Field(default=2000, ge=1, le=20000)
 
     @field_validator("data_dir")
     @classmethod

@@ -40,6 +40,7 @@ class TrackTotals:
     best_bbox: list[int] = field(default_factory=list)
     covered_until_ms: int = 0  # end of the last frame's cover (for the WebVTT cue)
     text: str | None = None  # a text track's most confident reading (for the WebVTT cue)
+    screen_time_ms: int = 0  # the cover of its frames (a person's screen time sums these)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,7 +137,9 @@ class SummaryBuilder:
         for label in labels:
             self._labels[label].screen_time_ms += cover
         for track_id in tracks:
-            self._tracks[track_id].covered_until_ms = started + cover
+            track = self._tracks[track_id]
+            track.covered_until_ms = started + cover
+            track.screen_time_ms += cover
         self._pending = None
 
     def finish(self, default_step_ms: int = 0) -> None:

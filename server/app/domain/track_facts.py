@@ -40,6 +40,11 @@ from app.domain.frames import Frame
 # and a "cat" track side by side); the weaker one is folded into the stronger.
 SAME_OBJECT_IOU = 0.5
 
+# Labels whose detector runs on a few frames by design (OCR reads a shot once, then at
+# most once a second where the picture changed, and already drops weak lines): one
+# reading is the evidence there is, so they need one hit and no minimum life.
+READ_SPARSELY = frozenset({"text"})
+
 
 @dataclass(frozen=True)
 class ConfirmationRule:
@@ -185,8 +190,10 @@ class TrackFacts:
         span = shot.end_ms - shot.start_ms if shot else fact.duration_ms
         frames = shot.frames if shot else fact.hits
         hits_needed = max(1, min(rule.min_hits, frames))
-        score_needed = rule.min_score * hits_needed / max(rule.min_hits, 1)
         duration_needed = min(rule.min_duration_ms, span)
+        if fact.label in READ_SPARSELY:
+            hits_needed, duration_needed = 1, 0
+        score_needed = rule.min_score * hits_needed / max(rule.min_hits, 1)
         return (
             fact.hits >= hits_needed
             and fact.score >= score_needed - 1e-9

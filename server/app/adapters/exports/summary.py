@@ -20,6 +20,7 @@ from app.adapters.exports.csv_cells import strip_control
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import summary_key
+from app.domain.persons import FACE_LABEL, persons_summary
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
 from app.domain.text_summary import TextsBuilder
@@ -82,15 +83,26 @@ class SummarySink(ExportSink):
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
         self.texts = TextsBuilder()
         self._individuals: dict[str, int] | None = None
+        # Face tracks' totals wait for the end of the job, when persons are known (a few
+        # numbers per face track).
+        self._face_tracks: list[TrackTotals] = []
+        self._person_of: dict[int, int] = {}
 
     def tracks_settled(self, facts: TrackFacts) -> None:
         self._individuals = facts.individuals()
+        self._person_of = {
+            fact.track_id: fact.person_id
+            for fact in facts.tracks(confirmed_only=False)
+            if fact.person_id is not None
+        }
 
     def _write_shot(self, shot: dict[str, int]) -> None:
         self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
         self._shots_written += 1
 
     def _write_track(self, track: TrackTotals) -> None:
+        if track.label == FACE_LABEL:
+            self._face_tracks.append(track)
         record, cue = _dumps(track.to_dict()), vtt_cue(track).encode()
         self._tracks.write(record + cue)
         self._track_spans.append(
@@ -132,7 +144,9 @@ class SummarySink(ExportSink):
         self._summary.write(b'],"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
         self._summary.write(b',"labels":' + _dumps(self.builder.labels(self._individuals)))
-        self._summary.write(b',"texts":' + _dumps(self.texts.texts()) + b"}")
+        self._summary.write(b',"texts":' + _dumps(self.texts.texts()))
+        persons = persons_summary(self._face_tracks, self._person_of)
+        self._summary.write(b',"persons":' + _dumps(persons) + b"}")
         self._vtt.commit()
         self._summary.commit()
 

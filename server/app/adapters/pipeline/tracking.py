@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
+from app.adapters.pipeline.models.face_signature import face_signature
+from app.adapters.pipeline.persons import PersonSettings, PersonStage
 from app.adapters.pipeline.shots import ShotStage
 from app.adapters.pipeline.text_tracks import TEXT_LABEL, TextTracker, TextTrackStage
 from app.domain.detections import Detection
@@ -353,9 +355,17 @@ class TrackingStage(FrameStage):
         frame.ended_tracks = ended
 
 
-def tracking_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:
+def tracking_stages(
+    _pipeline_id: str, _options: AnalysisOptions, persons: PersonSettings | None = None
+) -> list[FrameStage]:
     """The runner's stage factory: shots on every job, then the tracker (motion blobs
     are regions, not objects: they get no track; lines of text get theirs from the
-    text tracker, which shares the tracker's ids)."""
+    text tracker, which shares the tracker's ids), then face tracks grouped into persons
+    (nothing to do, and no model read, in a job without faces)."""
     tracker = Tracker(untracked=("motion", TEXT_LABEL))
-    return [ShotStage(), TrackingStage(tracker), TextTrackStage(TextTracker(tracker.new_id))]
+    return [
+        ShotStage(),
+        TrackingStage(tracker),
+        TextTrackStage(TextTracker(tracker.new_id)),
+        PersonStage(face_signature, persons),
+    ]

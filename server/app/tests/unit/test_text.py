@@ -168,7 +168,7 @@ def test_same_text_in_the_same_place_is_one_track_and_a_new_caption_another():
 
 
 def test_text_ids_are_shared_with_the_object_tracker_and_end_at_a_cut():
-    _shots, tracking, text = tracking_stages("objects_text", AnalysisOptions())
+    _shots, tracking, text, _persons = tracking_stages("objects_text", AnalysisOptions())
     assert isinstance(text, TextTrackStage)
     frame = Frame(0, 0, np.zeros((240, 320, 3), np.uint8))
     frame.detections = [Detection("person", [50, 50, 40, 80], 0.9), _line("EXIT", [10, 10, 80, 30])]

@@ -165,3 +165,16 @@ def test_the_cli_summary_table_shows_individuals_per_label():
     header = next(line for line in lines if line.startswith("LABEL "))
     assert header.split()[:3] == ["LABEL", "INDIVIDUALS", "TRACKS"]
     assert lines[lines.index(header) + 1].split()[:3] == ["person", "3", "5"]
+
+
+def test_a_line_of_text_read_once_is_confirmed_but_a_person_seen_once_is_not():
+    frames = [
+        frame(0, [det("text", [10, 10, 80, 20], 0.9, 1), det("person", [200, 10, 20, 40], 0.9, 2)]),
+        *(frame(i, [det("text", [10, 10, 80, 20], 0.9, 1, carried=True)]) for i in range(1, 10)),
+    ]
+    facts = facts_of(frames)
+    facts.settle()
+    assert {t.track_id for t in facts.tracks()} == {1}
+    weak = facts_of([frame(0, [det("text", [10, 10, 80, 20], 0.4, 1)]), frame(5, [])])
+    weak.settle()
+    assert list(weak.tracks()) == []  # one reading still needs its share of the score

@@ -24,7 +24,7 @@ from app.tests.worker.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.worker
 
-SUMMARY_KEYS = {"job_id", "video", "warnings", "shots", "labels", "tracks", "texts"}
+SUMMARY_KEYS = {"job_id", "video", "warnings", "shots", "labels", "tracks", "texts", "persons"}
 
 
 @pytest.fixture(scope="module")

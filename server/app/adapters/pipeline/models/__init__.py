@@ -117,6 +117,22 @@ MODEL_FILES: dict[str, ModelFile] = {
             "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
             "Apache-2.0 (PaddleOCR PP-OCRv6, ONNX by RapidOCR), package code Apache-2.0",
         ),
+        ModelFile(
+            "dlib-shape-5.dat",
+            "face_recognition_models==0.3.0",
+            "face_recognition_models",
+            "models/shape_predictor_5_face_landmarks.dat",
+            "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+            "CC0 1.0 (Davis King, dlib-models)",
+        ),
+        ModelFile(
+            "dlib-face-signature.dat",
+            "face_recognition_models==0.3.0",
+            "face_recognition_models",
+            "models/dlib_face_recognition_resnet_model_v1.dat",
+            "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            "CC0 1.0 (Davis King, dlib-models)",
+        ),
     )
 }
 
