@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
 
+    # Inference threads: each worker's share of the host's cores (onnxruntime and OpenCV
+    # pools). 0 = auto: max(1, usable cores // workers_per_host).
+    workers_per_host: int = Field(default=1, ge=1, le=256)
+    inference_threads: int = Field(default=0, ge=0, le=256)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
