@@ -27,6 +27,7 @@ from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
 from benchkit.realtime import describe_realtime, measure_realtime
 from benchkit.report import Report, render
+from benchkit.runtimes import describe_runtimes, measure_runtimes
 from benchkit.sampling import describe_sampling, measure_sampling
 from benchkit.service import (
     describe_setups,
@@ -130,6 +131,7 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     )
     report.add(*describe_frames(frames))
 
+    report.add(*describe_runtimes(measure_runtimes(2 if sizes is QUICK else 15)))  # figure 12
     step("11. real-time factor on 720p H.264")
     report.add(*describe_realtime(measure_realtime(work, clip, quick=sizes is QUICK)))
 
