@@ -25,6 +25,7 @@ from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
 from benchkit.report import Report, render
+from benchkit.runtimes import describe_runtimes, measure_runtimes
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 
@@ -107,6 +108,7 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     )
     report.add(*describe_frames(frames))
 
+    report.add(*describe_runtimes(measure_runtimes(2 if sizes is QUICK else 15)))  # figure 12
     step("11. real-time factor on 720p H.264")
     realtime = h264.measure_realtime(
         work, clip, sizes.realtime_frames, sizes.realtime_size, sizes.realtime_pipelines

@@ -90,3 +90,24 @@ def test_a_session_from_bytes_runs():
     session = runtime.session_from_bytes(models.model_bytes("centerface.onnx").tobytes(), 1)
     out = session.run(None, {"input.1": np.zeros((10, 3, 32, 32), np.float32)})
     assert out[0].shape[0] == 10
+
+
+@pytest.mark.parametrize(("name", "size"), [("astronaut", (512, 512)), ("chelsea", (448, 288))])
+def test_centerface_on_onnxruntime_equals_cv2_dnn_on_a_photograph(name, size):
+    """The free-shaped graph on onnxruntime gives cv2.dnn's outputs on the file as it
+    ships, within float noise, on real photographs at two input sizes."""
+    import onnx
+
+    from app.tests.unit.step_checks import photo
+
+    blob = cv2.dnn.blobFromImage(cv2.resize(photo(name), size), 1.0, swapRB=True)
+    net = cv2.dnn.readNetFromONNX(models.model_bytes("centerface.onnx"))
+    net.setInput(blob, "input.1")
+    expected = net.forward(["537", "538", "539"])
+    graph = onnx.load_from_string(models.model_bytes("centerface.onnx").tobytes())
+    session = runtime.session_from_bytes(runtime.free_spatial_shape(graph).SerializeToString())
+    actual = session.run(["537", "538", "539"], {"input.1": blob})
+    for want, got in zip(expected, actual, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=2e-4, rtol=1e-4)
+    assert float(actual[0].max()) > 0.5 or name == "chelsea"  # the astronaut's face is seen

