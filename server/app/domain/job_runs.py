@@ -23,6 +23,7 @@ from app.domain.ports import (
     VideoAnalysis,
 )
 from app.domain.results_writer import ResultsWriter
+from app.domain.search import JobIndexer
 from app.domain.services import get_job, notify_workers
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def run_claimed_job(
     export_sinks: SinkFactory | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: ProgressCallback | None = None,
+    indexer: JobIndexer | None = None,
 ) -> JobStatus:
     """Run a job this worker holds and record how it ended; never raises for bad input.
 
@@ -48,6 +50,8 @@ def run_claimed_job(
     analysed; they close together when the job succeeds and all remove their files
     when it fails, stops, or is no longer this worker's.
     PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
+    The `indexer` adds the completed job to the search index from its summary, just
+    before the completion is recorded; a failure there is only a job warning.
     """
     started = time.monotonic()
     options = AnalysisOptions.from_dict(job.options)
@@ -70,6 +74,8 @@ def run_claimed_job(
         # What the submit said about the request (ignored fields, a clipped range) first.
         analysis.warnings = [*(job.warnings or []), *analysis.warnings]
         close_sinks(sinks, analysis.video, analysis.warnings)
+        if indexer is not None and (warning := indexer.add(job)) is not None:
+            analysis.warnings.append(warning)
     except PipelineInterrupted:
         abort_sinks(sinks)
         raise
@@ -83,7 +89,10 @@ def run_claimed_job(
     except BaseException:
         abort_sinks(sinks)
         raise
-    return _record_completion(jobs, job, analysis, writer, sinks, time.monotonic() - started)
+    status = _record_completion(jobs, job, analysis, writer, sinks, time.monotonic() - started)
+    if indexer is not None and status is not JobStatus.COMPLETED:
+        indexer.forget(job.job_id)  # its files are gone: searches must not name it
+    return status
 
 
 def _record_completion(

@@ -145,3 +145,22 @@ def index_completed_job(
     if len(entry.matches) >= max_rows:
         log.info("job %s: search index holds its first %d tracks and texts", job.job_id, max_rows)
     return None
+
+
+@dataclass(frozen=True)
+class JobIndexer:
+    """The worker's hook at completion: index the job from its summary, or forget it
+    when the completion was not recorded (canceled meanwhile, or the claim lost)."""
+
+    index: SearchIndex
+    storage: StorageService
+    max_rows: int
+
+    def add(self, job: Job) -> str | None:
+        return index_completed_job(self.index, self.storage, job, max_rows=self.max_rows)
+
+    def forget(self, job_id: uuid.UUID) -> None:
+        try:
+            self.index.remove(job_id)
+        except Exception as exc:
+            log.warning("job %s: could not be removed from the search index: %r", job_id, exc)

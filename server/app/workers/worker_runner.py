@@ -27,6 +27,7 @@ from app.bootstrap import (
     Database,
     build_database,
     build_export_sinks,
+    build_indexer,
     build_limits,
     build_queue_client,
     build_runner,
@@ -89,6 +90,7 @@ def build_worker(settings: Settings) -> tuple[Worker, Database]:
         stall_timeout=settings.stall_timeout_s,
         limits=build_limits(settings),
         export_sinks=build_export_sinks(settings, storage),
+        indexer=build_indexer(settings, database, storage),
     )
     return worker, database
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -34,9 +33,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(128), primary_key=True),
         sa.Column("individuals", sa.Integer(), nullable=False),
     )
-    op.create_index(
-        "ix_search_labels_label_individuals", "search_labels", ["label", "individuals"]
-    )
+    op.create_index("ix_search_labels_label_individuals", "search_labels", ["label", "individuals"])
     op.create_table(
         "search_matches",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),

@@ -78,7 +78,9 @@ class SqlAlchemySearchIndex(SearchIndex):
             rows = session.execute(page).all()
             matches = _page_matches(session, [row.job_id for row in rows], query)
         items = [
-            SearchHit(row.job_id, row.filename, row.tag, row.created_at, matches.get(row.job_id, []))
+            SearchHit(
+                row.job_id, row.filename, row.tag, row.created_at, matches.get(row.job_id, [])
+            )
             for row in rows
         ]
         return SearchPage(total, items)
