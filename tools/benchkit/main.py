@@ -28,6 +28,7 @@ from benchkit.machine import REPO, load_average, machine, versions
 from benchkit.realtime import describe_realtime, measure_realtime
 from benchkit.report import Report, render
 from benchkit.sampling import describe_sampling, measure_sampling
+from benchkit.search_index import describe_search, measure_search
 from benchkit.service import (
     describe_setups,
     describe_submits,
@@ -167,6 +168,7 @@ def run_all(sizes: Sizes, work: Path) -> Report:
 
     step("9. resource limits: the worker's memory over a long job")
     report.add(*describe_worker_limits(measure_worker_limits(work, sizes.worker_frames)))
+    report.add(*describe_search(measure_search(work / "search", 500 if sizes is QUICK else 10_000)))
 
     step("6. CPU-bound batch, 1 and 2 workers")
     batches = measure_batches(
