@@ -75,7 +75,9 @@ class SqlAlchemySearchIndex(SearchIndex):
         )
         with self._sessions() as session:
             total = session.scalar(select(func.count()).select_from(jobs.subquery())) or 0
-            rows = session.execute(page).all()
+            # Past the last match there is no page to read: a text that matches nothing
+            # would otherwise scan every text a second time.
+            rows = session.execute(page).all() if total > query.offset else []
             matches = _page_matches(session, [row.job_id for row in rows], query)
         items = [
             SearchHit(
