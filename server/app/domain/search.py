@@ -121,7 +121,7 @@ def entry_from_summary(job: Job, summary: dict[str, Any], *, max_rows: int) -> I
         matches.append(
             SearchMatch(
                 TEXT,
-                str(item["text"])[:MAX_VALUE_CHARS],
+                str(item["text"]).replace("\x00", "")[:MAX_VALUE_CHARS],  # PostgreSQL: no NUL
                 int(item["start_ms"]),
                 int(item["end_ms"]),
                 int(track_ids[0]) if track_ids else None,

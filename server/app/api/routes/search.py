@@ -122,6 +122,18 @@ def _check(
                 }
             ]
         )
+    for name, value in (("label", label), ("text", text), ("tag", tag)):
+        if value is not None and "\x00" in value:  # PostgreSQL refuses NUL in a string
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "string_pattern_mismatch",
+                        "loc": ("query", name),
+                        "msg": f"{name} contains a NUL character",
+                        "input": value[:80],
+                    }
+                ]
+            )
     if text is not None and len(text) > max_text:
         raise RequestValidationError(
             [

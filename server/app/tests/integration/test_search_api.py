@@ -94,6 +94,7 @@ def test_text_tag_and_min_individuals_filter_and_page(client):
         ({"min_individuals": 0}, "min_individuals"),
         ({"text": "x" * 201}, "text"),
         ({"label": "dog", "lable": "cat"}, "lable"),
+        ({"text": "ex\x00it"}, "text"),
     ],
 )
 def test_bad_parameters_are_422_naming_the_field(client, params, field):
