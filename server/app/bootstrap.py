@@ -22,6 +22,7 @@ from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
 from app.adapters.queue.redis_queue import RedisQueue
+from app.adapters.search.sqlalchemy_index import SqlAlchemySearchIndex
 from app.adapters.storage.filesystem import FilesystemStorage
 from app.domain.errors import QueueUnavailable
 from app.domain.frames import FrameLimits, FrameSink
@@ -29,6 +30,7 @@ from app.domain.job_runs import SinkFactory
 from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import QueueService, StorageService, VideoInspector
+from app.domain.search import JobIndexer
 from app.domain.track_facts import ConfirmationRule
 from app.settings import Settings
 
@@ -37,6 +39,7 @@ from app.settings import Settings
 class Database:
     engine: Engine
     jobs: SqlAlchemyJobRepository
+    search: SqlAlchemySearchIndex
 
     def close(self) -> None:
         self.engine.dispose()
@@ -44,7 +47,8 @@ class Database:
 
 def build_database(settings: Settings, *, pool_size: int = 5) -> Database:
     engine = build_engine(settings.database_url, pool_size=pool_size)
-    return Database(engine, SqlAlchemyJobRepository(build_session_factory(engine)))
+    sessions = build_session_factory(engine)
+    return Database(engine, SqlAlchemyJobRepository(sessions), SqlAlchemySearchIndex(sessions))
 
 
 def build_storage(settings: Settings) -> FilesystemStorage:
@@ -111,6 +115,11 @@ def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFacto
         return export_sinks(storage, job, options)
 
     return sinks
+
+
+def build_indexer(settings: Settings, database: Database, storage: StorageService) -> JobIndexer:
+    """What the worker does with a completed job's summary: index it for search."""
+    return JobIndexer(database.search, storage, max_rows=settings.search_index_max_rows)
 
 
 def build_inspector(_settings: Settings) -> VideoInspector:

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
+    # Search across jobs: what a completed job's index holds, and what one search may read.
+    search_index_max_rows: int = Field(default=10_000, ge=1)  # tracks + texts per job
+    search_max_matches_per_job: int = Field(default=50, ge=1, le=1000)
+    search_max_text_chars: int = Field(default=200, ge=1, le=10_000)
 
     # Inference threads: each worker's share of the host's cores (onnxruntime and OpenCV
     # pools). 0 = auto: max(1, usable cores // workers_per_host).

@@ -26,6 +26,7 @@ from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
 from benchkit.report import Report, render
 from benchkit.runtimes import describe_runtimes, measure_runtimes
+from benchkit.search_index import describe_search, measure_search
 
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 
@@ -143,6 +144,7 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     step("9. resource limits: the worker's memory over a long job")
     worker = limits.measure_worker_limits(work, sizes.worker_frames)
     report.add(*limits.describe_worker_limits(worker))
+    report.add(*describe_search(measure_search(work / "search", 500 if sizes is QUICK else 10_000)))
 
     step("6. CPU-bound batch, 1 and 2 workers")
     batch = (sizes.batch_frames, sizes.batch_pipeline, sizes.batch_jobs, sizes.batch_rounds)

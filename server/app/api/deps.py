@@ -15,6 +15,7 @@ from app.domain.ports import (
     JobRepository,
     PipelineRunner,
     QueueService,
+    SearchIndex,
     StorageService,
     VideoInspector,
 )
@@ -27,6 +28,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_jobs(request: Request) -> JobRepository:
     return request.app.state.jobs
+
+
+def get_search(request: Request) -> SearchIndex:
+    return request.app.state.search
 
 
 def get_storage(request: Request) -> StorageService:
@@ -52,6 +57,7 @@ def get_limits(request: Request) -> FrameLimits:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobRepository, Depends(get_jobs)]
 StorageDep = Annotated[StorageService, Depends(get_storage)]
+SearchDep = Annotated[SearchIndex, Depends(get_search)]
 RunnerDep = Annotated[PipelineRunner, Depends(get_runner)]
 QueueDep = Annotated[QueueService, Depends(get_queue)]
 InspectorDep = Annotated[VideoInspector, Depends(get_inspector)]

@@ -33,6 +33,7 @@ from app.api.routes import (
     job_summary,
     metrics,
     pipelines,
+    search,
     web,
 )
 from app.api.schemas import ErrorResponse, ValidationErrorResponse
@@ -62,6 +63,7 @@ VIDEO_ROUTERS = (
     job_cancel.router,
     job_summary.router,
     job_exports.router,
+    search.router,
 )
 
 
@@ -117,12 +119,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue = build_api_queue(current)
         app.state.settings = current
         app.state.jobs = database.jobs
+        app.state.search = database.search
         app.state.storage = build_storage(current)
         app.state.runner = build_runner(current)
         app.state.queue = queue
         app.state.inspector = build_inspector(current)
         app.state.limits = build_limits(current)  # checked at submit and by the worker
-        sweeper = Sweeper(current, database.jobs, queue, app.state.storage).start()
+        sweeper = Sweeper(
+            current, database.jobs, queue, app.state.storage, search=database.search
+        ).start()
         sender = HttpxWebhookSender(
             current.webhook_timeout_s, allow_private=current.webhook_allow_private
         )

@@ -17,7 +17,7 @@ from app.domain.control import (
     remove_abandoned_writes,
     remove_orphan_uploads,
 )
-from app.domain.ports import JobRepository, QueueService, StorageService
+from app.domain.ports import JobRepository, QueueService, SearchIndex, StorageService
 from app.domain.recovery import recover_stale_jobs, requeue_pending
 from app.settings import Settings
 
@@ -33,8 +33,10 @@ class Sweeper:
         jobs: JobRepository,
         queue: QueueService,
         storage: StorageService,
+        search: SearchIndex | None = None,
     ) -> None:
         self.settings = settings
+        self.search = search
         self.jobs = jobs
         self.queue = queue
         self.storage = storage
@@ -62,7 +64,10 @@ class Sweeper:
         """Retention: files of old finished jobs, and idempotency keys past their TTL."""
         if self.settings.retention_hours is not None:
             purged = purge_expired_files(
-                self.jobs, self.storage, older_than=timedelta(hours=self.settings.retention_hours)
+                self.jobs,
+                self.storage,
+                older_than=timedelta(hours=self.settings.retention_hours),
+                search=self.search,
             )
             if purged:
                 log.info("retention: deleted the files of %d finished job(s)", purged)

@@ -26,6 +26,7 @@ from rich.progress import (
 
 from app.cli import reports
 from app.cli.client import ApiClient, ApiError, CliError, check_mp4
+from app.cli.search import search
 from app.cli.terminal import printable
 from app.cli.waiting import StatusPoller, WaitOptions, wait_for
 
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace, client: ApiClient, console: Console) -> int:
         return reports.summary(client, args.job_id, args.json)
     if args.command == "export":
         return reports.export(client, console, args.job_id, args.format, args.output)
+    if args.command == "search":
+        return search(client, args, print_json)
     raise CliError(f"unknown command {args.command!r}")  # argparse prevents this
 
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from app.cli import commands
 from app.cli.client import ApiClient, CliError, default_url
+from app.cli.search import add_search_command
 from app.cli.terminal import printable
 from app.cli.waiting import RETRY_FOR_S
 from app.domain.exports import EXPORTS
@@ -131,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         + f" (default {EXPORTS[0].format})",
     )
     export.add_argument("-o", "--output", help="the file to write (default JOB-<name>)")
+    add_search_command(
+        client_command("search", help="completed jobs with a label, a text read or a tag")
+    )
     return parser
 
 

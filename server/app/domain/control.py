@@ -11,7 +11,7 @@ from itertools import chain
 from app.domain.errors import JobAlreadyFinished
 from app.domain.log_context import about
 from app.domain.model import Job, JobStatus, job_file_keys, utcnow, write_owner
-from app.domain.ports import JobRepository, StorageService
+from app.domain.ports import JobRepository, SearchIndex, StorageService
 from app.domain.results import StoredDocument, stored_document, stored_head
 from app.domain.results_pages import ResultsQuery, read_page
 from app.domain.results_writer import dumps
@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def cancel_or_delete_job(
-    jobs: JobRepository, storage: StorageService, job_id: uuid.UUID, *, purge: bool = False
+    jobs: JobRepository,
+    storage: StorageService,
+    job_id: uuid.UUID,
+    *,
+    purge: bool = False,
+    search: SearchIndex | None = None,
 ) -> tuple[bool, Job]:
     """DELETE semantics: a live job is canceled (True); a finished one loses its files
     only when `purge` asks for it (False), else JobAlreadyFinished and nothing changes.
@@ -42,11 +47,17 @@ def cancel_or_delete_job(
             f"job {job_id} is already {job.status.value}; nothing was canceled and its "
             "files are kept (DELETE with ?purge=true deletes them)"
         )
-    return False, delete_job_files(jobs, storage, job)
+    return False, delete_job_files(jobs, storage, job, search=search)
 
 
-def delete_job_files(jobs: JobRepository, storage: StorageService, job: Job) -> Job:
-    """Remove a finished job's input and results; the row stays and records it."""
+def delete_job_files(
+    jobs: JobRepository, storage: StorageService, job: Job, *, search: SearchIndex | None = None
+) -> Job:
+    """Remove a finished job's input and results; the row stays and records it. A job
+    whose files are gone leaves the search index first (searches would name a job
+    whose results are 410)."""
+    if search is not None:
+        search.remove(job.job_id)
     for key in job_file_keys(job.job_id):
         storage.delete_file(key)
     marked = jobs.mark_files_deleted(job.job_id, utcnow())
@@ -55,12 +66,16 @@ def delete_job_files(jobs: JobRepository, storage: StorageService, job: Job) -> 
 
 
 def purge_expired_files(
-    jobs: JobRepository, storage: StorageService, *, older_than: timedelta
+    jobs: JobRepository,
+    storage: StorageService,
+    *,
+    older_than: timedelta,
+    search: SearchIndex | None = None,
 ) -> int:
     """Retention: delete the files of jobs finished longer ago than `older_than`."""
     count = 0
     for job in jobs.finished_with_files(utcnow() - older_than):
-        delete_job_files(jobs, storage, job)
+        delete_job_files(jobs, storage, job, search=search)
         count += 1
     return count
 

@@ -24,6 +24,7 @@ from app.domain.ports import (
     VideoAnalysis,
 )
 from app.domain.results_writer import ResultsWriter
+from app.domain.search import JobIndexer
 from app.domain.services import get_job, notify_workers
 from app.domain.track_facts import ConfirmationRule, TrackFacts
 
@@ -44,6 +45,7 @@ def run_claimed_job(
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: ProgressCallback | None = None,
     confirmation: ConfirmationRule | None = None,
+    indexer: JobIndexer | None = None,
 ) -> JobStatus:
     """Run a job this worker holds and record how it ended; never raises for bad input.
 
@@ -53,6 +55,8 @@ def run_claimed_job(
     report tracks (`after_tracks`) are finished by one pass after the last frame, when
     each track's label and confirmation (`confirmation`) are known (domain/finishing.py).
     PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
+    The `indexer` adds the completed job to the search index from its summary, just
+    before the completion is recorded; a failure there is only a job warning.
     """
     started = time.monotonic()
     options = AnalysisOptions.from_dict(job.options)
@@ -81,6 +85,8 @@ def run_claimed_job(
         for track_id, person_id in analysis.person_ids.items():
             facts.set_person_id(track_id, person_id)
         close_sinks(sinks, analysis.video, analysis.warnings)
+        if indexer is not None and (warning := indexer.add(job)) is not None:
+            analysis.warnings.append(warning)
     except PipelineInterrupted:
         abort_sinks(sinks)
         raise
@@ -94,7 +100,10 @@ def run_claimed_job(
     except BaseException:
         abort_sinks(sinks)
         raise
-    return _record_completion(jobs, job, analysis, writer, sinks, time.monotonic() - started)
+    status = _record_completion(jobs, job, analysis, writer, sinks, time.monotonic() - started)
+    if indexer is not None and status is not JobStatus.COMPLETED:
+        indexer.forget(job.job_id)  # its files are gone: searches must not name it
+    return status
 
 
 def _record_completion(

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from app.domain.frames import FrameLimits, FrameSink
 from app.domain.model import Job, JobStatus, Progress, WebhookDelivery
 from app.domain.options import AnalysisOptions
+from app.domain.search import IndexedJob, SearchPage, SearchQuery
 
 
 class JobRepository(ABC):
@@ -387,3 +388,23 @@ class PipelineRunner(ABC):
         """Feed each analysed frame to every sink's `add` (the caller closes or aborts
         the sinks). Raise VideoDecodeError for an unreadable video, FrameLimitExceeded
         past a limit, PipelineInterrupted on stop."""
+
+
+class SearchIndex(ABC):
+    """Completed jobs' summaries, indexed for search across jobs: by label (and how many
+    individuals), by text read on screen (substring, case-insensitive) and by tag."""
+
+    @abstractmethod
+    def put(self, entry: IndexedJob) -> None:
+        """Replace the job's entry (indexing a job again leaves one entry)."""
+
+    @abstractmethod
+    def remove(self, job_id: uuid.UUID) -> None:
+        """Forget the job (its files were deleted); nothing when it is not indexed."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Jobs where every given filter holds, newest first (then by id), one page of
+        `query.limit` from `query.offset`, each with at most `query.max_matches`
+        matches in time order: the tracks of the qualifying labels and the texts that
+        contain `query.text`; `total` counts every matching job."""

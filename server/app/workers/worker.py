@@ -27,6 +27,7 @@ from app.domain.job_runs import SinkFactory, release_job, run_claimed_job
 from app.domain.log_context import job_context
 from app.domain.model import JobStatus
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
+from app.domain.search import JobIndexer
 from app.domain.services import claim_job
 from app.domain.track_facts import ConfirmationRule
 from app.workers.heartbeat import Heartbeat
@@ -55,6 +56,7 @@ class Worker:
         export_sinks: SinkFactory | None = None,
         on_stall: Callable[[], None] | None = None,
         confirmation: ConfirmationRule | None = None,
+        indexer: JobIndexer | None = None,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -68,6 +70,7 @@ class Worker:
         self.export_sinks = export_sinks
         self.confirmation = confirmation
         self.on_stall = on_stall
+        self.indexer = indexer
         self.name = f"worker-{os.getpid()}"
         self.stop_requested = threading.Event()
         self._backoff = 0.0
@@ -154,6 +157,7 @@ class Worker:
                     limits=self.limits,
                     export_sinks=self.export_sinks,
                     confirmation=self.confirmation,
+                    indexer=self.indexer,
                     should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
                     on_progress=heartbeat.report,
                 )

@@ -28,6 +28,7 @@ from app.bootstrap import (
     build_confirmation,
     build_database,
     build_export_sinks,
+    build_indexer,
     build_limits,
     build_queue_client,
     build_runner,
@@ -91,6 +92,7 @@ def build_worker(settings: Settings) -> tuple[Worker, Database]:
         limits=build_limits(settings),
         export_sinks=build_export_sinks(settings, storage),
         confirmation=build_confirmation(settings),
+        indexer=build_indexer(settings, database, storage),
     )
     return worker, database
 

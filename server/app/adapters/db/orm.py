@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -98,6 +99,46 @@ class HealthCheckRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     checked_at: Mapped[str] = mapped_column(String(40))
+
+
+class SearchJobRow(Base):
+    """A completed job in the search index (a copy of what the answer shows and sorts by),
+    written with its labels and matches from the summary when the job completes."""
+
+    __tablename__ = "search_jobs"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    tag: Mapped[str | None] = mapped_column(String(256), nullable=True, index=True)
+
+
+class SearchLabelRow(Base):
+    """A label a job shows, and how many individuals (distinct tracks) it has."""
+
+    __tablename__ = "search_labels"
+    __table_args__ = (Index("ix_search_labels_label_individuals", "label", "individuals"),)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    label: Mapped[str] = mapped_column(String(128), primary_key=True)
+    individuals: Mapped[int] = mapped_column(Integer)
+
+
+class SearchMatchRow(Base):
+    """A track of a label or a text read on screen, with its times; `folded` is the
+    text case-folded, which a text search compares against."""
+
+    __tablename__ = "search_matches"
+    __table_args__ = (Index("ix_search_matches_job_kind", "job_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(Text)
+    folded: Mapped[str] = mapped_column(Text)
+    start_ms: Mapped[int] = mapped_column(Integer)
+    end_ms: Mapped[int] = mapped_column(Integer)
+    track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 metadata = Base.metadata

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import JobsDep, StorageDep
+from app.api.deps import JobsDep, SearchDep, StorageDep
 from app.api.routes.job_status import status_of
 from app.api.schemas import ErrorResponse, JobStatusResponse
 from app.domain.control import cancel_or_delete_job
@@ -33,6 +33,7 @@ def cancel_job(
     job_id: uuid.UUID,
     jobs: JobsDep,
     storage: StorageDep,
+    search: SearchDep,
     purge: Annotated[
         bool,
         Query(description="on a finished job, delete its stored files (results then 410)"),
@@ -41,7 +42,7 @@ def cancel_job(
     """Cancel a pending job at once, or a running one within about a second. A finished
     job (completed, failed or canceled) is a 409 that keeps everything, unless
     `purge=true`: then its stored files are deleted; the row stays."""
-    canceled, job = cancel_or_delete_job(jobs, storage, job_id, purge=purge)
+    canceled, job = cancel_or_delete_job(jobs, storage, job_id, purge=purge, search=search)
     if canceled:
         return status_of(job)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -288,15 +288,23 @@ async function openResults(jobId) {
   section.scrollIntoView({ behavior: "smooth" });
 }
 
-// -- a URL per job's results: #job=<id> --------------------------------------------------
+// -- a URL per job's results: #job=<id>, at a time with &t=<ms> (search matches) ---------
 function jobInUrl() {
-  const match = /^#job=([0-9a-f-]{36})$/i.exec(location.hash);
+  const match = /^#job=([0-9a-f-]{36})(?:&t=\d+)?$/i.exec(location.hash);
   return match ? match[1].toLowerCase() : null;
 }
 
-function followUrl() {
+function timeInUrl() {
+  const match = /&t=(\d+)$/.exec(location.hash);
+  return match ? Number(match[1]) : null;
+}
+
+async function followUrl() {
   const jobId = jobInUrl();
-  if (jobId && jobId !== state.openJob) openResults(jobId);
+  if (!jobId) return;
+  if (jobId !== state.openJob) await openResults(jobId);
+  const ms = timeInUrl();
+  if (ms !== null && state.openJob === jobId && state.results) pickTime(ms);
 }
 
 // -- start ----------------------------------------------------------------------------------
