@@ -6,6 +6,7 @@ Nothing is built at import time; each entrypoint calls these once and passes the
 from __future__ import annotations
 
 import errno
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.adapters.exports import export_sinks
 from app.adapters.media.inspector import Mp4Inspector
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.frame_look import BlankRule
 from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
 from app.adapters.queue.manager import ManagerQueueClient, ManagerQueueServer
@@ -61,7 +63,9 @@ def build_limits(settings: Settings) -> FrameLimits:
 def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(
         PipelineCatalog.load(settings.pipelines_dir),
-        stages=tracking_stages,
+        stages=functools.partial(
+            tracking_stages, blank=BlankRule(settings.black_max_mean, settings.uniform_max_std)
+        ),
         limits=build_limits(settings),
     )
 
@@ -71,7 +75,7 @@ def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFacto
     and the annotated video for annotate=true."""
 
     def sinks(job: Job, options: AnalysisOptions) -> list[FrameSink]:
-        return export_sinks(storage, job, options)
+        return export_sinks(storage, job, options, settings.keyframe_width)
 
     return sinks
 

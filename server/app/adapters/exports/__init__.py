@@ -28,14 +28,16 @@ SINKS: tuple[type[ExportSink], ...] = (
 )
 
 
-def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) -> list[FrameSink]:
+def export_sinks(
+    storage: StorageService, job: Job, options: AnalysisOptions, keyframe_width: int = 320
+) -> list[FrameSink]:
     """The sinks of the exports this job has (the annotated video only when asked)."""
-    sinks: list[FrameSink] = []
+    sinks: list[FrameSink] = [SummarySink.for_job(storage, job, keyframe_width)]
     try:
         for sink in SINKS:
-            if sink is SummarySink or any(
-                EXPORT_BY_NAME[name].wanted(options) for name in sink.writes
-            ):
+            if sink is SummarySink:
+                continue
+            if any(EXPORT_BY_NAME[name].wanted(options) for name in sink.writes):
                 sinks.append(sink.for_job(storage, job))
     except BaseException:
         for built in sinks:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.adapters.exports.base import ExportSink
+from app.adapters.exports.keyframes import KeyframePicker
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
-from app.domain.model import summary_key
+from app.domain.model import Job, shot_keyframe_key, summary_key
 from app.domain.ports import StorageService
-from app.domain.summary import SummaryBuilder, TrackTotals
+from app.domain.summary import BlackSegments, SummaryBuilder, TrackTotals
 
 
 def vtt_time(ms: int) -> str:
@@ -53,9 +54,15 @@ class SummarySink(ExportSink):
 
     writes = ("tracks.vtt",)  # and the summary, which is not a download
 
-    def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
+    def __init__(
+        self, storage: StorageService, job_id: uuid.UUID, keyframe_width: int = 320
+    ) -> None:
         self.storage = storage
         self.job_id = job_id
+        # Each shot's keyframe is written as `<job_id>_shot<i>.jpg` when the shot ends.
+        self.keyframes = KeyframePicker(keyframe_width)
+        self.black = BlackSegments()
+        self._keyframes_written = 0
         self._summary = storage.open_write(summary_key(job_id))
         self._vtt = storage.open_write(EXPORT_BY_NAME["tracks.vtt"].key(job_id))
         self._shots = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
@@ -72,7 +79,17 @@ class SummarySink(ExportSink):
         self._shots_written = 0
         self.builder = SummaryBuilder(self._write_shot, self._write_track)
 
-    def _write_shot(self, shot: dict[str, int]) -> None:
+    @classmethod
+    def for_job(cls, storage: StorageService, job: Job, keyframe_width: int = 320) -> SummarySink:
+        return cls(storage, job.job_id, keyframe_width)
+
+    def _write_shot(self, shot: dict[str, Any]) -> None:
+        keyframe = self.keyframes.take()
+        if keyframe is not None:
+            key = shot_keyframe_key(self.job_id, shot["index"])
+            self.storage.save_file(key, [keyframe.jpeg])
+            self._keyframes_written = max(self._keyframes_written, shot["index"] + 1)
+            shot = {**shot, "keyframe": keyframe.to_dict()}
         self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
         self._shots_written += 1
 
@@ -101,9 +118,13 @@ class SummarySink(ExportSink):
         self._tracks.close()
 
     def add(self, frame: Frame) -> None:
+        # The builder first: a new shot hands the previous one over, whose keyframe
+        # the picker still holds.
         self.builder.add(
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
+        self.keyframes.add(frame)
+        self.black.add(frame.index, frame.timestamp_ms, bool(frame.look and frame.look.blank))
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         fps = video.get("fps") or 0
@@ -114,13 +135,16 @@ class SummarySink(ExportSink):
         while chunk := self._shots.read(1 << 20):
             self._summary.write(chunk)
         self._shots.close()
-        self._summary.write(b'],"video":' + _dumps(video))
+        self._summary.write(b'],"black_segments":' + _dumps(self.black.finish()))
+        self._summary.write(b',"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
         self._summary.write(b',"labels":' + _dumps(self.builder.labels()) + b"}")
         self._vtt.commit()
         self._summary.commit()
 
     def abort(self) -> None:
+        for index in range(self._keyframes_written):
+            self.storage.delete_file(shot_keyframe_key(self.job_id, index))
         self._shots.close()
         self._tracks.close()
         self._summary.discard()

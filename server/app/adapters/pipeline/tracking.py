@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
+from app.adapters.pipeline.frame_look import BlankRule
 from app.adapters.pipeline.shots import ShotStage
 from app.domain.detections import Detection
 from app.domain.frames import Frame, FrameStage
@@ -348,7 +349,9 @@ class TrackingStage(FrameStage):
         frame.ended_tracks = ended
 
 
-def tracking_stages(_pipeline_id: str, _options: AnalysisOptions) -> list[FrameStage]:
+def tracking_stages(
+    _pipeline_id: str, _options: AnalysisOptions, blank: BlankRule | None = None
+) -> list[FrameStage]:
     """The runner's stage factory: shots on every job, then the tracker (motion blobs
-    are regions, not objects: they get no track)."""
-    return [ShotStage(), TrackingStage(Tracker(untracked=("motion",)))]
+    are regions, not objects: they get no track). `blank`: what a black frame is."""
+    return [ShotStage(blank=blank), TrackingStage(Tracker(untracked=("motion",)))]

@@ -157,7 +157,15 @@ def test_summary_sink_writes_summary_and_vtt_at_close_and_removes_them_on_abort(
     assert not storage.exists(summary_key(JOB))  # nothing visible before close
     sink.close(VIDEO, ["decoding stopped early"])
     document = json.loads(storage.load_file(summary_key(JOB)))
-    assert set(document) == {"job_id", "video", "warnings", "shots", "labels", "tracks"}
+    assert set(document) == {
+        "job_id",
+        "video",
+        "warnings",
+        "shots",
+        "labels",
+        "tracks",
+        "black_segments",
+    }
     assert document["job_id"] == str(JOB) and document["video"] == VIDEO
     assert document["warnings"] == ["decoding stopped early"]
     assert [t["track_id"] for t in document["tracks"]] == [1, 2, 3, 4]
