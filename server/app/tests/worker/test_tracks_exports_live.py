@@ -24,7 +24,7 @@ from app.tests.worker.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.worker
 
-SUMMARY_KEYS = {"job_id", "video", "warnings", "shots", "labels", "tracks"}
+SUMMARY_KEYS = {"job_id", "video", "warnings", "shots", "labels", "tracks", "black_segments"}
 
 
 @pytest.fixture(scope="module")
