@@ -54,7 +54,7 @@ def test_summary_lists_keyframes_and_black_segments_and_serves_each_keyframe(
         assert response.headers["content-type"] == "image/jpeg"
         assert "max-age" in response.headers["cache-control"]
         image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
-        assert image.shape[1] == 200 and image.shape[0] == 150
+        assert image is not None and image.shape[1] == 200 and image.shape[0] == 150
         assert float(image.std()) > 10  # a picture, not the black run
     missing = client.get(f"/video/jobs/{job_id}/shots/{len(summary['shots'])}.jpg")
     assert missing.status_code == 404 and "fewer shots" in missing.json()["detail"]
