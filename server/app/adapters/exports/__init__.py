@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.adapters.exports.annotated_video import AnnotatedVideoSink
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.chapters_vtt import ChaptersVttSink
+from app.adapters.exports.contact_sheet import ContactSheetSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
 from app.adapters.exports.quality_csv import QualityCsvSink
 from app.adapters.exports.summary import SummarySink
@@ -24,6 +25,7 @@ SINKS: tuple[type[ExportSink], ...] = (
     DetectionsCsvSink,
     ChaptersVttSink,
     QualityCsvSink,
+    ContactSheetSink,  # after the summary sink, which writes the keyframes it reads
     AnnotatedVideoSink,
 )
 

@@ -61,3 +61,15 @@ def test_summary_lists_keyframes_and_black_segments_and_serves_each_keyframe(
     purged = client.delete(f"/video/jobs/{job_id}", params={"purge": "true"})
     assert purged.status_code in (200, 204), purged.text
     assert client.get(f"/video/jobs/{job_id}/shots/0.jpg").status_code == 410
+
+
+def test_contact_sheet_export_is_one_jpeg_of_every_shot(services_factory, black_clip: Path):
+    services = services_factory()
+    services.start_api()
+    services.start_worker()
+    job_id = submit(services, black_clip, pipeline_id="motion")
+    assert services.wait_for(job_id)["status"] == "completed"
+    response = services.client.get(f"/video/jobs/{job_id}/contact_sheet.jpg")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    sheet = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    assert sheet is not None and sheet.shape[1] == 2 * 192 + 3 * 4  # two shots, one row
