@@ -12,8 +12,10 @@ import pytest
 from app.tests.fixtures.videos import write_mp4
 from app.tests.integration.test_tracks_exports import FIRST_SHOT, two_shot_frames
 from app.tests.worker.test_tracks_exports_live import submit
+from app.tests.worker.test_web_page import browser, open_page
 
 pytestmark = pytest.mark.worker
+__all__ = ["browser"]  # the fixture, used here
 BLACK = 6
 
 
@@ -73,3 +75,30 @@ def test_contact_sheet_export_is_one_jpeg_of_every_shot(services_factory, black_
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     sheet = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
     assert sheet is not None and sheet.shape[1] == 2 * 192 + 3 * 4  # two shots, one row
+
+
+def test_the_page_shows_a_strip_of_keyframes_that_seeks(
+    services_factory, black_clip: Path, browser
+):
+    services = services_factory()
+    services.start_api()
+    services.start_worker()
+    job_id = submit(services, black_clip, pipeline_id="motion", annotate="true")
+    assert services.wait_for(job_id)["status"] == "completed"
+    page = open_page(
+        browser, f"http://127.0.0.1:{services.api_port}/#job={job_id}", width=1100, timeout_ms=60_000
+    )
+    page.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('#keyframes img')];"
+        " return i.length === 2 && i.every((x) => x.complete && x.naturalWidth); }",
+        timeout=60_000,
+    )
+    page.locator("#keyframes figure").nth(1).click()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#annotated-video');"
+        f" return v && Math.abs(v.currentTime * 1000 - {(FIRST_SHOT + BLACK) * 40}) < 400; }}",
+        timeout=30_000,
+    )
+    Path("docs/images").mkdir(parents=True, exist_ok=True)
+    page.locator("#media").screenshot(path="docs/images/web-keyframes.png")
+    assert page.errors == []
