@@ -12,7 +12,7 @@ import pytest
 from app.tests.fixtures.videos import write_mp4
 from app.tests.integration.test_tracks_exports import FIRST_SHOT, two_shot_frames
 from app.tests.worker.test_tracks_exports_live import submit
-from app.tests.worker.test_web_page import browser, open_page
+from app.tests.worker.test_web_page import SCREENSHOTS, browser, open_page
 
 pytestmark = pytest.mark.worker
 __all__ = ["browser"]  # the fixture, used here
@@ -85,9 +85,8 @@ def test_the_page_shows_a_strip_of_keyframes_that_seeks(
     services.start_worker()
     job_id = submit(services, black_clip, pipeline_id="motion", annotate="true")
     assert services.wait_for(job_id)["status"] == "completed"
-    page = open_page(
-        browser, f"http://127.0.0.1:{services.api_port}/#job={job_id}", width=1100, timeout_ms=60_000
-    )
+    url = f"http://127.0.0.1:{services.api_port}/#job={job_id}"
+    page = open_page(browser, url, width=1100, timeout_ms=60_000)
     page.wait_for_function(
         "() => { const i = [...document.querySelectorAll('#keyframes img')];"
         " return i.length === 2 && i.every((x) => x.complete && x.naturalWidth); }",
@@ -99,6 +98,6 @@ def test_the_page_shows_a_strip_of_keyframes_that_seeks(
         f" return v && Math.abs(v.currentTime * 1000 - {(FIRST_SHOT + BLACK) * 40}) < 400; }}",
         timeout=30_000,
     )
-    Path("docs/images").mkdir(parents=True, exist_ok=True)
-    page.locator("#media").screenshot(path="docs/images/web-keyframes.png")
+    if SCREENSHOTS:
+        page.locator("#media").screenshot(path=str(Path(SCREENSHOTS) / "web-keyframes.png"))
     assert page.errors == []
