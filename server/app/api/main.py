@@ -28,6 +28,7 @@ from app.api.routes import (
     job_frames,
     job_list,
     job_results,
+    job_shots,
     job_status,
     job_submit,
     job_summary,
@@ -62,6 +63,7 @@ VIDEO_ROUTERS = (
     job_frames.router,
     job_cancel.router,
     job_summary.router,
+    job_shots.router,
     job_exports.router,
     search.router,
 )

@@ -10,7 +10,14 @@ from itertools import chain
 
 from app.domain.errors import JobAlreadyFinished
 from app.domain.log_context import about
-from app.domain.model import Job, JobStatus, job_file_keys, utcnow, write_owner
+from app.domain.model import (
+    Job,
+    JobStatus,
+    job_file_keys,
+    shot_keyframe_key,
+    utcnow,
+    write_owner,
+)
 from app.domain.ports import JobRepository, SearchIndex, StorageService
 from app.domain.results import StoredDocument, stored_document, stored_head
 from app.domain.results_pages import ResultsQuery, read_page
@@ -60,6 +67,9 @@ def delete_job_files(
         search.remove(job.job_id)
     for key in job_file_keys(job.job_id):
         storage.delete_file(key)
+    shot = 0  # keyframes are numbered from 0 without gaps: stop at the first missing
+    while storage.delete_file(shot_keyframe_key(job.job_id, shot)):
+        shot += 1
     marked = jobs.mark_files_deleted(job.job_id, utcnow())
     log.info("job %s: stored files deleted", job.job_id, extra=about(job.job_id))
     return marked or job

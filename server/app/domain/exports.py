@@ -62,6 +62,12 @@ EXPORTS: tuple[ExportFile, ...] = (
         missing="its pipeline has no quality step (or it completed before this export existed)",
     ),
     ExportFile(
+        "contact_sheet.jpg",
+        "contact",
+        "image/jpeg",
+        "every shot's keyframe in one JPEG grid (up to 120, spread over the shots)",
+    ),
+    ExportFile(
         "annotated.mp4",
         "mp4",
         "video/mp4",

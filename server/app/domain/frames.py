@@ -22,6 +22,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class FrameLook:
+    """Cheap statistics of a small grey copy of a frame, measured once by the shots
+    stage and read by the summary (black segments) and the keyframe choice: `mean` and
+    `std` of the grey levels (0..255), `sharpness` the variance of its Laplacian, and
+    `blank` when the frame is black or nearly uniform (no picture to show)."""
+
+    mean: float
+    std: float
+    sharpness: float
+    blank: bool
+
+
 @dataclass
 class Frame:
     """One decoded frame on its way through the loop."""
@@ -36,6 +49,8 @@ class Frame:
     # Track ids the tracker ended at this frame (gone for over its gap, or a cut), so
     # the summary can write them out instead of keeping every track of a long video.
     ended_tracks: list[int] = field(default_factory=list)
+    # The shots stage's statistics of this frame (None when no shots stage ran).
+    look: FrameLook | None = None
     # What the detection steps found; None when the pipeline has no detection step (its
     # results then have no "detections" key), [] when one ran and found nothing.
     detections: list[Detection] | None = None

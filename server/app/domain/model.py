@@ -92,6 +92,11 @@ def summary_key(job_id: uuid.UUID) -> str:
     return f"{job_id}_summary.json"
 
 
+def shot_keyframe_key(job_id: uuid.UUID, index: int) -> str:
+    """The JPEG keyframe of shot `index` (from 0), written by the worker as the shot ends."""
+    return f"{job_id}_shot{int(index)}.jpg"
+
+
 def export_keys(job_id: uuid.UUID) -> list[str]:
     """Files the export sinks write beside the results: the summary and every export."""
     return [summary_key(job_id), *(export.key(job_id) for export in EXPORTS)]

@@ -169,3 +169,37 @@ class SummaryBuilder:
             }
             for label, totals in ordered
         ]
+
+
+class BlackSegments:
+    """Runs of at least `min_frames` consecutive analysed frames that are black or
+    nearly uniform (contract "Text, keyframes, black frames"): a run keeps two numbers
+    while open, and each finished one is a short dict (editors look for a few breaks,
+    not thousands). A run still open when the video ends is closed at its last frame."""
+
+    def __init__(self, min_frames: int = 2) -> None:
+        self.min_frames = max(int(min_frames), 1)
+        self.segments: list[dict[str, int]] = []
+        self._run: dict[str, int] | None = None
+        self._frames = 0
+
+    def add(self, index: int, timestamp_ms: int, blank: bool) -> None:
+        if not blank:
+            self._close()
+            return
+        if self._run is None:
+            self._run = {"start_ms": timestamp_ms, "start_frame": index}
+            self._frames = 0
+        self._run["end_ms"], self._run["end_frame"] = timestamp_ms, index
+        self._frames += 1
+
+    def _close(self) -> None:
+        run, self._run = self._run, None
+        if run is not None and self._frames >= self.min_frames:
+            self.segments.append(
+                {k: run[k] for k in ("start_ms", "end_ms", "start_frame", "end_frame")}
+            )
+
+    def finish(self) -> list[dict[str, int]]:
+        self._close()
+        return self.segments

@@ -9,8 +9,10 @@ from __future__ import annotations
 from app.adapters.exports.annotated_video import AnnotatedVideoSink
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.chapters_vtt import ChaptersVttSink
+from app.adapters.exports.contact_sheet import ContactSheetSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
 from app.adapters.exports.quality_csv import QualityCsvSink
+from app.adapters.exports.shot_pictures import ShotPicturesSink
 from app.adapters.exports.summary import SummarySink
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import FrameSink
@@ -24,18 +26,24 @@ SINKS: tuple[type[ExportSink], ...] = (
     DetectionsCsvSink,
     ChaptersVttSink,
     QualityCsvSink,
+    ContactSheetSink,  # after the summary sink, which writes the keyframes it reads
     AnnotatedVideoSink,
 )
 
 
-def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) -> list[FrameSink]:
+def export_sinks(
+    storage: StorageService, job: Job, options: AnalysisOptions, keyframe_width: int = 320
+) -> list[FrameSink]:
     """The sinks of the exports this job has (the annotated video only when asked)."""
-    sinks: list[FrameSink] = []
+    # Keyframes and black runs are taken from the pictures during the loop; the summary,
+    # fed later by the end-of-job pass, lists them.
+    pictures = ShotPicturesSink(storage, job.job_id, keyframe_width)
+    sinks: list[FrameSink] = [SummarySink.for_job(storage, job, pictures), pictures]
     try:
         for sink in SINKS:
-            if sink is SummarySink or any(
-                EXPORT_BY_NAME[name].wanted(options) for name in sink.writes
-            ):
+            if sink is SummarySink:
+                continue
+            if any(EXPORT_BY_NAME[name].wanted(options) for name in sink.writes):
                 sinks.append(sink.for_job(storage, job))
     except BaseException:
         for built in sinks:

@@ -17,9 +17,10 @@ from typing import Any
 
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.csv_cells import strip_control
+from app.adapters.exports.shot_pictures import ShotPicturesSink
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
-from app.domain.model import summary_key
+from app.domain.model import Job, summary_key
 from app.domain.persons import FACE_LABEL, persons_summary
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
@@ -63,9 +64,14 @@ class SummarySink(ExportSink):
     writes = ("tracks.vtt",)  # and the summary, which is not a download
     after_tracks = True  # confirmed tracks only, with their life-long labels
 
-    def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
+    def __init__(
+        self, storage: StorageService, job_id: uuid.UUID, pictures: ShotPicturesSink | None = None
+    ) -> None:
         self.storage = storage
         self.job_id = job_id
+        # Keyframes and black runs need the frames' pictures, which this sink (fed by the
+        # end-of-job pass) never sees: the pictures sink took them during the loop.
+        self.pictures = pictures if pictures is not None else ShotPicturesSink(storage, job_id)
         self._summary = storage.open_write(summary_key(job_id))
         self._vtt = storage.open_write(EXPORT_BY_NAME["tracks.vtt"].key(job_id))
         self._shots = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
@@ -96,7 +102,18 @@ class SummarySink(ExportSink):
             if fact.person_id is not None
         }
 
-    def _write_shot(self, shot: dict[str, int]) -> None:
+    @classmethod
+    def for_job(
+        cls, storage: StorageService, job: Job, pictures: ShotPicturesSink | None = None
+    ) -> SummarySink:
+        return cls(storage, job.job_id, pictures)
+
+    def _write_shot(self, shot: dict[str, Any]) -> None:
+        # Written by the pictures sink when it saw the next shot begin (it is fed before
+        # this sink), or, for the last shot, by `finish()` in `close`.
+        keyframe = self.pictures.keyframes.get(shot["index"])
+        if keyframe is not None:
+            shot = {**shot, "keyframe": keyframe}
         self._shots.write((b"," if self._shots_written else b"") + _dumps(shot))
         self._shots_written += 1
 
@@ -133,6 +150,7 @@ class SummarySink(ExportSink):
         self.texts.add(frame.timestamp_ms, frame.detections or ())
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
+        black_segments = self.pictures.finish()  # and the last shot's keyframe written
         fps = video.get("fps") or 0
         self.builder.finish(round(1000 / fps) if fps else 0)
         self._copy_tracks()
@@ -141,7 +159,8 @@ class SummarySink(ExportSink):
         while chunk := self._shots.read(1 << 20):
             self._summary.write(chunk)
         self._shots.close()
-        self._summary.write(b'],"video":' + _dumps(video))
+        self._summary.write(b'],"black_segments":' + _dumps(black_segments))
+        self._summary.write(b',"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
         self._summary.write(b',"labels":' + _dumps(self.builder.labels(self._individuals)))
         self._summary.write(b',"texts":' + _dumps(self.texts.texts()))

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
+from app.adapters.pipeline.frame_look import BlankRule
 from app.adapters.pipeline.models.face_signature import face_signature
 from app.adapters.pipeline.persons import PersonSettings, PersonStage
 from app.adapters.pipeline.shots import ShotStage
@@ -356,15 +357,19 @@ class TrackingStage(FrameStage):
 
 
 def tracking_stages(
-    _pipeline_id: str, _options: AnalysisOptions, persons: PersonSettings | None = None
+    _pipeline_id: str,
+    _options: AnalysisOptions,
+    persons: PersonSettings | None = None,
+    blank: BlankRule | None = None,
 ) -> list[FrameStage]:
-    """The runner's stage factory: shots on every job, then the tracker (motion blobs
-    are regions, not objects: they get no track; lines of text get theirs from the
-    text tracker, which shares the tracker's ids), then face tracks grouped into persons
-    (nothing to do, and no model read, in a job without faces)."""
+    """The runner's stage factory: shots on every job (`blank`: what a black frame is),
+    then the tracker (motion blobs are regions, not objects: they get no track; lines of
+    text get theirs from the text tracker, which shares the tracker's ids), then face
+    tracks grouped into persons (nothing to do, and no model read, in a job without
+    faces)."""
     tracker = Tracker(untracked=("motion", TEXT_LABEL))
     return [
-        ShotStage(),
+        ShotStage(blank=blank),
         TrackingStage(tracker),
         TextTrackStage(TextTracker(tracker.new_id)),
         PersonStage(face_signature, persons),

@@ -19,12 +19,25 @@ from app.domain.model import summary_key
 router = APIRouter(tags=["jobs"])
 
 
+class Keyframe(BaseModel):
+    frame_index: int
+    timestamp_ms: int
+
+
 class Shot(BaseModel):
     index: int
     start_frame: int
     end_frame: int
     start_ms: int
     end_ms: int
+    keyframe: Keyframe | None = None  # its JPEG: GET /video/jobs/{id}/shots/{index}.jpg
+
+
+class BlackSegment(BaseModel):
+    start_ms: int
+    end_ms: int
+    start_frame: int
+    end_frame: int
 
 
 class LabelTotals(BaseModel):
@@ -53,6 +66,7 @@ class SummaryResponse(BaseModel):
     video: dict
     warnings: list[str]
     shots: list[Shot]
+    black_segments: list[BlackSegment] = []  # runs of 2+ black or nearly uniform frames
     labels: list[LabelTotals]
     tracks: list[Track]
 

@@ -239,6 +239,21 @@ async function showTimeline(job) {
   // Gaps in the lanes need every frame; past the fetch budget a lane spans first to last sighting.
   const segments = state.results.complete ? trackSegments(state.results.results, state.results.video) : null;
   state.timeline = drawTimeline(box, state.summary, durationMs, pickTime, segments);
+  showKeyframes(job.job_id, state.summary.shots || []);
+}
+
+function showKeyframes(jobId, shots) {
+  // One thumbnail per shot (the worker's keyframe JPEGs); a click seeks there.
+  $("#keyframes").replaceChildren(...shots.filter((s) => s.keyframe).map((shot) => {
+    const img = el("img", { alt: `shot ${shot.index + 1}`, "data-shot": shot.index });
+    objectUrl(`/video/jobs/${jobId}/shots/${shot.index}.jpg`)
+      .then((url) => { img.src = url; })
+      .catch((error) => { img.alt = error.message; });
+    const figure = el("figure", { class: "keyframe", title: `Shot ${shot.index + 1}` }, img,
+      el("figcaption", {}, `${shot.index + 1} · ${formatTime(shot.keyframe.timestamp_ms, true)}`));
+    figure.addEventListener("click", () => pickTime(shot.keyframe.timestamp_ms));
+    return figure;
+  }));
 }
 
 async function openResults(jobId) {

@@ -168,6 +168,7 @@ def test_summary_sink_writes_summary_and_vtt_at_close_and_removes_them_on_abort(
         "tracks",
         "texts",
         "persons",
+        "black_segments",
     }
     assert document["job_id"] == str(JOB) and document["video"] == VIDEO
     assert document["warnings"] == ["decoding stopped early"]

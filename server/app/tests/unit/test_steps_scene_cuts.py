@@ -83,9 +83,11 @@ def test_bad_options_are_refused(options):
 
 def test_a_small_cut_in_a_quiet_video_is_found_and_a_fixed_line_misses_it():
     # two dim shots of similar colours: the change is small in absolute terms but far
-    # above the frame-to-frame noise of either shot
+    # above the frame-to-frame noise of either shot (a soft ramp: a flat field would be
+    # a uniform frame, which starts no shot)
     rng = np.random.default_rng(5)
-    base = np.full((90, 120, 3), (40, 50, 60), np.uint8)
+    ramp = np.linspace(0, 24, 120, dtype=np.float32)[None, :, None]
+    base = (np.full((90, 120, 3), (40, 50, 60), np.float32) + ramp).astype(np.uint8)
     other = base.copy()
     other[:, 90:] = (60, 50, 40)  # a quarter of the picture changes colour
     frames = [
@@ -112,3 +114,56 @@ def test_a_busy_shot_with_large_scores_throughout_does_not_cut_on_every_frame():
 def test_bad_adaptive_options_are_refused(options):
     with pytest.raises(ValueError):
         SceneCutStep(**options)
+
+
+def _fade(frames: list[np.ndarray], start: float, end: float) -> list[np.ndarray]:
+    n = max(len(frames) - 1, 1)
+    return [
+        np.clip(f.astype(np.float32) * (start + (end - start) * i / n), 0, 255).astype(np.uint8)
+        for i, f in enumerate(frames)
+    ]
+
+
+def _black(count: int, like: np.ndarray) -> list[np.ndarray]:
+    return [np.zeros_like(like) for _ in range(count)]
+
+
+def test_a_fade_through_black_is_one_boundary_at_its_first_black_frame():
+    stills, rng = scene_stills(), np.random.default_rng(7)
+    old, new = shot(stills[0], 22, "drift", rng), shot(stills[3], 22, "drift", rng)
+    frames = old[:10] + _fade(old[10:], 1, 0.05) + _black(4, old[0]) + _fade(new[:12], 0.05, 1)
+    frames += new[12:]
+    assert cut_frames(run(frames)) == [22]
+
+
+def test_a_cut_to_black_then_a_fade_in_is_one_boundary():
+    stills, rng = scene_stills(), np.random.default_rng(8)
+    old, new = shot(stills[1], 12, "object", rng), shot(stills[5], 20, "object", rng)
+    frames = old + _black(3, old[0]) + _fade(new[:10], 0.05, 1) + new[10:]
+    assert cut_frames(run(frames)) == [12]
+
+
+def test_a_fade_out_then_a_cut_in_from_black_is_one_boundary():
+    stills, rng = scene_stills(), np.random.default_rng(9)
+    old, new = shot(stills[2], 20, "pan", rng), shot(stills[6], 12, "pan", rng)
+    frames = old[:8] + _fade(old[8:], 1, 0.05) + _black(5, old[0]) + new
+    assert cut_frames(run(frames)) == [20]
+
+
+def test_a_cross_dissolve_is_at_most_one_boundary():
+    stills, rng = scene_stills(), np.random.default_rng(10)
+    old, new = shot(stills[0], 24, "drift", rng), shot(stills[3], 24, "drift", rng)
+    mixed = [
+        (a.astype(np.float32) * (1 - w) + b.astype(np.float32) * w).astype(np.uint8)
+        for a, b, w in zip(old[12:], new[:12], np.linspace(1 / 13, 12 / 13, 12), strict=True)
+    ]
+    cuts = cut_frames(run(old[:12] + mixed + new[12:]))
+    assert len(cuts) <= 1 and all(12 <= c < 24 for c in cuts)
+
+
+def test_a_hard_cut_between_pictures_of_one_brightness_is_still_a_cut():
+    # the fade test asks for brightness and contrast moving together: two different
+    # pictures alike in brightness are a cut, whatever their layouts share
+    stills, rng = scene_stills(), np.random.default_rng(11)
+    frames = shot(stills[0], 8, "drift", rng) + shot(stills[0][:, ::-1].copy(), 8, "drift", rng)
+    assert cut_frames(run(frames)) == [8]

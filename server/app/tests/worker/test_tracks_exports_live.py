@@ -24,7 +24,17 @@ from app.tests.worker.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.worker
 
-SUMMARY_KEYS = {"job_id", "video", "warnings", "shots", "labels", "tracks", "texts", "persons"}
+SUMMARY_KEYS = {
+    "job_id",
+    "video",
+    "warnings",
+    "shots",
+    "labels",
+    "tracks",
+    "texts",
+    "persons",
+    "black_segments",
+}
 
 
 @pytest.fixture(scope="module")
