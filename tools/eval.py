@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("tracks: identity switches", flush=True)
     text += tracking_section()
+    from evalkit.identity import section as identity_section  # motmetrics per tracker
+
+    print("tracks: identity metrics", flush=True)
+    text += identity_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)

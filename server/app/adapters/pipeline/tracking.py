@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
 from app.adapters.pipeline.shots import ShotStage
@@ -65,6 +66,9 @@ NEAR_MATCH = 0.3
 # "confirm" it first (a tentative track, reported from its second sighting, as SORT's
 # min_hits), or "drop" it (ByteTrack: only a confident box starts a track).
 WEAK_FIRST = ("report", "confirm", "drop")
+# How one frame's boxes are paired with the tracks: "greedy" (best score first) or
+# "hungarian" (the pairing with the largest total score, as SORT and ByteTrack do).
+ASSIGNMENTS = ("greedy", "hungarian")
 
 
 @dataclass(eq=False)
@@ -131,6 +135,18 @@ def greedy_match(scores: np.ndarray, minimum: float) -> list[tuple[int, int]]:
     return pairs
 
 
+def optimal_match(scores: np.ndarray, minimum: float) -> list[tuple[int, int]]:
+    """Pairs (row, column) of the largest total score over pairs scoring `minimum` or
+    more (Hungarian algorithm, scipy): where greedy lets one box take a track that two
+    crossing objects both overlap, this gives each object the track that fits the
+    whole frame best."""
+    if scores.size == 0:
+        return []
+    allowed = np.where(scores >= minimum, scores, 0.0)
+    rows, cols = linear_sum_assignment(allowed, maximize=True)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if scores[r, c] >= minimum]
+
+
 class Tracker:
     """Assigns track ids to one frame's detections at a time (per job: fresh state)."""
 
@@ -141,9 +157,13 @@ class Tracker:
         untracked: Iterable[str] = (),
         weak_first: str = "confirm",
         hold_missed: bool = True,
+        assignment: str = "greedy",
     ) -> None:
         if weak_first not in WEAK_FIRST:
             raise ValueError(f"weak_first must be one of {WEAK_FIRST}")
+        if assignment not in ASSIGNMENTS:
+            raise ValueError(f"assignment must be one of {ASSIGNMENTS}")
+        self._match = optimal_match if assignment == "hungarian" else greedy_match
         self.max_gap_ms = int(max_gap_ms)
         self.high_score = float(high_score)
         self.weak_first = weak_first
@@ -258,7 +278,7 @@ class Tracker:
                 scores = nearness_matrix(boxes[rows], predicted[columns])
             else:
                 scores = overlaps[np.ix_(rows, columns)]
-            for row, col in greedy_match(scores, minimum):
+            for row, col in self._match(scores, minimum):
                 free_tracks.discard(columns[col])
                 unmatched.discard(rows[row])
                 track = tracks[columns[col]]

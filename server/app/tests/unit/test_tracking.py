@@ -310,3 +310,27 @@ def test_a_person_walking_out_of_the_frame_is_clipped_then_dropped():
     # Frame 12: no detection; the missed track would be held at its prediction, under a
     # quarter of which is still in the frame, so nothing is shown from there on.
     assert shown[11] and shown[12:] == [[]] * 6
+
+
+def test_optimal_match_takes_the_best_total_where_greedy_takes_the_best_pair():
+    from app.adapters.pipeline.tracking import greedy_match, optimal_match
+
+    # Two crossing walkers: box 0 overlaps both tracks, box 1 only track 0.
+    scores = np.array([[0.6, 0.5], [0.55, 0.0]])
+    assert greedy_match(scores, 0.2) == [(0, 0)]
+    assert sorted(optimal_match(scores, 0.2)) == [(0, 1), (1, 0)]
+    assert optimal_match(np.array([[0.1]]), 0.2) == []
+    assert optimal_match(np.zeros((0, 2)), 0.2) == []
+
+
+def test_crossing_walkers_keep_their_ids_with_either_assignment():
+    for assignment in ("greedy", "hungarian"):
+        tracker = Tracker(assignment=assignment)
+        frames = [(i * FRAME_MS, [det(10 + 6 * i, 50), det(250 - 6 * i, 50)]) for i in range(40)]
+        ids = track_ids(tracker, frames)
+        assert ids[0] == [1, 2] and ids[-1] == [1, 2], assignment
+
+
+def test_an_unknown_assignment_is_refused():
+    with pytest.raises(ValueError, match="assignment"):
+        Tracker(assignment="random")
