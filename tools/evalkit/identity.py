@@ -50,6 +50,9 @@ def variants() -> dict[str, Callable[[], object]]:
     return {
         "greedy (the tracker before)": lambda: Tracker(untracked=("motion",), assignment="greedy"),
         "Hungarian assignment": lambda: Tracker(untracked=("motion",), assignment="hungarian"),
+        "greedy + re-find at the last observed box (OC-SORT)": lambda: Tracker(
+            untracked=("motion",), refind_last_seen=True
+        ),
     }
 
 

@@ -34,6 +34,11 @@ detections do (SORT's `min_hits`, Norfair's hit counter):
   `max_gap_ms`). The time between runs is observed, not configured: the shortest gap
   between frames holding a fresh (not carried) detection.
 
+Two options, measured with identity metrics in `make eval` (tools/evalkit/identity.py)
+and off by default because they did not beat the above there: `assignment="hungarian"`
+(the pairing of largest total score, scipy) and `refind_last_seen` (OC-SORT's
+observation-centric recovery against a track's last observed box).
+
 Every box leaves `update` inside the frame (boxes.py): detector boxes are clipped, and
 a carried or held box, moved by its track's velocity, is clipped too, or dropped when
 too little of it is still in the picture (an object walking out of view).
@@ -158,12 +163,17 @@ class Tracker:
         weak_first: str = "confirm",
         hold_missed: bool = True,
         assignment: str = "greedy",
+        refind_last_seen: bool = False,
     ) -> None:
         if weak_first not in WEAK_FIRST:
             raise ValueError(f"weak_first must be one of {WEAK_FIRST}")
         if assignment not in ASSIGNMENTS:
             raise ValueError(f"assignment must be one of {ASSIGNMENTS}")
         self._match = optimal_match if assignment == "hungarian" else greedy_match
+        # OC-SORT's observation-centric recovery: what neither the predicted box nor
+        # nearness paired is tried against each track's last observed box, which stays
+        # right for an object that stopped while hidden (a prediction runs on).
+        self.refind_last_seen = bool(refind_last_seen)
         self.max_gap_ms = int(max_gap_ms)
         self.high_score = float(high_score)
         self.weak_first = weak_first
@@ -272,10 +282,18 @@ class Tracker:
         overlaps = iou_matrix(boxes, predicted)
         weak = np.array([d.confidence < self.high_score for d in found], bool)
         overlaps[weak] = np.where(overlaps[weak] >= LOW_MATCH_IOU, overlaps[weak], 0.0)
-        for nearness, minimum in ((False, HIGH_MATCH_IOU), (True, NEAR_MATCH)):
+        passes = ["overlap", "nearness"] + (["last_seen"] if self.refind_last_seen else [])
+        for kind in passes:
             rows, columns = sorted(unmatched), sorted(free_tracks)
-            if nearness:
+            minimum = NEAR_MATCH if kind == "nearness" else HIGH_MATCH_IOU
+            if kind == "nearness":
                 scores = nearness_matrix(boxes[rows], predicted[columns])
+            elif kind == "last_seen":
+                seen = np.array([tracks[c].box for c in columns]).reshape(-1, 4)
+                scores = iou_matrix(boxes[rows], seen)
+                scores[weak[rows]] = np.where(
+                    scores[weak[rows]] >= LOW_MATCH_IOU, scores[weak[rows]], 0.0
+                )
             else:
                 scores = overlaps[np.ix_(rows, columns)]
             for row, col in self._match(scores, minimum):

@@ -334,3 +334,17 @@ def test_crossing_walkers_keep_their_ids_with_either_assignment():
 def test_an_unknown_assignment_is_refused():
     with pytest.raises(ValueError, match="assignment"):
         Tracker(assignment="random")
+
+
+def test_refind_at_the_last_observed_box_keeps_an_object_that_stopped_while_hidden():
+    # Walks for 10 frames, is hidden for 15 (0.5 s, inside the 1 s gap), and is seen
+    # again where it was last observed: the prediction ran on by about 90 px.
+    def frames() -> list[tuple[int, list[Detection]]]:
+        seen = [(i * FRAME_MS, [det(10 + 6 * i, 50)]) for i in range(10)]
+        hidden: list[tuple[int, list[Detection]]] = [(i * FRAME_MS, []) for i in range(10, 25)]
+        again = [(i * FRAME_MS, [det(10 + 6 * 9, 50)]) for i in range(25, 28)]
+        return seen + hidden + again
+
+    assert track_ids(Tracker(hold_missed=False), frames())[-1] == [2]
+    refound = track_ids(Tracker(hold_missed=False, refind_last_seen=True), frames())
+    assert refound[-1] == [1]
