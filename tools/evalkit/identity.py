@@ -44,7 +44,8 @@ class Captured:
 
 
 def variants() -> dict[str, Callable[[], object]]:
-    """Name -> a factory of the tracker to compare (fresh state per clip)."""
+    """Name -> a factory of the tracker to compare (fresh state per clip); a factory
+    returning (tracker, True) also compensates camera motion in the stage."""
     from app.adapters.pipeline.tracking import Tracker
 
     return {
@@ -52,6 +53,10 @@ def variants() -> dict[str, Callable[[], object]]:
         "Hungarian assignment": lambda: Tracker(untracked=("motion",), assignment="hungarian"),
         "greedy + re-find at the last observed box (OC-SORT)": lambda: Tracker(
             untracked=("motion",), refind_last_seen=True
+        ),
+        "greedy + camera-motion compensation (BoT-SORT)": lambda: (
+            Tracker(untracked=("motion",)),
+            True,
         ),
     }
 
@@ -77,7 +82,9 @@ def replay(frames: list[Captured], make_tracker: Callable[[], object]) -> dict:
     from app.adapters.pipeline.tracking import TrackingStage
     from app.domain.frames import Frame
 
-    shots, tracking = ShotStage(), TrackingStage(make_tracker())  # type: ignore[arg-type]
+    made = make_tracker()
+    tracker, compensate = made if isinstance(made, tuple) else (made, False)
+    shots, tracking = ShotStage(), TrackingStage(tracker, compensate_camera=compensate)
     accumulator = mm.MOTAccumulator(auto_id=True)
     labels = {key.split("#", 1)[0] for f in frames for key in f.objects}
     truths: set[tuple[int, str]] = set()

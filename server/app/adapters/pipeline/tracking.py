@@ -34,10 +34,11 @@ detections do (SORT's `min_hits`, Norfair's hit counter):
   `max_gap_ms`). The time between runs is observed, not configured: the shortest gap
   between frames holding a fresh (not carried) detection.
 
-Two options, measured with identity metrics in `make eval` (tools/evalkit/identity.py)
+Three options, measured with identity metrics in `make eval` (tools/evalkit/identity.py)
 and off by default because they did not beat the above there: `assignment="hungarian"`
-(the pairing of largest total score, scipy) and `refind_last_seen` (OC-SORT's
-observation-centric recovery against a track's last observed box).
+(the pairing of largest total score, scipy), `refind_last_seen` (OC-SORT's
+observation-centric recovery against a track's last observed box) and the stage's
+`compensate_camera` (BoT-SORT's camera-motion compensation, about 2-3 ms per frame).
 
 Every box leaves `update` inside the frame (boxes.py): detector boxes are clipped, and
 a carried or held box, moved by its track's velocity, is clipped too, or dropped when
@@ -185,6 +186,19 @@ class Tracker:
         self._next_id = 1
         self._previous_ms: int | None = None
         self._frame_size: tuple[int | None, int | None] = (None, None)
+
+    def compensate(self, warp: np.ndarray) -> None:
+        """Move every track by the camera's motion since the last frame (a 2x3 affine
+        from the previous image to this one, BoT-SORT's camera-motion compensation), so
+        that a pan is not mistaken for every object's own motion."""
+        linear, shift = warp[:, :2], warp[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(linear)))) or 1.0
+        for tracks in self._tracks.values():
+            for track in tracks:
+                centre = linear @ _centre(track.box) + shift
+                size = track.box[2:] * scale
+                track.box = np.concatenate([centre - size / 2, size])
+                track.velocity = linear @ track.velocity
 
     def end_all(self) -> list[int]:
         """A shot cut: no track continues into the new shot. Returns the ended ids."""
@@ -365,13 +379,49 @@ class Tracker:
         return True
 
 
+class CameraMotion:
+    """The global motion between consecutive frames: corners tracked by sparse optical
+    flow on a small grey frame, fitted by `cv2.estimateAffinePartial2D` (RANSAC, so
+    moving objects are outliers). Only the previous small frame is kept."""
+
+    WIDTH = 320
+
+    def __init__(self) -> None:
+        self._previous: np.ndarray | None = None
+        self._scale = 1.0
+
+    def estimate(self, image: np.ndarray, restart: bool = False) -> np.ndarray | None:
+        import cv2
+
+        self._scale = self.WIDTH / image.shape[1]
+        small = cv2.resize(image, (self.WIDTH, max(round(image.shape[0] * self._scale), 1)))
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        previous, self._previous = self._previous, grey
+        if previous is None or restart or previous.shape != grey.shape:
+            return None
+        corners = cv2.goodFeaturesToTrack(previous, 200, 0.01, 8)
+        if corners is None or len(corners) < 8:
+            return None
+        moved, status, _err = cv2.calcOpticalFlowPyrLK(previous, grey, corners, None)  # type: ignore[call-overload]
+        good = status.ravel() == 1
+        if good.sum() < 8:
+            return None
+        warp, _inliers = cv2.estimateAffinePartial2D(corners[good], moved[good])
+        if warp is None:
+            return None
+        warp = warp.astype(np.float64)
+        warp[:, 2] /= self._scale  # the shift back in full-frame pixels
+        return warp
+
+
 class TrackingStage(FrameStage):
     """The tracker as a frame-loop stage, after the shots stage: a frame in a new shot
     ends every track first."""
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: Tracker, compensate_camera: bool = False) -> None:
         self.tracker = tracker
         self._shot: int | None = None
+        self._motion = CameraMotion() if compensate_camera else None
 
     def process(self, frame: Frame) -> None:
         ended = []
@@ -381,6 +431,10 @@ class TrackingStage(FrameStage):
         # Also on frames without detections: the tracker measures gaps in frame steps.
         # A pipeline without detection steps keeps no "detections" key.
         found = frame.detections if frame.detections is not None else []
+        if self._motion is not None and frame.image is not None:
+            warp = self._motion.estimate(frame.image, restart=bool(ended))
+            if warp is not None:
+                self.tracker.compensate(warp)
         size = None if frame.image is None else (frame.image.shape[1], frame.image.shape[0])
         ended += self.tracker.update(found, frame.timestamp_ms, size)
         frame.ended_tracks = ended

@@ -348,3 +348,27 @@ def test_refind_at_the_last_observed_box_keeps_an_object_that_stopped_while_hidd
     assert track_ids(Tracker(hold_missed=False), frames())[-1] == [2]
     refound = track_ids(Tracker(hold_missed=False, refind_last_seen=True), frames())
     assert refound[-1] == [1]
+
+
+def test_camera_motion_is_measured_and_moves_tracks_with_a_pan():
+    from app.adapters.pipeline.tracking import CameraMotion
+
+    rng = np.random.default_rng(0)
+    scene = (rng.random((400, 1200)) * 255).astype(np.uint8)
+    scene = np.repeat(scene[:, :, None], 3, axis=2)
+    import cv2
+
+    scene = cv2.GaussianBlur(scene, (0, 0), 4)
+    motion = CameraMotion()
+    assert motion.estimate(scene[:, 0:640]) is None  # the first frame has nothing before it
+    warp = motion.estimate(scene[:, 80:720])  # the camera panned 80 px right
+    assert warp is not None
+    assert warp[0, 2] == pytest.approx(-80, abs=3) and warp[1, 2] == pytest.approx(0, abs=3)
+    for compensated, expected in ((False, 2), (True, 1)):
+        tracker = Tracker()
+        tracker.update([det(300, 100)], 0)
+        if compensated:
+            tracker.compensate(warp)
+        found = [det(220, 100)]  # the same still object, 80 px left in the panned frame
+        tracker.update(found, FRAME_MS)
+        assert found[0].track_id == expected
