@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("persons: the same face across shots", flush=True)
     text += persons_section()
+    from evalkit.identity import section as identity_section  # motmetrics per tracker
+
+    print("tracks: identity metrics", flush=True)
+    text += identity_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)

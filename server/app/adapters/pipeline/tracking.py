@@ -34,6 +34,12 @@ detections do (SORT's `min_hits`, Norfair's hit counter):
   `max_gap_ms`). The time between runs is observed, not configured: the shortest gap
   between frames holding a fresh (not carried) detection.
 
+Three options, measured with identity metrics in `make eval` (tools/evalkit/identity.py)
+and off by default because they did not beat the above there: `assignment="hungarian"`
+(the pairing of largest total score, scipy), `refind_last_seen` (OC-SORT's
+observation-centric recovery against a track's last observed box) and the stage's
+`compensate_camera` (BoT-SORT's camera-motion compensation, about 2-3 ms per frame).
+
 Every box leaves `update` inside the frame (boxes.py): detector boxes are clipped, and
 a carried or held box, moved by its track's velocity, is clipped too, or dropped when
 too little of it is still in the picture (an object walking out of view).
@@ -45,6 +51,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from app.adapters.pipeline.boxes import fit_box, iou_matrix
 from app.adapters.pipeline.frame_look import BlankRule
@@ -69,6 +76,9 @@ NEAR_MATCH = 0.3
 # "confirm" it first (a tentative track, reported from its second sighting, as SORT's
 # min_hits), or "drop" it (ByteTrack: only a confident box starts a track).
 WEAK_FIRST = ("report", "confirm", "drop")
+# How one frame's boxes are paired with the tracks: "greedy" (best score first) or
+# "hungarian" (the pairing with the largest total score, as SORT and ByteTrack do).
+ASSIGNMENTS = ("greedy", "hungarian")
 
 
 @dataclass(eq=False)
@@ -135,6 +145,18 @@ def greedy_match(scores: np.ndarray, minimum: float) -> list[tuple[int, int]]:
     return pairs
 
 
+def optimal_match(scores: np.ndarray, minimum: float) -> list[tuple[int, int]]:
+    """Pairs (row, column) of the largest total score over pairs scoring `minimum` or
+    more (Hungarian algorithm, scipy): where greedy lets one box take a track that two
+    crossing objects both overlap, this gives each object the track that fits the
+    whole frame best."""
+    if scores.size == 0:
+        return []
+    allowed = np.where(scores >= minimum, scores, 0.0)
+    rows, cols = linear_sum_assignment(allowed, maximize=True)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if scores[r, c] >= minimum]
+
+
 class Tracker:
     """Assigns track ids to one frame's detections at a time (per job: fresh state)."""
 
@@ -145,9 +167,18 @@ class Tracker:
         untracked: Iterable[str] = (),
         weak_first: str = "confirm",
         hold_missed: bool = True,
+        assignment: str = "greedy",
+        refind_last_seen: bool = False,
     ) -> None:
         if weak_first not in WEAK_FIRST:
             raise ValueError(f"weak_first must be one of {WEAK_FIRST}")
+        if assignment not in ASSIGNMENTS:
+            raise ValueError(f"assignment must be one of {ASSIGNMENTS}")
+        self._match = optimal_match if assignment == "hungarian" else greedy_match
+        # OC-SORT's observation-centric recovery: what neither the predicted box nor
+        # nearness paired is tried against each track's last observed box, which stays
+        # right for an object that stopped while hidden (a prediction runs on).
+        self.refind_last_seen = bool(refind_last_seen)
         self.max_gap_ms = int(max_gap_ms)
         self.high_score = float(high_score)
         self.weak_first = weak_first
@@ -159,6 +190,19 @@ class Tracker:
         self._next_id = 1
         self._previous_ms: int | None = None
         self._frame_size: tuple[int | None, int | None] = (None, None)
+
+    def compensate(self, warp: np.ndarray) -> None:
+        """Move every track by the camera's motion since the last frame (a 2x3 affine
+        from the previous image to this one, BoT-SORT's camera-motion compensation), so
+        that a pan is not mistaken for every object's own motion."""
+        linear, shift = warp[:, :2], warp[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(linear)))) or 1.0
+        for tracks in self._tracks.values():
+            for track in tracks:
+                centre = linear @ _centre(track.box) + shift
+                size = track.box[2:] * scale
+                track.box = np.concatenate([centre - size / 2, size])
+                track.velocity = linear @ track.velocity
 
     def end_all(self) -> list[int]:
         """A shot cut: no track continues into the new shot. Returns the ended ids."""
@@ -256,13 +300,21 @@ class Tracker:
         overlaps = iou_matrix(boxes, predicted)
         weak = np.array([d.confidence < self.high_score for d in found], bool)
         overlaps[weak] = np.where(overlaps[weak] >= LOW_MATCH_IOU, overlaps[weak], 0.0)
-        for nearness, minimum in ((False, HIGH_MATCH_IOU), (True, NEAR_MATCH)):
+        passes = ["overlap", "nearness"] + (["last_seen"] if self.refind_last_seen else [])
+        for kind in passes:
             rows, columns = sorted(unmatched), sorted(free_tracks)
-            if nearness:
+            minimum = NEAR_MATCH if kind == "nearness" else HIGH_MATCH_IOU
+            if kind == "nearness":
                 scores = nearness_matrix(boxes[rows], predicted[columns])
+            elif kind == "last_seen":
+                seen = np.array([tracks[c].box for c in columns]).reshape(-1, 4)
+                scores = iou_matrix(boxes[rows], seen)
+                scores[weak[rows]] = np.where(
+                    scores[weak[rows]] >= LOW_MATCH_IOU, scores[weak[rows]], 0.0
+                )
             else:
                 scores = overlaps[np.ix_(rows, columns)]
-            for row, col in greedy_match(scores, minimum):
+            for row, col in self._match(scores, minimum):
                 free_tracks.discard(columns[col])
                 unmatched.discard(rows[row])
                 track = tracks[columns[col]]
@@ -335,13 +387,49 @@ class Tracker:
         return True
 
 
+class CameraMotion:
+    """The global motion between consecutive frames: corners tracked by sparse optical
+    flow on a small grey frame, fitted by `cv2.estimateAffinePartial2D` (RANSAC, so
+    moving objects are outliers). Only the previous small frame is kept."""
+
+    WIDTH = 320
+
+    def __init__(self) -> None:
+        self._previous: np.ndarray | None = None
+        self._scale = 1.0
+
+    def estimate(self, image: np.ndarray, restart: bool = False) -> np.ndarray | None:
+        import cv2
+
+        self._scale = self.WIDTH / image.shape[1]
+        small = cv2.resize(image, (self.WIDTH, max(round(image.shape[0] * self._scale), 1)))
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        previous, self._previous = self._previous, grey
+        if previous is None or restart or previous.shape != grey.shape:
+            return None
+        corners = cv2.goodFeaturesToTrack(previous, 200, 0.01, 8)
+        if corners is None or len(corners) < 8:
+            return None
+        moved, status, _err = cv2.calcOpticalFlowPyrLK(previous, grey, corners, None)  # type: ignore[call-overload]
+        good = status.ravel() == 1
+        if good.sum() < 8:
+            return None
+        warp, _inliers = cv2.estimateAffinePartial2D(corners[good], moved[good])
+        if warp is None:
+            return None
+        warp = warp.astype(np.float64)
+        warp[:, 2] /= self._scale  # the shift back in full-frame pixels
+        return warp
+
+
 class TrackingStage(FrameStage):
     """The tracker as a frame-loop stage, after the shots stage: a frame in a new shot
     ends every track first."""
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: Tracker, compensate_camera: bool = False) -> None:
         self.tracker = tracker
         self._shot: int | None = None
+        self._motion = CameraMotion() if compensate_camera else None
 
     def process(self, frame: Frame) -> None:
         ended = []
@@ -351,6 +439,10 @@ class TrackingStage(FrameStage):
         # Also on frames without detections: the tracker measures gaps in frame steps.
         # A pipeline without detection steps keeps no "detections" key.
         found = frame.detections if frame.detections is not None else []
+        if self._motion is not None and frame.image is not None:
+            warp = self._motion.estimate(frame.image, restart=bool(ended))
+            if warp is not None:
+                self.tracker.compensate(warp)
         size = None if frame.image is None else (frame.image.shape[1], frame.image.shape[0])
         ended += self.tracker.update(found, frame.timestamp_ms, size)
         frame.ended_tracks = ended

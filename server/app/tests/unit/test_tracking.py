@@ -310,3 +310,65 @@ def test_a_person_walking_out_of_the_frame_is_clipped_then_dropped():
     # Frame 12: no detection; the missed track would be held at its prediction, under a
     # quarter of which is still in the frame, so nothing is shown from there on.
     assert shown[11] and shown[12:] == [[]] * 6
+
+
+def test_optimal_match_takes_the_best_total_where_greedy_takes_the_best_pair():
+    from app.adapters.pipeline.tracking import greedy_match, optimal_match
+
+    # Two crossing walkers: box 0 overlaps both tracks, box 1 only track 0.
+    scores = np.array([[0.6, 0.5], [0.55, 0.0]])
+    assert greedy_match(scores, 0.2) == [(0, 0)]
+    assert sorted(optimal_match(scores, 0.2)) == [(0, 1), (1, 0)]
+    assert optimal_match(np.array([[0.1]]), 0.2) == []
+    assert optimal_match(np.zeros((0, 2)), 0.2) == []
+
+
+def test_crossing_walkers_keep_their_ids_with_either_assignment():
+    for assignment in ("greedy", "hungarian"):
+        tracker = Tracker(assignment=assignment)
+        frames = [(i * FRAME_MS, [det(10 + 6 * i, 50), det(250 - 6 * i, 50)]) for i in range(40)]
+        ids = track_ids(tracker, frames)
+        assert ids[0] == [1, 2] and ids[-1] == [1, 2], assignment
+
+
+def test_an_unknown_assignment_is_refused():
+    with pytest.raises(ValueError, match="assignment"):
+        Tracker(assignment="random")
+
+
+def test_refind_at_the_last_observed_box_keeps_an_object_that_stopped_while_hidden():
+    # Walks for 10 frames, is hidden for 15 (0.5 s, inside the 1 s gap), and is seen
+    # again where it was last observed: the prediction ran on by about 90 px.
+    def frames() -> list[tuple[int, list[Detection]]]:
+        seen = [(i * FRAME_MS, [det(10 + 6 * i, 50)]) for i in range(10)]
+        hidden: list[tuple[int, list[Detection]]] = [(i * FRAME_MS, []) for i in range(10, 25)]
+        again = [(i * FRAME_MS, [det(10 + 6 * 9, 50)]) for i in range(25, 28)]
+        return seen + hidden + again
+
+    assert track_ids(Tracker(hold_missed=False), frames())[-1] == [2]
+    refound = track_ids(Tracker(hold_missed=False, refind_last_seen=True), frames())
+    assert refound[-1] == [1]
+
+
+def test_camera_motion_is_measured_and_moves_tracks_with_a_pan():
+    from app.adapters.pipeline.tracking import CameraMotion
+
+    rng = np.random.default_rng(0)
+    scene = (rng.random((400, 1200)) * 255).astype(np.uint8)
+    scene = np.repeat(scene[:, :, None], 3, axis=2)
+    import cv2
+
+    scene = cv2.GaussianBlur(scene, (0, 0), 4)
+    motion = CameraMotion()
+    assert motion.estimate(scene[:, 0:640]) is None  # the first frame has nothing before it
+    warp = motion.estimate(scene[:, 80:720])  # the camera panned 80 px right
+    assert warp is not None
+    assert warp[0, 2] == pytest.approx(-80, abs=3) and warp[1, 2] == pytest.approx(0, abs=3)
+    for compensated, expected in ((False, 2), (True, 1)):
+        tracker = Tracker()
+        tracker.update([det(300, 100)], 0)
+        if compensated:
+            tracker.compensate(warp)
+        found = [det(220, 100)]  # the same still object, 80 px left in the panned frame
+        tracker.update(found, FRAME_MS)
+        assert found[0].track_id == expected
