@@ -71,7 +71,7 @@ def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFacto
     and the annotated video for annotate=true."""
 
     def sinks(job: Job, options: AnalysisOptions) -> list[FrameSink]:
-        return export_sinks(storage, job, options)
+        return export_sinks(storage, job, options, settings.zone_rules())
 
     return sinks
 

@@ -62,6 +62,15 @@ EXPORTS: tuple[ExportFile, ...] = (
         missing="its pipeline has no quality step (or it completed before this export existed)",
     ),
     ExportFile(
+        "events.csv",
+        "events",
+        "text/csv; charset=utf-8",
+        "zone and line events: timestamp_ms,frame_index,kind,name,label,track_id,direction,"
+        "dwell_ms (zones=...)",
+        option="zones",
+        attachment=True,
+    ),
+    ExportFile(
         "annotated.mp4",
         "mp4",
         "video/mp4",

@@ -10,6 +10,7 @@ from app.adapters.exports.annotated_video import AnnotatedVideoSink
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.chapters_vtt import ChaptersVttSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
+from app.adapters.exports.events_csv import EventsCsvSink
 from app.adapters.exports.quality_csv import QualityCsvSink
 from app.adapters.exports.summary import SummarySink
 from app.domain.exports import EXPORT_BY_NAME
@@ -17,6 +18,7 @@ from app.domain.frames import FrameSink
 from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
+from app.domain.zone_events import ZoneRules
 
 # The summary sink comes first: it also writes the summary every job has.
 SINKS: tuple[type[ExportSink], ...] = (
@@ -24,19 +26,29 @@ SINKS: tuple[type[ExportSink], ...] = (
     DetectionsCsvSink,
     ChaptersVttSink,
     QualityCsvSink,
+    EventsCsvSink,
     AnnotatedVideoSink,
 )
 
 
-def export_sinks(storage: StorageService, job: Job, options: AnalysisOptions) -> list[FrameSink]:
-    """The sinks of the exports this job has (the annotated video only when asked)."""
+def export_sinks(
+    storage: StorageService,
+    job: Job,
+    options: AnalysisOptions,
+    zone_rules: ZoneRules | None = None,
+) -> list[FrameSink]:
+    """The sinks of the exports this job has (the annotated video only when asked);
+    `zone_rules` is how the sinks that show zone events count them."""
     sinks: list[FrameSink] = []
     try:
         for sink in SINKS:
             if sink is SummarySink or any(
                 EXPORT_BY_NAME[name].wanted(options) for name in sink.writes
             ):
-                sinks.append(sink.for_job(storage, job))
+                made = sink.for_job(storage, job)
+                if zone_rules is not None:
+                    made.zone_rules = zone_rules
+                sinks.append(made)
     except BaseException:
         for built in sinks:
             built.abort()

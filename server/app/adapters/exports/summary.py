@@ -13,11 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.adapters.exports.base import ExportSink
+from app.adapters.exports.zone_feed import ZoneFeed
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
-from app.domain.model import summary_key
+from app.domain.model import Job, summary_key
+from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
+from app.domain.zone_events import ZoneTotals
+from app.domain.zones import ZoneSpec
 
 
 def vtt_time(ms: int) -> str:
@@ -53,7 +57,13 @@ class SummarySink(ExportSink):
 
     writes = ("tracks.vtt",)  # and the summary, which is not a download
 
-    def __init__(self, storage: StorageService, job_id: uuid.UUID) -> None:
+    def __init__(
+        self, storage: StorageService, job_id: uuid.UUID, zones: ZoneSpec | None = None
+    ) -> None:
+        # A job with `zones` also gets the summary's `lines` and `zones`.
+        self._zones = zones
+        self._zone_feed: ZoneFeed | None = None
+        self.zone_totals = ZoneTotals(zones) if zones is not None else None
         self.storage = storage
         self.job_id = job_id
         self._summary = storage.open_write(summary_key(job_id))
@@ -100,7 +110,15 @@ class SummarySink(ExportSink):
             self._vtt.write(self._tracks.read(cue_size))
         self._tracks.close()
 
+    @classmethod
+    def for_job(cls, storage: StorageService, job: Job) -> SummarySink:
+        return cls(storage, job.job_id, AnalysisOptions.from_dict(job.options).zone_spec())
+
     def add(self, frame: Frame) -> None:
+        if self._zones is not None and self.zone_totals is not None:
+            if self._zone_feed is None:
+                self._zone_feed = ZoneFeed(self._zones, self.zone_rules)
+            self.zone_totals.add(self._zone_feed.events(frame))
         self.builder.add(
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
@@ -116,7 +134,13 @@ class SummarySink(ExportSink):
         self._shots.close()
         self._summary.write(b'],"video":' + _dumps(video))
         self._summary.write(b',"warnings":' + _dumps(list(warnings)))
-        self._summary.write(b',"labels":' + _dumps(self.builder.labels()) + b"}")
+        self._summary.write(b',"labels":' + _dumps(self.builder.labels()))
+        if self.zone_totals is not None:
+            if self._zone_feed is not None:
+                self.zone_totals.add(self._zone_feed.finish())
+            self._summary.write(b',"lines":' + _dumps(self.zone_totals.summary_lines()))
+            self._summary.write(b',"zones":' + _dumps(self.zone_totals.summary_zones()))
+        self._summary.write(b"}")
         self._vtt.commit()
         self._summary.commit()
 
