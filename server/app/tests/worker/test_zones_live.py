@@ -53,12 +53,14 @@ def submit(services, clip: Path, **fields: str) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-def test_a_face_crossing_a_line_into_a_zone_is_counted_once(services_factory, sliding_face):
+def test_a_face_crossing_a_line_into_a_zone_is_counted_once(
+    services_factory, sliding_face, tmp_path
+):
     services = services_factory()
     services.start_api()
     worker = services.start_worker()
 
-    code, answer = submit(services, sliding_face, zones=json.dumps(ZONES))
+    code, answer = submit(services, sliding_face, zones=json.dumps(ZONES), annotate="true")
     assert code == 200, answer
     job_id = answer["job_id"]
     status = services.wait_for(job_id)
@@ -93,6 +95,22 @@ def test_a_face_crossing_a_line_into_a_zone_is_counted_once(services_factory, sl
         ("zone_exit", "right", ""),
     ]
     assert int(rows[2]["dwell_ms"]) == counts["max_dwell_ms"]
+
+    # The annotated video draws the line (red) and the zone (light blue) with counts.
+    video = tmp_path / "annotated.mp4"
+    video.write_bytes(services.client.get(f"/video/jobs/{job_id}/annotated.mp4").content)
+    capture = cv2.VideoCapture(str(video))
+    last = None
+    while (read := capture.read())[0]:
+        last = read[1]
+    capture.release()
+    assert last is not None
+    cv2.imwrite(str(tmp_path / "annotated_last.png"), last)
+    blue, green, red = (last[100:300, 298:303, c].astype(int) for c in range(3))
+    assert ((red > 180) & (green < 80) & (blue < 80)).mean() > 0.5
+    zone_edge = last[150:250, 328:333].astype(int)
+    light_blue = (zone_edge[..., 0] > 180) & (zone_edge[..., 1] > 150) & (zone_edge[..., 2] < 120)
+    assert light_blue.any(axis=1).mean() > 0.9  # the outline on every row
 
     # The same geometry past the frame's edge is refused at submit, naming the line.
     wide = {"lines": [{"name": "far", "points": [[0, 10], [900, 10]]}]}
