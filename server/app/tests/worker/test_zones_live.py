@@ -117,3 +117,79 @@ def test_a_face_crossing_a_line_into_a_zone_is_counted_once(
     code, answer = submit(services, sliding_face, zones=json.dumps(wide))
     assert code == 400 and "line 'far'" in answer["detail"], answer
     assert services.stop(worker) == 0
+
+
+def face_clip(path: Path, offsets: list[tuple[int, ...]], size: int = 300, height: int = HEIGHT):
+    """One astronaut photograph of `size` px per entry of each frame's x offsets, stacked
+    down the frame (a second one walks beside the first)."""
+    still = cv2.resize(astronaut(), (size, size))
+    frames = []
+    for xs in offsets:
+        canvas = np.full((height, WIDTH, 3), 90, np.uint8)
+        for k, x in enumerate(xs):
+            top = 10 + k * (size + 20)
+            canvas[top : top + size, x : x + size] = still
+        frames.append(canvas)
+    return write_mp4(path, frames, FPS)
+
+
+def completed(services, clip: Path, zones: dict, **fields: str) -> dict:
+    code, answer = submit(services, clip, zones=json.dumps(zones), **fields)
+    assert code == 200, answer
+    status = services.wait_for(answer["job_id"])
+    assert status["status"] == "completed", status
+    summary = services.client.get(f"/video/jobs/{answer['job_id']}/summary").json()
+    csv_text = services.client.get(f"/video/jobs/{answer['job_id']}/detections.csv").text
+    return {"summary": summary, "detections": list(csv.DictReader(io.StringIO(csv_text)))}
+
+
+def line_counts(summary: dict) -> dict[str, tuple[int, int]]:
+    return {c["label"]: (c["in"], c["out"]) for c in summary["lines"][0]["counts"]}
+
+
+def test_each_counting_rule_on_real_processes(services_factory, tmp_path):
+    services = services_factory()
+    services.start_api()
+    worker = services.start_worker()
+    gate = {"lines": ZONES["lines"]}
+
+    # There and back: counted once each way, and the zone's dwell is the time inside.
+    there_back = [(5 * i,) for i in range(60)] + [(5 * (59 - i),) for i in range(60)]
+    job = completed(services, face_clip(tmp_path / "back.mp4", there_back), ZONES)
+    assert line_counts(job["summary"]) == {"face": (1, 1)}
+    (zone,) = job["summary"]["zones"][0]["counts"]
+    assert (zone["entries"], zone["exits"], zone["individuals"]) == (1, 1, 1)
+
+    # Sampled at 5 frames a second: the crossing between two sightings still counts.
+    job = completed(
+        services,
+        face_clip(tmp_path / "slide.mp4", [(5 * i,) for i in range(60)]),
+        gate,
+        sample_fps="5",
+    )
+    assert line_counts(job["summary"]) == {"face": (1, 0)}
+
+    # Standing in the zone for 5 s (125 frames) after walking in, then walking out.
+    stand = [(5 * i,) for i in range(60)] + [(295,)] * 125 + [(295 - 8 * i,) for i in range(36)]
+    job = completed(services, face_clip(tmp_path / "stand.mp4", stand), ZONES)
+    (zone,) = job["summary"]["zones"][0]["counts"]
+    inside = [r for r in job["detections"] if float(r["x"]) + float(r["w"]) / 2 > 330]
+    truth_ms = int(inside[-1]["timestamp_ms"]) - int(inside[0]["timestamp_ms"])
+    assert truth_ms > 5000 and abs(zone["max_dwell_ms"] - truth_ms) <= 1000, (zone, truth_ms)
+
+    # Two walking together, one above the other: two crossings.
+    pair = [(5 * i, 5 * i) for i in range(60)]
+    clip = face_clip(tmp_path / "pair.mp4", pair, size=220, height=480)
+    job = completed(services, clip, gate)
+    tracks = {r["track_id"] for r in job["detections"]}
+    assert len(tracks) == 2, tracks
+    assert line_counts(job["summary"]) == {"face": (2, 0)}
+
+    # Turning back on the line: it goes as far as the line and back, never past its band.
+    turn = [(5 * i,) for i in range(35)] + [(5 * (34 - i),) for i in range(35)]
+    first = completed(services, face_clip(tmp_path / "turn0.mp4", turn), gate)
+    far = max(float(r["x"]) + float(r["w"]) / 2 for r in first["detections"])
+    on_line = {"lines": [{"name": "gate", "points": [[far, 360], [far, 0]]}]}
+    job = completed(services, face_clip(tmp_path / "turn.mp4", turn), on_line)
+    assert job["summary"]["lines"] == [{"name": "gate", "counts": []}]
+    assert services.stop(worker) == 0
