@@ -17,7 +17,7 @@ from typing import Any
 
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.csv_cells import text_cell
-from app.adapters.exports.zone_feed import ZoneFeed
+from app.adapters.exports.zone_feed import ZoneFeed, header_size
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import Job
@@ -41,7 +41,14 @@ HEADER = (
 class EventsCsvSink(ExportSink):
     writes = ("events.csv",)
 
-    def __init__(self, storage: StorageService, job_id: uuid.UUID, spec: ZoneSpec) -> None:
+    def __init__(
+        self,
+        storage: StorageService,
+        job_id: uuid.UUID,
+        spec: ZoneSpec,
+        frame_size: tuple[int, int] | None = None,
+    ) -> None:
+        self._frame_size = frame_size
         self._file = storage.open_write(EXPORT_BY_NAME["events.csv"].key(job_id))
         self._file.write((",".join(HEADER) + "\n").encode())
         self.spec = spec
@@ -50,11 +57,11 @@ class EventsCsvSink(ExportSink):
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> EventsCsvSink:
         spec = AnalysisOptions.from_dict(job.options).zone_spec() or ZoneSpec()
-        return cls(storage, job.job_id, spec)
+        return cls(storage, job.job_id, spec, header_size(storage, job))
 
     def add(self, frame: Frame) -> None:
         if self._feed is None:
-            self._feed = ZoneFeed(self.spec, self.zone_rules)
+            self._feed = ZoneFeed(self.spec, self.zone_rules, self._frame_size)
         self._write(self._feed.events(frame))
 
     def _write(self, events: Iterable[ZoneEvent]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.adapters.exports.base import ExportSink
-from app.adapters.exports.zone_feed import ZoneFeed
+from app.adapters.exports.zone_feed import ZoneFeed, header_size
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import Job, summary_key
@@ -58,10 +58,15 @@ class SummarySink(ExportSink):
     writes = ("tracks.vtt",)  # and the summary, which is not a download
 
     def __init__(
-        self, storage: StorageService, job_id: uuid.UUID, zones: ZoneSpec | None = None
+        self,
+        storage: StorageService,
+        job_id: uuid.UUID,
+        zones: ZoneSpec | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> None:
         # A job with `zones` also gets the summary's `lines` and `zones`.
         self._zones = zones
+        self._frame_size = frame_size
         self._zone_feed: ZoneFeed | None = None
         self.zone_totals = ZoneTotals(zones) if zones is not None else None
         self.storage = storage
@@ -112,12 +117,14 @@ class SummarySink(ExportSink):
 
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> SummarySink:
-        return cls(storage, job.job_id, AnalysisOptions.from_dict(job.options).zone_spec())
+        zones = AnalysisOptions.from_dict(job.options).zone_spec()
+        size = header_size(storage, job) if zones is not None else None
+        return cls(storage, job.job_id, zones, size)
 
     def add(self, frame: Frame) -> None:
         if self._zones is not None and self.zone_totals is not None:
             if self._zone_feed is None:
-                self._zone_feed = ZoneFeed(self._zones, self.zone_rules)
+                self._zone_feed = ZoneFeed(self._zones, self.zone_rules, self._frame_size)
             self.zone_totals.add(self._zone_feed.events(frame))
         self.builder.add(
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks

@@ -178,3 +178,20 @@ def test_geometry_costs_a_few_microseconds_per_track_per_frame(capsys):
     with capsys.disabled():
         print(f"\nzone geometry: {per:.1f} us per track per frame (2 lines, 2 zones)")
     assert per > 0
+
+
+def test_frames_without_their_image_are_sized_by_the_header():
+    """A sink fed after the last frame (images gone) still resolves fractions and the band."""
+    from app.adapters.exports.zone_feed import ZoneFeed
+    from app.domain.frames import Frame
+    from app.domain.zone_events import ZoneRules
+
+    fraction = spec(lines=[{"name": "half", "points": [[0, 0.5], [1, 0.5]]}], units="fraction")
+    feed = ZoneFeed(fraction, ZoneRules(), size=(640, 480))
+    events = []
+    for i in range(30):
+        frame = Frame(i, i * 40, None)
+        frame.detections = [person(1, 320, 100 + 10 * i)]
+        events += feed.events(frame)
+    assert [e.direction for e in events] == ["in"]
+    assert feed.counter is not None and feed.counter.band == pytest.approx(0.015 * 480)
