@@ -98,6 +98,7 @@ function setupZoneDrawing() {
     zoneState.zones = [];
     zoneState.pending = [];
     zoneState.size = null;
+    document.querySelector("#zone-time").value = 0;
     const file = input.files && input.files[0];
     document.querySelector("#zone-stage").hidden = !file;
     if (!file) return;
@@ -122,6 +123,9 @@ function setupZoneDrawing() {
       zoneState.pending = [];
     }
     redrawDrawing();
+  });
+  document.querySelector("#zone-time").addEventListener("input", (event) => {
+    if (video.duration > 0) video.currentTime = (event.target.value / 1000) * video.duration;
   });
   document.querySelector("#zone-close").addEventListener("click", closeZone);
   document.querySelector("#zone-undo").addEventListener("click", () => {
