@@ -40,6 +40,9 @@ HEADER = (
 
 class EventsCsvSink(ExportSink):
     writes = ("events.csv",)
+    # Where the frame loop has an end-of-job pass over settled tracks, fed by it like the
+    # summary, so both count the same tracks (the header gives the frame size there).
+    after_tracks = True
 
     def __init__(
         self,
