@@ -85,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("tracks: identity metrics", flush=True)
     text += identity_section()
+    from evalkit.counting import section as counting_section  # zones and lines
+
+    print("zones: line counts", flush=True)
+    text += counting_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)

@@ -117,7 +117,7 @@ def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFacto
     and the annotated video for annotate=true."""
 
     def sinks(job: Job, options: AnalysisOptions) -> list[FrameSink]:
-        return export_sinks(storage, job, options, settings.keyframe_width)
+        return export_sinks(storage, job, options, settings.keyframe_width, settings.zone_rules())
 
     return sinks
 

@@ -14,6 +14,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain.frames import FrameLimits
+from app.domain.zone_events import ZoneRules
+from app.domain.zones import ZoneLimits
 
 QUEUE_KEY_FILE = "queue.key"
 _LIMITS = FrameLimits()
@@ -131,6 +133,27 @@ class Settings(BaseSettings):
     person_signature_spacing_ms: int = Field(default=500, ge=0)
     person_max_distance: float = Field(default=0.5, gt=0, le=2)
     person_max_tracks: int = Field(default=2000, ge=1, le=20000)
+
+    # Zones and lines (submit option `zones`): its bounds, and how events are counted.
+    zones_max_bytes: int = Field(default=16 * 1024, ge=64, le=64 * 1024)
+    zones_max_zones: int = Field(default=16, ge=0, le=256)
+    zones_max_lines: int = Field(default=16, ge=0, le=256)
+    zones_max_points: int = Field(default=64, ge=3, le=1024)
+    # Hysteresis: an anchor must get this far past a line (or out of a zone), as a share
+    # of the frame's height, before it changes side, so jitter on the edge counts once.
+    zones_band: float = Field(default=0.015, ge=0.0, le=0.2)
+    # Labels anchored at their box's bottom-centre (where they touch the ground); every
+    # other label at its box's centre.
+    zones_bottom_anchor_labels: str = "person,car,truck,bus,motorcycle,bicycle"
+
+    def zone_limits(self) -> ZoneLimits:
+        return ZoneLimits(
+            self.zones_max_bytes, self.zones_max_zones, self.zones_max_lines, self.zones_max_points
+        )
+
+    def zone_rules(self) -> ZoneRules:
+        labels = (x.strip() for x in self.zones_bottom_anchor_labels.split(","))
+        return ZoneRules(band=self.zones_band, bottom_anchor=frozenset(x for x in labels if x))
 
     @field_validator("data_dir")
     @classmethod

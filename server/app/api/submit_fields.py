@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query
 
+from app.api.deps import SettingsDep
 from app.domain.options import AnalysisOptions, merge_sources, parse_options, parse_tag
 
 _HELP = {
@@ -22,6 +23,8 @@ _HELP = {
     "min_confidence": "drop detections below this confidence (0..1)",
     "labels": "comma-separated labels to keep, e.g. person,car",
     "annotate": "true: also render an annotated video (annotated.mp4)",
+    "zones": 'JSON {"zones": [{"name", "polygon": [[x, y], ...]}], "lines": [{"name", '
+    '"points": [[x0, y0], [x1, y1]]}], "units": "px" | "fraction"}: count crossings and dwell',
     "tag": "free text, at most 256 characters, to find the job again (GET /video/jobs?tag=)",
 }
 
@@ -41,6 +44,7 @@ class SubmitFields:
 
 
 def submit_fields(
+    settings: SettingsDep,
     sample_fps_form: Annotated[str | None, _form("sample_fps")] = None,
     sample_fps_query: Annotated[str | None, _query("sample_fps")] = None,
     start_s_form: Annotated[str | None, _form("start_s")] = None,
@@ -53,15 +57,19 @@ def submit_fields(
     labels_query: Annotated[str | None, _query("labels")] = None,
     annotate_form: Annotated[str | None, _form("annotate")] = None,
     annotate_query: Annotated[str | None, _query("annotate")] = None,
+    zones_form: Annotated[str | None, _form("zones")] = None,
+    zones_query: Annotated[str | None, _query("zones")] = None,
     tag_form: Annotated[str | None, _form("tag")] = None,
     tag_query: Annotated[str | None, _query("tag")] = None,
 ) -> SubmitFields:
     """Merge and validate; InvalidOptions (400) names the first bad field."""
-    given = locals()
+    given = {k: v for k, v in locals().items() if k != "settings"}
     form = {name: given[f"{name}_form"] for name in _HELP}
     query = {name: given[f"{name}_query"] for name in _HELP}
     raw = merge_sources(form, query)
-    return SubmitFields(options=parse_options(raw), tag=parse_tag(raw.get("tag")))
+    return SubmitFields(
+        options=parse_options(raw, settings.zone_limits()), tag=parse_tag(raw.get("tag"))
+    )
 
 
 SubmitFieldsDep = Annotated[SubmitFields, Depends(submit_fields)]

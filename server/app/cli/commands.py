@@ -90,7 +90,22 @@ def submit_fields(args: argparse.Namespace) -> dict[str, str]:
     }
     if args.annotate:
         fields["annotate"] = "true"
+    if getattr(args, "zones", None):
+        fields["zones"] = _zones_file(Path(args.zones))
     return fields
+
+
+def _zones_file(path: Path) -> str:
+    """The file's JSON as the form field (the API checks the geometry)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"could not read the zones file {path}: {exc}") from exc
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"the zones file {path} is not valid JSON: {exc}") from exc
+    return text
 
 
 def print_json(document: Any, stream=None) -> None:

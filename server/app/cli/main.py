@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotate", action="store_true", help="also render annotated.mp4 (see `export`)"
     )
     options.add_argument("--tag", help="free text (<= 256 characters) to find the job again")
+    options.add_argument(
+        "--zones",
+        metavar="FILE.json",
+        help='zones and lines to count in: {"zones": [...], "lines": [...], "units": "px"}',
+    )
 
     status = client_command("status", help="a job's status, as JSON")
     status.add_argument("job_id")

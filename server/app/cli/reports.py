@@ -105,6 +105,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         ],
     )
     lines += _texts_lines(summary.get("texts") or [])
+    lines += zone_lines(summary)
     for warning in summary.get("warnings") or []:
         lines.append(f"warning: {warning}")
     return lines
@@ -125,6 +126,40 @@ def _texts_lines(texts: list[dict[str, Any]]) -> list[str]:
         for item in texts
     ]
     return ["", f"TEXTS ({len(texts)})", *table(["START", "END", "TRACKS", "TEXT"], rows)]
+
+
+def zone_lines(summary: dict[str, Any]) -> list[str]:
+    """The counts of a job submitted with `zones` (none for other jobs)."""
+    lines: list[str] = []
+    if "lines" in summary:
+        rows = [
+            [str(line.get("name")), str(c.get("label")), str(c.get("in")), str(c.get("out"))]
+            for line in summary.get("lines") or []
+            for c in line.get("counts") or [{"label": "-", "in": 0, "out": 0}]
+        ]
+        lines += ["", f"LINES ({len(summary.get('lines') or [])})"]
+        lines += table(["LINE", "LABEL", "IN", "OUT"], rows)
+    if "zones" in summary:
+        rows = [
+            [
+                str(zone.get("name")),
+                str(c.get("label")),
+                str(c.get("entries")),
+                str(c.get("exits")),
+                str(c.get("individuals")),
+                format_ms(c.get("mean_dwell_ms")),
+                format_ms(c.get("max_dwell_ms")),
+                f"{c.get('peak_occupancy')} at {format_ms(c.get('peak_ms'))}",
+            ]
+            for zone in summary.get("zones") or []
+            for c in zone.get("counts") or []
+        ]
+        lines += ["", f"ZONES ({len(summary.get('zones') or [])})"]
+        lines += table(
+            ["ZONE", "LABEL", "ENTRIES", "EXITS", "INDIVIDUALS", "MEAN DWELL", "MAX DWELL", "PEAK"],
+            rows,
+        )
+    return lines
 
 
 def _not_available(what: str, job_id: str, exc: ApiError) -> CliError:

@@ -68,6 +68,15 @@ EXPORTS: tuple[ExportFile, ...] = (
         "every shot's keyframe in one JPEG grid (up to 120, spread over the shots)",
     ),
     ExportFile(
+        "events.csv",
+        "events",
+        "text/csv; charset=utf-8",
+        "zone and line events: timestamp_ms,frame_index,kind,name,label,track_id,direction,"
+        "dwell_ms (zones=...)",
+        option="zones",
+        attachment=True,
+    ),
+    ExportFile(
         "annotated.mp4",
         "mp4",
         "video/mp4",

@@ -15,8 +15,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.domain.errors import InvalidOptions
+from app.domain.zones import ZoneLimits, ZoneSpec, parse_zones
 
-OPTION_FIELDS = ("sample_fps", "start_s", "end_s", "min_confidence", "labels", "annotate")
+OPTION_FIELDS = (
+    "sample_fps",
+    "start_s",
+    "end_s",
+    "min_confidence",
+    "labels",
+    "annotate",
+    "zones",
+)
 # The submit fields that are not analysis options but travel with them.
 SUBMIT_FIELDS = (*OPTION_FIELDS, "tag")
 MAX_TAG_CHARS = 256
@@ -47,7 +56,8 @@ class AnalysisOptions:
     """`sample_fps`: analyse at most this many frames per second of video (by timestamp);
     `start_s`/`end_s`: the time range (start inclusive, end exclusive); `min_confidence`:
     drop weaker detections; `labels`: keep only these labels; `annotate`: also render an
-    annotated video."""
+    annotated video; `zones`: named polygons and lines to count in (`domain/zones.py`),
+    kept as the checked JSON object so status and results echo it."""
 
     sample_fps: float | None = None
     start_s: float | None = None
@@ -55,10 +65,16 @@ class AnalysisOptions:
     min_confidence: float | None = None
     labels: tuple[str, ...] | None = None
     annotate: bool = False
+    zones: dict[str, Any] | None = None
+
+    def zone_spec(self) -> ZoneSpec | None:
+        return ZoneSpec.from_dict(self.zones) if self.zones else None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["labels"] = list(self.labels) if self.labels is not None else None
+        if self.zones is None:  # only jobs that asked for zones echo the key
+            del data["zones"]
         return data
 
     @classmethod
@@ -94,7 +110,7 @@ def merge_sources(
     return merged
 
 
-def parse_options(raw: Mapping[str, str]) -> AnalysisOptions:
+def parse_options(raw: Mapping[str, str], zone_limits: ZoneLimits | None = None) -> AnalysisOptions:
     """The options from their text form; InvalidOptions names the first bad field."""
     start_s = _number(raw, "start_s", minimum=0.0, maximum=MAX_TIME_S)
     end_s = _number(raw, "end_s", minimum=0.0, maximum=MAX_TIME_S, inclusive=False)
@@ -104,6 +120,7 @@ def parse_options(raw: Mapping[str, str]) -> AnalysisOptions:
             "start_s is inclusive, end_s exclusive"
         )
     min_confidence = _number(raw, "min_confidence", minimum=0.0, maximum=1.0)
+    zones = parse_zones(raw.get("zones"), zone_limits)
     return AnalysisOptions(
         sample_fps=_number(raw, "sample_fps", minimum=0.0, maximum=MAX_SAMPLE_FPS, inclusive=False),
         start_s=start_s,
@@ -111,6 +128,7 @@ def parse_options(raw: Mapping[str, str]) -> AnalysisOptions:
         min_confidence=min_confidence,
         labels=_labels(raw.get("labels")),
         annotate=_boolean(raw, "annotate"),
+        zones=zones.to_dict() if zones is not None else None,
     )
 
 

@@ -41,6 +41,7 @@ from app.domain.ports import (
 )
 from app.domain.time_range import checked_range, planned_frames
 from app.domain.video_limits import check_header
+from app.domain.zones import check_in_frame
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ def _checked_header(
         header = inspector.inspect(storage.local_path(key))
         check_header(header, limits or FrameLimits())
         warnings = checked_range(options, header.duration_s)
+        if (spec := options.zone_spec()) is not None and header.width and header.height:
+            check_in_frame(spec, header.width, header.height)
     except BaseException:
         storage.delete_file(key)
         raise

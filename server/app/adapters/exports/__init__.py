@@ -11,6 +11,7 @@ from app.adapters.exports.base import ExportSink
 from app.adapters.exports.chapters_vtt import ChaptersVttSink
 from app.adapters.exports.contact_sheet import ContactSheetSink
 from app.adapters.exports.detections_csv import DetectionsCsvSink
+from app.adapters.exports.events_csv import EventsCsvSink
 from app.adapters.exports.quality_csv import QualityCsvSink
 from app.adapters.exports.shot_pictures import ShotPicturesSink
 from app.adapters.exports.summary import SummarySink
@@ -19,6 +20,7 @@ from app.domain.frames import FrameSink
 from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
+from app.domain.zone_events import ZoneRules
 
 # The summary sink comes first: it also writes the summary every job has.
 SINKS: tuple[type[ExportSink], ...] = (
@@ -27,24 +29,36 @@ SINKS: tuple[type[ExportSink], ...] = (
     ChaptersVttSink,
     QualityCsvSink,
     ContactSheetSink,  # after the summary sink, which writes the keyframes it reads
+    EventsCsvSink,
     AnnotatedVideoSink,
 )
 
 
 def export_sinks(
-    storage: StorageService, job: Job, options: AnalysisOptions, keyframe_width: int = 320
+    storage: StorageService,
+    job: Job,
+    options: AnalysisOptions,
+    keyframe_width: int = 320,
+    zone_rules: ZoneRules | None = None,
 ) -> list[FrameSink]:
-    """The sinks of the exports this job has (the annotated video only when asked)."""
+    """The sinks of the exports this job has (the annotated video only when asked);
+    `zone_rules` is how the sinks that show zone events count them."""
     # Keyframes and black runs are taken from the pictures during the loop; the summary,
     # fed later by the end-of-job pass, lists them.
     pictures = ShotPicturesSink(storage, job.job_id, keyframe_width)
-    sinks: list[FrameSink] = [SummarySink.for_job(storage, job, pictures), pictures]
+    summary = SummarySink.for_job(storage, job, pictures)
+    sinks: list[FrameSink] = [summary, pictures]
+    if zone_rules is not None:
+        summary.zone_rules = zone_rules
     try:
         for sink in SINKS:
             if sink is SummarySink:
                 continue
             if any(EXPORT_BY_NAME[name].wanted(options) for name in sink.writes):
-                sinks.append(sink.for_job(storage, job))
+                made = sink.for_job(storage, job)
+                if zone_rules is not None:
+                    made.zone_rules = zone_rules
+                sinks.append(made)
     except BaseException:
         for built in sinks:
             built.abort()

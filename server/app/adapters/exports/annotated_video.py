@@ -27,11 +27,16 @@ import cv2
 from app.adapters.exports.annotator import draw
 from app.adapters.exports.audio_copy import AudioCopy
 from app.adapters.exports.base import ExportSink
+from app.adapters.exports.zone_drawing import draw_zones
+from app.adapters.exports.zone_feed import ZoneFeed
 from app.domain.errors import InsufficientStorage
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import Job, input_key
+from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
+from app.domain.zone_events import ZoneTotals
+from app.domain.zones import ZoneSpec
 
 log = logging.getLogger(__name__)
 MS = Fraction(1, 1000)
@@ -58,8 +63,14 @@ class AnnotatedVideoSink(ExportSink):
         max_width: int = 1280,
         crf: int = 23,
         source_path: str | None = None,
+        zones: ZoneSpec | None = None,
     ) -> None:
         self.job_id = job_id
+        # A job with `zones` gets them drawn, with counts as they stand at each frame.
+        self._zones = zones
+        self._zone_feed: ZoneFeed | None = None
+        self._zone_totals = ZoneTotals(zones) if zones is not None else None
+        self._zones_px: ZoneSpec | None = None
         self.source_path = source_path  # the uploaded video, for its audio track
         self.max_width = max_width
         self.crf = crf
@@ -75,7 +86,12 @@ class AnnotatedVideoSink(ExportSink):
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> AnnotatedVideoSink:
         """Reads the upload too, to copy its sound."""
-        return cls(storage, job.job_id, source_path=storage.local_path(input_key(job.job_id)))
+        return cls(
+            storage,
+            job.job_id,
+            source_path=storage.local_path(input_key(job.job_id)),
+            zones=AnalysisOptions.from_dict(job.options).zone_spec(),
+        )
 
     def _open(self, width: int, height: int) -> None:
         self._scale = min(1.0, self.max_width / width)
@@ -106,7 +122,16 @@ class AnnotatedVideoSink(ExportSink):
             image = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA)
         else:
             image = image.copy()  # never draw on the frame other sinks may still read
-        draw(image, frame.detections or (), out_w / frame.image.shape[1])
+        scale = out_w / frame.image.shape[1]
+        if self._zones is not None and self._zone_totals is not None:
+            if self._zone_feed is None:
+                self._zone_feed = ZoneFeed(self._zones, self.zone_rules)
+            self._zone_totals.add(self._zone_feed.events(frame))
+            if self._zones_px is None:
+                height, width = frame.image.shape[:2]
+                self._zones_px = self._zones.in_pixels(width, height)
+            draw_zones(image, self._zones_px, self._zone_totals, scale)
+        draw(image, frame.detections or (), scale)
         if self._first_ms is None:
             self._first_ms = frame.timestamp_ms
             if self.source_path is not None:

@@ -7,11 +7,14 @@ from typing import ClassVar
 from app.domain.frames import FrameSink
 from app.domain.model import Job
 from app.domain.ports import StorageService
+from app.domain.zone_events import ZoneRules
 
 
 class ExportSink(FrameSink):
     # The names (domain/exports.py) of the files this sink writes.
     writes: ClassVar[tuple[str, ...]]
+    # How zone events are counted (settings); export_sinks sets the job's.
+    zone_rules: ZoneRules = ZoneRules()
 
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> ExportSink:

@@ -18,14 +18,18 @@ from typing import Any
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.csv_cells import strip_control
 from app.adapters.exports.shot_pictures import ShotPicturesSink
+from app.adapters.exports.zone_feed import ZoneFeed, header_size
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
 from app.domain.model import Job, summary_key
+from app.domain.options import AnalysisOptions
 from app.domain.persons import FACE_LABEL, persons_summary
 from app.domain.ports import StorageService
 from app.domain.summary import SummaryBuilder, TrackTotals
 from app.domain.text_summary import TextsBuilder
 from app.domain.track_facts import TrackFacts
+from app.domain.zone_events import ZoneTotals
+from app.domain.zones import ZoneSpec
 
 
 def vtt_time(ms: int) -> str:
@@ -65,8 +69,18 @@ class SummarySink(ExportSink):
     after_tracks = True  # confirmed tracks only, with their life-long labels
 
     def __init__(
-        self, storage: StorageService, job_id: uuid.UUID, pictures: ShotPicturesSink | None = None
+        self,
+        storage: StorageService,
+        job_id: uuid.UUID,
+        pictures: ShotPicturesSink | None = None,
+        zones: ZoneSpec | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> None:
+        # A job with `zones` also gets the summary's `lines` and `zones`.
+        self._zones = zones
+        self._frame_size = frame_size
+        self._zone_feed: ZoneFeed | None = None
+        self.zone_totals = ZoneTotals(zones) if zones is not None else None
         self.storage = storage
         self.job_id = job_id
         # Keyframes and black runs need the frames' pictures, which this sink (fed by the
@@ -106,7 +120,9 @@ class SummarySink(ExportSink):
     def for_job(
         cls, storage: StorageService, job: Job, pictures: ShotPicturesSink | None = None
     ) -> SummarySink:
-        return cls(storage, job.job_id, pictures)
+        zones = AnalysisOptions.from_dict(job.options).zone_spec()
+        size = header_size(storage, job) if zones is not None else None
+        return cls(storage, job.job_id, pictures, zones, size)
 
     def _write_shot(self, shot: dict[str, Any]) -> None:
         # Written by the pictures sink when it saw the next shot begin (it is fed before
@@ -148,6 +164,10 @@ class SummarySink(ExportSink):
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
         self.texts.add(frame.timestamp_ms, frame.detections or ())
+        if self._zones is not None and self.zone_totals is not None:
+            if self._zone_feed is None:
+                self._zone_feed = ZoneFeed(self._zones, self.zone_rules, self._frame_size)
+            self.zone_totals.add(self._zone_feed.events(frame))
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         black_segments = self.pictures.finish()  # and the last shot's keyframe written
@@ -165,7 +185,13 @@ class SummarySink(ExportSink):
         self._summary.write(b',"labels":' + _dumps(self.builder.labels(self._individuals)))
         self._summary.write(b',"texts":' + _dumps(self.texts.texts()))
         persons = persons_summary(self._face_tracks, self._person_of)
-        self._summary.write(b',"persons":' + _dumps(persons) + b"}")
+        self._summary.write(b',"persons":' + _dumps(persons))
+        if self.zone_totals is not None:
+            if self._zone_feed is not None:
+                self.zone_totals.add(self._zone_feed.finish())
+            self._summary.write(b',"lines":' + _dumps(self.zone_totals.summary_lines()))
+            self._summary.write(b',"zones":' + _dumps(self.zone_totals.summary_zones()))
+        self._summary.write(b"}")
         self._vtt.commit()
         self._summary.commit()
 

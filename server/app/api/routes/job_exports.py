@@ -52,7 +52,7 @@ def _serve(export: ExportFile) -> Callable[..., FileResponse]:
         if not export.wanted(AnalysisOptions.from_dict(job.options)):
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
-                f"job {job_id} was not submitted with {export.option}=true: "
+                f"job {job_id} was not submitted with {_asked_as(export.option)}: "
                 f"it has no {export.name}",
             )
         path = stored_export(jobs, storage, job_id, export.key, export.name, export.missing)
@@ -78,3 +78,9 @@ for _export in EXPORTS:
             **ERRORS,
         },
     )
+
+
+def _asked_as(option: str | None) -> str:
+    """How a submit asks for the export: `annotate=true`, or `zones=...` for a value."""
+    flag = isinstance(getattr(AnalysisOptions(), option or "", None), bool)
+    return f"{option}=true" if flag else f"{option}=..."

@@ -10,7 +10,7 @@ import uuid
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import JobsDep, StorageDep
 from app.api.routes.job_exports import ERRORS, stored_export
@@ -61,6 +61,33 @@ class Track(BaseModel):
     best_bbox: list[int]
 
 
+class LineCount(BaseModel):
+    label: str
+    in_: int = Field(alias="in", description="crossings from s < 0 to s > 0")
+    out: int
+
+
+class LineSummary(BaseModel):
+    name: str
+    counts: list[LineCount]
+
+
+class ZoneCount(BaseModel):
+    label: str
+    entries: int
+    exits: int
+    individuals: int
+    mean_dwell_ms: int
+    max_dwell_ms: int
+    peak_occupancy: int
+    peak_ms: int
+
+
+class ZoneSummary(BaseModel):
+    name: str
+    counts: list[ZoneCount]
+
+
 class SummaryResponse(BaseModel):
     job_id: str
     video: dict
@@ -69,6 +96,9 @@ class SummaryResponse(BaseModel):
     black_segments: list[BlackSegment] = []  # runs of 2+ black or nearly uniform frames
     labels: list[LabelTotals]
     tracks: list[Track]
+    # Only for jobs submitted with `zones`.
+    lines: list[LineSummary] | None = None
+    zones: list[ZoneSummary] | None = None
 
 
 @router.get(

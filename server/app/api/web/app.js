@@ -119,6 +119,8 @@ function uploadForm(file) {
     if (value) form.append(name, value);
   }
   if ($("#opt-annotate").checked) form.append("annotate", "true");
+  const zones = typeof zonesField === "function" ? zonesField() : "";  // zones.js
+  if (zones) form.append("zones", zones);
   return form;
 }
 

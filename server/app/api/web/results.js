@@ -175,6 +175,9 @@ function renderDownloads(job) {
   if (seriesOf(state.results.results.slice(0, 1)).includes("brightness")) {
     links.splice(3, 0, downloadLink("quality.csv", `${base}/quality.csv`, `${jobName(job)}-quality.csv`));
   }
+  if (job.options && job.options.zones) {
+    links.splice(3, 0, downloadLink("events.csv", `${base}/events.csv`, `${jobName(job)}-events.csv`));
+  }
   if (job.options && job.options.annotate) {
     links.splice(3, 0, downloadLink("annotated.mp4", `${base}/annotated.mp4`, `${jobName(job)}-annotated.mp4`));
   }
@@ -239,6 +242,7 @@ async function showTimeline(job) {
   // Gaps in the lanes need every frame; past the fetch budget a lane spans first to last sighting.
   const segments = state.results.complete ? trackSegments(state.results.results, state.results.video) : null;
   state.timeline = drawTimeline(box, state.summary, durationMs, pickTime, segments);
+  if (typeof showZones === "function") showZones(job, state.summary);  // zones.js
   showKeyframes(job.job_id, state.summary.shots || []);
 }
 
