@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("zones: line counts", flush=True)
     text += counting_section()
+    from evalkit.keyframes_check import section as keyframes_section  # one per shot
+
+    print("keyframes: one per shot, never black", flush=True)
+    text += keyframes_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)

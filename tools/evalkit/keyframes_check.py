@@ -49,12 +49,37 @@ def check(clip) -> dict:
     return {"clip": clip.name, "shots": len(shots), "keyframes": len(with_keyframe), "black": black}
 
 
-def main() -> None:
-    print("| clip | shots | keyframes | black keyframe in a shot with a picture |")
-    print("|---|---|---|---|")
+def table() -> list[str]:
+    lines = [
+        "| clip | shots | keyframes | black keyframe in a shot with a picture |",
+        "|---|---|---|---|",
+    ]
     for clip in all_clips()["cuts"]:
         row = check(clip)
-        print(f"| {row['clip']} | {row['shots']} | {row['keyframes']} | {len(row['black'])} |")
+        lines.append(
+            f"| {row['clip']} | {row['shots']} | {row['keyframes']} | {len(row['black'])} |"
+        )
+    return lines
+
+
+def section() -> str:
+    """The keyframe check as a section of docs/accuracy.md (`make eval`)."""
+    lines = [
+        "",
+        "## Keyframes: one per shot, never black where the shot has a picture",
+        "",
+        "The cut clips' shots as the worker finds them (the shots stage over every frame),",
+        "each shot's keyframe as the worker picks it; a keyframe is black when the frame",
+        "it names is blank (grey mean <= 16 or every channel's spread <= 5).",
+        "",
+        *table(),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print("\n".join(table()))
 
 
 if __name__ == "__main__":
