@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import onnxruntime
 import pytest
 
 from app.adapters.pipeline import models
@@ -68,7 +69,7 @@ def test_sessions_never_spin_wait_and_optimise_the_graph():
     assert options.intra_op_num_threads == 2
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"
-    assert options.graph_optimization_level == runtime.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert options.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
 
 
 def test_a_session_runs_on_the_cpu_from_the_checked_file():

@@ -23,13 +23,15 @@ few percent at most).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import onnx
-import onnxruntime as ort
 
 from app.adapters.pipeline.models import model_bytes, runtime
+
+if TYPE_CHECKING:  # loaded with the model, in the worker (runtime.py says why)
+    import onnxruntime as ort
 
 _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
 _STRIDE = 4
@@ -87,6 +89,8 @@ class CenterFaceDetector:
         """Built at a job's first frame from the verified bytes (never by the API); one
         session serves every input size and may be run from several threads."""
         if self._runner is None:
+            import onnx
+
             graph = onnx.load_from_string(model_bytes("centerface.onnx").tobytes())
             self._runner = runtime.session_from_bytes(
                 runtime.free_spatial_shape(graph).SerializeToString()

@@ -22,12 +22,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import cv2
-import onnx
-import onnxruntime as ort
 
 from app.adapters.pipeline.models import model_bytes
+
+# onnx and onnxruntime load in the worker, at a job's first frame: the API imports
+# this module but never infers, and the import alone costs ~0.6 s and writes a
+# session file into TMPDIR (onnxruntime's native start-up).
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,8 @@ def inference_threads() -> int:
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
     """The options every session gets (see the module docstring)."""
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or inference_threads()
     options.inter_op_num_threads = 1
@@ -90,6 +98,8 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 
 def session_from_bytes(model: bytes, threads: int | None = None) -> ort.InferenceSession:
     """A CPU session for a serialised ONNX graph the caller built from verified bytes."""
+    import onnxruntime as ort
+
     return ort.InferenceSession(
         model, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
     )

@@ -24,13 +24,18 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from app.adapters.pipeline.boxes import suppress
-from app.adapters.pipeline.models import darknet, model_bytes, runtime
+from app.adapters.pipeline.models import model_bytes, runtime
+
+if TYPE_CHECKING:  # loaded with the model, in the worker (runtime.py says why)
+    import onnxruntime as ort
+
+    from app.adapters.pipeline.models import darknet
 
 # COCO 2017 category names in the order of Darknet's coco.names (which spells six of them
 # differently: motorbike, aeroplane, sofa, pottedplant, diningtable, tvmonitor).
@@ -104,6 +109,8 @@ def onnx_graph(model: str = "yolov3-tiny") -> tuple[bytes, tuple[darknet.YoloHea
     """The network as a serialised ONNX graph and its yolo heads, converted once per
     process from the verified (corrected) files."""
     cfg, weights = _model_buffers(model)
+    from app.adapters.pipeline.models import darknet
+
     graph = darknet.convert(cfg.tobytes().decode("utf-8"), weights.tobytes())
     return graph.model.SerializeToString(), tuple(graph.heads)
 
