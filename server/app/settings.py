@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # other label at its box's centre.
     zones_bottom_anchor_labels: str = "person,car,truck,bus,motorcycle,bicycle"
 
+    # Zone events by webhook (`callback_events`): the most events one job's zone.events
+    # body carries (about 150 bytes each); past it the body says truncated, with a warning.
+    webhook_max_zone_events: int = Field(default=10_000, ge=1, le=200_000)
+
     def zone_limits(self) -> ZoneLimits:
         return ZoneLimits(
             self.zones_max_bytes, self.zones_max_zones, self.zones_max_lines, self.zones_max_points

@@ -25,6 +25,8 @@ _HELP = {
     "annotate": "true: also render an annotated video (annotated.mp4)",
     "zones": 'JSON {"zones": [{"name", "polygon": [[x, y], ...]}], "lines": [{"name", '
     '"points": [[x0, y0], [x1, y1]]}], "units": "px" | "fraction"}: count crossings and dwell',
+    "callback_events": "true: also POST the zone and line events to callback_url when the "
+    "job completes (needs zones and callback_url)",
     "tag": "free text, at most 256 characters, to find the job again (GET /video/jobs?tag=)",
 }
 
@@ -59,6 +61,8 @@ def submit_fields(
     annotate_query: Annotated[str | None, _query("annotate")] = None,
     zones_form: Annotated[str | None, _form("zones")] = None,
     zones_query: Annotated[str | None, _query("zones")] = None,
+    callback_events_form: Annotated[str | None, _form("callback_events")] = None,
+    callback_events_query: Annotated[str | None, _query("callback_events")] = None,
     tag_form: Annotated[str | None, _form("tag")] = None,
     tag_query: Annotated[str | None, _query("tag")] = None,
 ) -> SubmitFields:

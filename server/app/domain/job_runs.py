@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from app.domain.errors import PipelineInterrupted, VideoJobsError
+from app.domain.exports import EXPORT_BY_NAME
 from app.domain.finishing import FinishingWriter
 from app.domain.frames import FrameLimits, FrameSink, abort_sinks, close_sinks
 from app.domain.model import Job, JobStatus, Progress, input_key, utcnow
@@ -27,6 +28,7 @@ from app.domain.results_writer import ResultsWriter
 from app.domain.search import JobIndexer
 from app.domain.services import get_job, notify_workers
 from app.domain.track_facts import ConfirmationRule, TrackFacts
+from app.domain.zone_hooks import event_rows, zone_events_payload
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def run_claimed_job(
     on_progress: ProgressCallback | None = None,
     confirmation: ConfirmationRule | None = None,
     indexer: JobIndexer | None = None,
+    max_zone_events: int = 10_000,
 ) -> JobStatus:
     """Run a job this worker holds and record how it ended; never raises for bad input.
 
@@ -56,7 +59,9 @@ def run_claimed_job(
     each track's label and confirmation (`confirmation`) are known (domain/finishing.py).
     PipelineInterrupted (the worker is stopping) propagates: the caller releases the job.
     The `indexer` adds the completed job to the search index from its summary, just
-    before the completion is recorded; a failure there is only a job warning.
+    before the completion is recorded; a failure there is only a job warning. A job
+    with `callback_events` also puts its zone events (at most `max_zone_events`) in the
+    webhook outbox with its completion (domain/zone_hooks.py).
     """
     started = time.monotonic()
     options = AnalysisOptions.from_dict(job.options)
@@ -87,6 +92,7 @@ def run_claimed_job(
         close_sinks(sinks, analysis.video, analysis.warnings)
         if indexer is not None and (warning := indexer.add(job)) is not None:
             analysis.warnings.append(warning)
+        extra_events = _zone_hook_events(storage, job, options, max_zone_events, analysis)
     except PipelineInterrupted:
         abort_sinks(sinks)
         raise
@@ -100,7 +106,9 @@ def run_claimed_job(
     except BaseException:
         abort_sinks(sinks)
         raise
-    status = _record_completion(jobs, job, analysis, writer, sinks, time.monotonic() - started)
+    status = _record_completion(
+        jobs, job, analysis, writer, sinks, time.monotonic() - started, extra_events
+    )
     if indexer is not None and status is not JobStatus.COMPLETED:
         indexer.forget(job.job_id)  # its files are gone: searches must not name it
     return status
@@ -113,6 +121,7 @@ def _record_completion(
     writer: ResultsWriter,
     sinks: list[FrameSink],
     elapsed: float,
+    extra_events: list[str] | None = None,
 ) -> JobStatus:
     """completed, with the job's warnings. Progress ends at n/n for the frames analysed,
     except for a video that ended early: there the total stays what the job was to do."""
@@ -131,6 +140,7 @@ def _record_completion(
                 analysed, total, round(analysed / elapsed, 2) if elapsed > 0 else None
             ),
             warnings=list(analysis.warnings),
+            extra_events=extra_events,
         )
     except BaseException:  # not recorded: the job will run again, so keep no files
         abort_sinks(sinks)
@@ -148,6 +158,25 @@ def _record_completion(
         decoded,
     )
     return JobStatus.COMPLETED
+
+
+def _zone_hook_events(
+    storage: StorageService,
+    job: Job,
+    options: AnalysisOptions,
+    max_events: int,
+    analysis: VideoAnalysis,
+) -> list[str] | None:
+    """The zone.events body from the committed events.csv, read line by line; a capped
+    body adds its warning to the job's."""
+    key = EXPORT_BY_NAME["events.csv"].key(job.job_id)
+    if not (options.callback_events and job.callback_url and storage.exists(key)):
+        return None
+    with open(storage.local_path(key), encoding="utf-8", newline="") as lines:
+        body, warning = zone_events_payload(job, event_rows(lines), max_events)
+    if warning is not None:
+        analysis.warnings.append(warning)
+    return [body]
 
 
 def release_job(jobs: JobRepository, queue: QueueService, job: Job) -> None:

@@ -25,6 +25,7 @@ OPTION_FIELDS = (
     "labels",
     "annotate",
     "zones",
+    "callback_events",
 )
 # The submit fields that are not analysis options but travel with them.
 SUBMIT_FIELDS = (*OPTION_FIELDS, "tag")
@@ -57,7 +58,9 @@ class AnalysisOptions:
     `start_s`/`end_s`: the time range (start inclusive, end exclusive); `min_confidence`:
     drop weaker detections; `labels`: keep only these labels; `annotate`: also render an
     annotated video; `zones`: named polygons and lines to count in (`domain/zones.py`),
-    kept as the checked JSON object so status and results echo it."""
+    kept as the checked JSON object so status and results echo it; `callback_events`:
+    also POST the zone events to the callback_url when the job completes
+    (`domain/zone_hooks.py`), so it needs `zones` (and the submit, a callback_url)."""
 
     sample_fps: float | None = None
     start_s: float | None = None
@@ -66,6 +69,7 @@ class AnalysisOptions:
     labels: tuple[str, ...] | None = None
     annotate: bool = False
     zones: dict[str, Any] | None = None
+    callback_events: bool = False
 
     def zone_spec(self) -> ZoneSpec | None:
         return ZoneSpec.from_dict(self.zones) if self.zones else None
@@ -75,6 +79,8 @@ class AnalysisOptions:
         data["labels"] = list(self.labels) if self.labels is not None else None
         if self.zones is None:  # only jobs that asked for zones echo the key
             del data["zones"]
+        if not self.callback_events:  # likewise: echoed only when asked for
+            del data["callback_events"]
         return data
 
     @classmethod
@@ -88,6 +94,7 @@ class AnalysisOptions:
         if known.get("labels") is not None:
             known["labels"] = tuple(known["labels"])
         known["annotate"] = bool(known.get("annotate", False))
+        known["callback_events"] = bool(known.get("callback_events", False))
         return cls(**known)
 
 
@@ -121,6 +128,11 @@ def parse_options(raw: Mapping[str, str], zone_limits: ZoneLimits | None = None)
         )
     min_confidence = _number(raw, "min_confidence", minimum=0.0, maximum=1.0)
     zones = parse_zones(raw.get("zones"), zone_limits)
+    callback_events = _boolean(raw, "callback_events")
+    if callback_events and zones is None:
+        raise InvalidOptions(
+            "callback_events needs zones: it sends the zone and line events of the job"
+        )
     return AnalysisOptions(
         sample_fps=_number(raw, "sample_fps", minimum=0.0, maximum=MAX_SAMPLE_FPS, inclusive=False),
         start_s=start_s,
@@ -129,6 +141,7 @@ def parse_options(raw: Mapping[str, str], zone_limits: ZoneLimits | None = None)
         labels=_labels(raw.get("labels")),
         annotate=_boolean(raw, "annotate"),
         zones=zones.to_dict() if zones is not None else None,
+        callback_events=callback_events,
     )
 
 

@@ -48,8 +48,12 @@ class JobRepository(ABC):
         attempts_delta: int = 0,
         progress: Progress | None = None,
         warnings: list[str] | None = None,
+        extra_events: list[str] | None = None,
     ) -> Job | None:
         """Atomically move a job from `expected` to `new`; None if it was not in `expected`.
+
+        `extra_events`: webhook bodies to put in the outbox ahead of the job's own event,
+        in the same transaction (only when that event is written: a job with a callback).
 
         One conditional UPDATE, so two workers can never both claim a job. Entering
         `running` starts the heartbeat. `attempt` fences a worker to its own claim (the

@@ -57,6 +57,7 @@ class Worker:
         on_stall: Callable[[], None] | None = None,
         confirmation: ConfirmationRule | None = None,
         indexer: JobIndexer | None = None,
+        max_zone_events: int = 10_000,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -71,6 +72,7 @@ class Worker:
         self.confirmation = confirmation
         self.on_stall = on_stall
         self.indexer = indexer
+        self.max_zone_events = max_zone_events
         self.name = f"worker-{os.getpid()}"
         self.stop_requested = threading.Event()
         self._backoff = 0.0
@@ -158,6 +160,7 @@ class Worker:
                     export_sinks=self.export_sinks,
                     confirmation=self.confirmation,
                     indexer=self.indexer,
+                    max_zone_events=self.max_zone_events,
                     should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
                     on_progress=heartbeat.report,
                 )

@@ -93,6 +93,7 @@ def build_worker(settings: Settings) -> tuple[Worker, Database]:
         export_sinks=build_export_sinks(settings, storage),
         confirmation=build_confirmation(settings),
         indexer=build_indexer(settings, database, storage),
+        max_zone_events=settings.webhook_max_zone_events,
     )
     return worker, database
 

@@ -68,6 +68,7 @@ class InMemoryJobRepository(JobRepository):
         attempts_delta: int = 0,
         progress: Progress | None = None,
         warnings: list[str] | None = None,
+        extra_events: list[str] | None = None,
     ) -> Job | None:
         check_transition(expected, new)
         with self._lock:
@@ -94,17 +95,18 @@ class InMemoryJobRepository(JobRepository):
             self._jobs[job_id] = job
             if (payload := outbox_payload(job)) is not None:
                 assert job.callback_url is not None  # a payload means a callback_url
-                delivery_id = len(self._deliveries) + 1
-                self._deliveries[delivery_id] = WebhookDelivery(
-                    id=delivery_id,
-                    job_id=job_id,
-                    url=job.callback_url,
-                    payload=payload,
-                    state=WebhookState.PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+                for body in [*(extra_events or []), payload]:
+                    delivery_id = len(self._deliveries) + 1
+                    self._deliveries[delivery_id] = WebhookDelivery(
+                        id=delivery_id,
+                        job_id=job_id,
+                        url=job.callback_url,
+                        payload=body,
+                        state=WebhookState.PENDING,
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
             return job
 
     def heartbeat(

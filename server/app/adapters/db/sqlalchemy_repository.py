@@ -112,6 +112,7 @@ class SqlAlchemyJobRepository(JobRepository):
         attempts_delta: int = 0,
         progress: Progress | None = None,
         warnings: list[str] | None = None,
+        extra_events: list[str] | None = None,
     ) -> Job | None:
         check_transition(expected, new)
         values: dict = {"status": new.value, "updated_at": now}
@@ -137,17 +138,18 @@ class SqlAlchemyJobRepository(JobRepository):
                 return None
             job = _updated_job(session, job_id)
             if (payload := outbox_payload(job)) is not None:
-                session.add(
-                    WebhookDeliveryRow(
-                        job_id=job_id,
-                        url=job.callback_url,
-                        payload=payload,
-                        state=WebhookState.PENDING.value,
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
+                for body in [*(extra_events or []), payload]:
+                    session.add(
+                        WebhookDeliveryRow(
+                            job_id=job_id,
+                            url=job.callback_url,
+                            payload=body,
+                            state=WebhookState.PENDING.value,
+                            attempts=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
                     )
-                )
             return job
 
     def heartbeat(

@@ -97,6 +97,11 @@ def submit(
             allow_private=settings.webhook_allow_private,
             resolve=resolve_host,
         )
+    if fields.options.callback_events and not callback_url:
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            detail="callback_events needs a callback_url to send the zone events to",
+        )
     job = submit_video(
         _upload_of(file),
         pipeline_id,
