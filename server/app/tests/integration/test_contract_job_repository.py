@@ -257,3 +257,21 @@ def test_list_and_count_jobs_filter_by_exact_tag(repo: JobRepository) -> None:
     assert (repo.count_jobs(), repo.count_jobs(tag="street"), repo.count_jobs(tag="x")) == (5, 2, 0)
     assert repo.count_jobs(tag="street", status=RUNNING) == 1
     assert stored_job(repo, ids[4]).filename == "4.mp4"
+
+
+def test_extra_events_enter_the_outbox_with_the_completion(repo: JobRepository) -> None:
+    job = replace(make_job(), callback_url="http://example.test/hook")
+    repo.add(job)
+    running = claim(repo, job)
+    assert running is not None
+    repo.transition(
+        job.job_id,
+        RUNNING,
+        COMPLETED,
+        now=T0 + 2 * SECOND,
+        attempt=running.attempts,
+        extra_events=['{"event": "zone.events"}'],
+    )
+    payloads = [d.payload for d in repo.webhook_deliveries(job.job_id)]
+    assert len(payloads) == 2 and payloads[0] == '{"event": "zone.events"}'
+    assert '"job.completed"' in payloads[1]

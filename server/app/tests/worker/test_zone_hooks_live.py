@@ -101,6 +101,34 @@ def test_the_crossings_of_a_clip_reach_the_callback_signed(
         assert headers["X-Signature"] == expected
 
 
+def test_past_the_cap_the_body_is_truncated_and_the_job_warns(
+    services_factory,
+    sliding_face,  # noqa: F811
+    receiver,
+):
+    services = services_factory(
+        webhook_secret=SECRET, webhook_allow_private=True, webhook_max_zone_events=1
+    )
+    services.start_api()
+    services.start_worker()
+    code, answer = submit(
+        services,
+        sliding_face,
+        zones=json.dumps(ZONES),
+        callback_url=receiver.url,
+        callback_events="true",
+    )
+    assert code == 200, answer
+    status = services.wait_for(answer["job_id"])
+    assert status["status"] == "completed", status
+    assert any("first 1 of 3 events" in w for w in status["warnings"]), status["warnings"]
+    deadline = time.monotonic() + 60
+    while "zone.events" not in receiver.events() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    zone = receiver.events()["zone.events"]
+    assert (zone["truncated"], zone["events_total"], len(zone["events"])) == (True, 3, 1)
+
+
 def test_callback_events_without_a_callback_url_or_zones_is_400(
     services_factory,
     sliding_face,  # noqa: F811
