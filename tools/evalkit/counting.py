@@ -304,7 +304,7 @@ def section() -> str:
             "### zones: dwell per individual (target: dwell error <= 1 s)",
             "",
             "Each person's time inside the zone judged by eye (the frames their feet cross",
-            "its edge, on crop sheets of every 5th frame) against the service's",
+            "its edge, on crops of every frame around it) against the service's",
             "`zone_enter`/`zone_exit` visit for the same person: a visit matches a person",
             "when it starts within 1 s of the true entry (time) and its track's anchor is",
             f"then within {PLACE_PX} px of where the person came in (place); nearest in time",
