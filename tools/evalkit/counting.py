@@ -1,28 +1,38 @@
-"""Line counts on real footage against crossings counted by eye (truth/crossings.json).
+"""Line counts and zone dwell on real footage against what was judged by eye
+(truth/crossings.json).
 
-The clip runs through the worker's frame loop (the people pipeline's steps, then the
-shots and tracker stages), and its tracks through the zone counter as a job with
-`zones` runs it (bottom-centre anchor, hysteresis band, predicted boxes not counted).
-The baseline counts every tracked box's centre changing side (no band, predictions
-included), the naive rule. A counted crossing matches a true one of the same direction
-within 1 s (greedy, nearest first); the count error is |counted - true| / true.
+Each clip runs through the worker's frame loop (its pipeline's steps, then the shots
+and tracker stages), and its tracks through the zone counter as a job with `zones` runs
+it (bottom-centre anchor, hysteresis band, predicted boxes not counted). The baseline
+counts every tracked box's centre changing side (no band, predictions included), the
+naive rule. A counted crossing matches a true one of the same direction within 1 s
+(greedy, nearest first); the count error is |counted - true| / true. A clip cut from
+several camera views names the view its lines are drawn for (`window`).
 
-Run alone: `cd tools && ../.venv/bin/python -m evalkit.counting` (prints the section);
-`make eval` appends `section()` to docs/accuracy.md.
+Dwell: a zone on a clip, every person whose visit lies in a window of frames judged by
+eye (the frames their feet cross the zone's edge), each matched by time and place to
+the service's visit (one track's `zone_enter` to its `zone_exit`); the error is the
+difference of the two dwells. Visits no person made are listed, never dropped.
+
+Run alone: `cd tools && PYTHONPATH=../server ../.venv/bin/python -m evalkit.counting`
+(prints the section); `make eval` appends `section()` to docs/accuracy.md.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 
 REPO = Path(__file__).resolve().parents[2]
 TRUTH = Path(__file__).with_name("truth") / "crossings.json"
 MATCH_MS = 1000
+PLACE_PX = 80  # how far a visit's first anchor may be from where the person came in
 
 
 def _frames(path: Path) -> Iterator:
@@ -57,21 +67,22 @@ def _matched(found: list[int], truth: list[int], frame_ms: float) -> int:
     return len(used_f)
 
 
-def measure(name: str, clip: dict) -> list[list[str]]:
+def _run(name: str, clip: dict) -> tuple[dict[str, list], list, dict, float]:
+    """One pass of the clip: the crossings each counter found, the service's zone
+    events (dwell), where each track's anchor was when it entered, and the clip's fps."""
     from app.adapters.pipeline.catalog import PipelineCatalog
     from app.adapters.pipeline.engine import analyse
     from app.adapters.pipeline.tracking import tracking_stages
     from app.domain.frames import Frame, FrameSink
     from app.domain.options import AnalysisOptions
-    from app.domain.zone_events import ZoneCounter, ZoneRules
+    from app.domain.zone_events import BOTTOM_ANCHOR_LABELS, ZoneCounter, ZoneRules, anchor
     from app.domain.zones import parse_zones
     from evalkit.materials import source_path
 
-    spec = parse_zones(
-        json.dumps(
-            {"lines": [{"name": li["name"], "points": li["points"]} for li in clip["lines"]]}
-        )
-    )
+    lines = [{"name": li["name"], "points": li["points"]} for li in clip["lines"]]
+    spec = parse_zones(json.dumps({"lines": lines}))
+    dwell = clip.get("dwell")
+    zone_spec = parse_zones(json.dumps({"zones": [dwell["zone"]]})) if dwell else None
     assert spec is not None
     path = source_path(name)
     capture = cv2.VideoCapture(str(path))
@@ -86,6 +97,9 @@ def measure(name: str, clip: dict) -> list[list[str]]:
         ),
     }
     found: dict[str, list] = {method: [] for method in methods}
+    zones = ZoneCounter(zone_spec, width, height) if zone_spec else None
+    zone_events: list = []
+    entered_at: dict[int, tuple[float, float]] = {}
 
     class Counting(FrameSink):
         def add(self, frame: Frame) -> None:
@@ -98,9 +112,31 @@ def measure(name: str, clip: dict) -> list[list[str]]:
                 found[method] += counter.update(
                     frame.index, frame.timestamp_ms, detections, frame.ended_tracks
                 )
+            if zones is None:
+                return
+            events = zones.update(
+                frame.index, frame.timestamp_ms, list(frame.detections or ()), frame.ended_tracks
+            )
+            for event in events:
+                if event.kind == "zone_enter":
+                    for d in frame.detections or ():
+                        if d.track_id == event.track_id:
+                            entered_at[event.track_id] = anchor(d, BOTTOM_ANCHOR_LABELS)
+            zone_events.extend(events)
 
-    steps = PipelineCatalog.load().get("people").build_steps()
-    analyse(_frames(path), steps, tracking_stages("people", AnalysisOptions()), [Counting()])
+    steps = PipelineCatalog.load().get(clip.get("pipeline", "people")).build_steps()
+    stages = tracking_stages(clip.get("pipeline", "people"), AnalysisOptions())
+    analyse(_frames(path), steps, stages, [Counting()])
+    if zones is not None:
+        zone_events.extend(zones.finish())
+    return found, zone_events, entered_at, fps
+
+
+def line_rows(name: str, clip: dict, found: dict[str, list], fps: float) -> list[list[str]]:
+    """Per line and direction: true and counted crossings. A clip cut from several
+    camera views has its line drawn for one of them; `window` (first, last frame) is
+    that view, and crossings outside it are not counted on either side."""
+    first, last = clip.get("window", (0, 10**9))
     rows = []
     for line in clip["lines"]:
         for direction in ("in", "out"):
@@ -109,7 +145,9 @@ def measure(name: str, clip: dict) -> list[list[str]]:
                 frames = [
                     e.frame_index
                     for e in events
-                    if e.name == line["name"] and e.direction == direction
+                    if e.name == line["name"]
+                    and e.direction == direction
+                    and first <= e.frame_index <= last
                 ]
                 hit = _matched(frames, truth, 1000 / fps)
                 error = abs(len(frames) - len(truth)) / len(truth) if truth else 0.0
@@ -120,7 +158,7 @@ def measure(name: str, clip: dict) -> list[list[str]]:
                         method,
                         str(len(truth)),
                         str(len(frames)),
-                        f"{100 * error:.0f}%",
+                        f"{100 * error:.0f}%" if truth else "-",
                         str(hit),
                         str(len(truth) - hit),
                         str(len(frames) - hit),
@@ -129,9 +167,89 @@ def measure(name: str, clip: dict) -> list[list[str]]:
     return rows
 
 
-def table() -> str:
+def _visits(zone_events: list, entered_at: dict, first: int, last: int) -> list[dict]:
+    """The service's zone visits (one track's enter to its exit) inside the window."""
+    enters: dict[int, Any] = {}
+    visits = []
+    for event in zone_events:
+        if event.kind == "zone_enter":
+            enters[event.track_id] = event
+        elif event.kind == "zone_exit" and event.track_id in enters:
+            enter = enters.pop(event.track_id)
+            if first <= enter.frame_index and event.frame_index <= last:
+                visits.append(
+                    {
+                        "track": event.track_id,
+                        "enter": enter.frame_index,
+                        "exit": event.frame_index,
+                        "dwell_ms": event.dwell_ms,
+                        "at": entered_at.get(event.track_id, (-1e9, -1e9)),
+                    }
+                )
+    return visits
+
+
+def dwell_rows(
+    name: str, clip: dict, zone_events: list, entered_at: dict, fps: float
+) -> list[list[str]]:
+    """Each individual judged by eye against the service visit that matches it: the
+    visit whose enter is within MATCH_MS of the true enter and whose anchor was within
+    PLACE_PX of where the person came in (nearest in time first, each visit once)."""
+    dwell = clip["dwell"]
+    first, last = dwell["window"]
+    frame_ms = 1000 / fps
+    visits = _visits(zone_events, entered_at, first, last)
+    pairs = sorted(
+        (abs(v["enter"] - person["enter"]), i, j)
+        for i, person in enumerate(dwell["individuals"])
+        for j, v in enumerate(visits)
+        if abs(v["enter"] - person["enter"]) * frame_ms <= MATCH_MS
+        and math.dist(v["at"], person["at"]) <= PLACE_PX
+    )
+    match: dict[int, int] = {}
+    for _, i, j in pairs:
+        if i not in match and j not in match.values():
+            match[i] = j
+    rows = []
+    for i, person in enumerate(dwell["individuals"]):
+        true_s = (person["exit"] - person["enter"]) * frame_ms / 1000
+        cells = [
+            f"{Path(name).name} `{dwell['zone']['name']}`",
+            person["who"],
+            f"{person['enter']}-{person['exit']}",
+            f"{true_s:.1f} s",
+        ]
+        if i in match:
+            v = visits[match[i]]
+            got = v["dwell_ms"] / 1000
+            cells += [
+                f"track {v['track']}: {v['enter']}-{v['exit']}",
+                f"{got:.1f} s",
+                f"{abs(got - true_s):.1f} s",
+            ]
+        else:
+            cells += ["none", "-", "missed"]
+        rows.append(cells)
+    for j, v in enumerate(visits):
+        if j not in match.values():
+            rows.append(
+                [
+                    f"{Path(name).name} `{dwell['zone']['name']}`",
+                    "no one (a visit no person made)",
+                    "-",
+                    "-",
+                    f"track {v['track']}: {v['enter']}-{v['exit']}",
+                    f"{v['dwell_ms'] / 1000:.1f} s",
+                    "false visit",
+                ]
+            )
+    return rows
+
+
+def tables() -> tuple[str, str]:
+    """The line-count table and the dwell table, one pass per clip."""
     truth = json.loads(TRUTH.read_text(encoding="utf-8"))
-    header = [
+    line_header = [
         "clip, line",
         "direction",
         "counter",
@@ -142,28 +260,57 @@ def table() -> str:
         "missed",
         "false",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    dwell_header = [
+        "clip, zone",
+        "individual (by eye)",
+        "true frames",
+        "true dwell",
+        "service visit (frames)",
+        "service dwell",
+        "dwell error",
+    ]
+    line_table = ["| " + " | ".join(line_header) + " |", "|" + "---|" * len(line_header)]
+    dwell_table = ["| " + " | ".join(dwell_header) + " |", "|" + "---|" * len(dwell_header)]
     for name, clip in truth.items():
         if name.startswith("_"):
             continue
-        lines += ["| " + " | ".join(row) + " |" for row in measure(name, clip)]
-    return "\n".join(lines)
+        found, zone_events, entered_at, fps = _run(name, clip)
+        line_table += ["| " + " | ".join(row) + " |" for row in line_rows(name, clip, found, fps)]
+        if "dwell" in clip:
+            rows = dwell_rows(name, clip, zone_events, entered_at, fps)
+            dwell_table += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(line_table), "\n".join(dwell_table)
 
 
 def section() -> str:
     """The counting section of docs/accuracy.md (appended by tools/eval.py)."""
+    line_table, dwell_table = tables()
     return "\n".join(
         [
             "",
             "## zones: line counts (target: count error <= 10% per line and direction)",
             "",
-            "Real footage through the worker's frame loop (people pipeline, shots and",
+            "Real footage through the worker's frame loop (the clip's pipeline, shots and",
             "tracker stages) and the zone counter a job with `zones` runs; the true",
             "crossings were counted by eye (tools/evalkit/truth/crossings.json: a slit",
             "image of the line over the whole clip, then crop strips around each streak).",
             "A counted crossing matches a true one of the same direction within 1 s.",
+            "A clip cut from several camera views has its lines drawn for one view",
+            "(bikes.mp4: the street behind a fence, frames 137-186, cars by the objects",
+            "pipeline); crossings in its other views are counted on neither side.",
             "",
-            table(),
+            line_table,
+            "",
+            "### zones: dwell per individual (target: dwell error <= 1 s)",
+            "",
+            "Each person's time inside the zone judged by eye (the frames their feet cross",
+            "its edge, on crops of every frame around it) against the service's",
+            "`zone_enter`/`zone_exit` visit for the same person: a visit matches a person",
+            "when it starts within 1 s of the true entry (time) and its track's anchor is",
+            f"then within {PLACE_PX} px of where the person came in (place); nearest in time",
+            "first, each visit once. Visits no person made are listed as false visits.",
+            "",
+            dwell_table,
             "",
         ]
     )
