@@ -8,6 +8,7 @@ integers in the original frame's pixels. A detector that gives no score reports 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,3 +80,17 @@ def unit_score(value: Any) -> float:
     if not math.isfinite(score):
         return 0.0
     return round(min(max(score, 0.0), 1.0), 4)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x, y, w, h] boxes (0 when they do not overlap).
+    The one scalar IoU: the domain's track table uses it, and the pipeline's box module
+    (`adapters/pipeline/boxes.py`, which also holds the vectorised form) re-exports it."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = min(ax + aw, bx + bw) - max(ax, bx)
+    h = min(ay + ah, by + bh) - max(ay, by)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return float(inter / (aw * ah + bw * bh - inter))

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.detections import Detection
+from app.domain.detections import Detection, box_iou
 from app.domain.frames import Frame
 
 # Two tracks of different labels whose boxes overlap this much in a frame are taken as
@@ -160,7 +160,7 @@ class TrackFacts:
                 ids = (a.track_id or 0, b.track_id or 0)
                 if a.label == b.label or ids[0] == ids[1]:
                     continue  # one label per tracker: only other labels can double up
-                if _iou(a.bbox, b.bbox) >= SAME_OBJECT_IOU:
+                if box_iou(a.bbox, b.bbox) >= SAME_OBJECT_IOU:
                     pair = (min(ids), max(ids))
                     self._overlaps[pair] = self._overlaps.get(pair, 0) + 1
 
@@ -316,14 +316,3 @@ def _heading_distance(earlier: TrackFact, later: TrackFact, gap_ms: int) -> floa
     px, py = cx + earlier.velocity[0] * gap_ms, cy + earlier.velocity[1] * gap_ms
     nx, ny = _centre(later.first_box)
     return math.hypot(nx - px, ny - py) / max(math.hypot(ew, eh), 1.0)
-
-
-def _iou(a: list[int], b: list[int]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    w = min(ax + aw, bx + bw) - max(ax, bx)
-    h = min(ay + ah, by + bh) - max(ay, by)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / float(aw * ah + bw * bh - inter)
