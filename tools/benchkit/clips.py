@@ -130,13 +130,18 @@ def real_source_names() -> str:
     return " and ".join(real) if real else "the generated scene clip"
 
 
-def make_h264_clip(path: Path, frames: Iterable[np.ndarray], size: tuple[int, int]) -> Path:
-    """BGR frames at H264_FPS as H.264 (libx264 `veryfast`, yuv420p) in MP4."""
+def make_h264_clip(
+    path: Path, frames: Iterable[np.ndarray], size: tuple[int, int], gop: int | None = None
+) -> Path:
+    """BGR frames at H264_FPS as H.264 (libx264 `veryfast`, yuv420p) in MP4; `gop` fixes
+    the keyframe interval in frames (libx264's default is up to 250, scene cuts add more)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=H264_FPS)
         stream.width, stream.height = size
         stream.pix_fmt, stream.time_base = "yuv420p", Fraction(1, H264_FPS)
         stream.options = {"preset": "veryfast", "crf": "23"}
+        if gop is not None:
+            stream.options = {**stream.options, "g": str(gop), "keyint_min": str(gop)}
         for index, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = index

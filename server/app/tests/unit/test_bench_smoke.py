@@ -46,3 +46,27 @@ def test_every_benchkit_module_imports_and_the_report_renders(benchkit, tmp_path
         quick=True,
     )
     assert text.startswith("# Benchmarks") and "Quick mode" in text and "| 1. frame" in text
+
+
+def test_segment_figure_projects_from_what_was_measured(benchkit):
+    from benchkit.segments import SplitFigures, SplitRun, describe_segments, projected_wall
+
+    runs = [
+        SplitRun("unsplit, 1 worker", 1, False, 600.0, 0, 0.0),
+        SplitRun("split, 1 worker", 1, True, 630.0, 5, 10.0),
+        SplitRun("split, 2 workers", 2, True, 330.0, 5, 10.0),
+    ]
+    figures = SplitFigures(600.0, (1280, 720), 60, 120.0, "people", 2.0, runs)
+    rows, section = describe_segments(figures)
+    assert rows[0].met is True  # 630 / 330 = 1.91x
+    assert "1.91x" in rows[0].measured
+    # overhead (630 - 600 - 10) / 5 = 4 s per segment, shown and used by the model
+    assert any("4.00 s" in line for line in section.lines)
+    one_worker = projected_wall(600.0, 600.0, 120.0, 4.0, 10.0, 1)
+    assert one_worker == pytest.approx(5 * (600.0 * 123 / 600 + 4.0) + 10.0)
+    assert projected_wall(600.0, 600.0, 120.0, 4.0, 10.0, 8) < one_worker / 4
+    slow = SplitRun("split, 2 workers", 2, True, 500.0, 5, 10.0)
+    rows, _ = describe_segments(
+        SplitFigures(600.0, (1280, 720), 60, 120.0, "people", 2.0, [*runs[:2], slow])
+    )
+    assert rows[0].met is False
