@@ -67,7 +67,8 @@ def plan_segments(
     """The segments of a job's time range, or [] when it should not be split (short,
     splitting off, or no duration known). Cuts are spread evenly (about `segment_s`
     apart), each moved back to the keyframe at or before it; a cut that would fall
-    within `overlap_s` of the previous one is dropped, so no segment is all overlap."""
+    within a quarter segment (at least `overlap_s`) of the previous one or of the end
+    is dropped, so no segment is a stub, nor all overlap."""
     duration = keyframes.duration_s
     if not (policy.enabled and options.split and duration):
         return []
@@ -77,20 +78,23 @@ def plan_segments(
     if span <= policy.min_s or span <= policy.segment_s:
         return []
     count = max(1, round(span / policy.segment_s))
+    shortest = max(policy.overlap_s, policy.segment_s / 4)
     seams: list[float] = []
     for k in range(1, count):
         seam = _keyframe_at_or_before(keyframes, start + span * k / count)
         previous = seams[-1] if seams else start
-        if seam - previous > policy.overlap_s and end - seam > policy.overlap_s:
+        if seam - previous >= shortest and end - seam >= shortest:
             seams.append(seam)
     if not seams:
         return []
     starts = [start, *seams]
     ranges = []
     for i, segment_start in enumerate(starts):
-        seam = starts[i + 1] if i + 1 < len(starts) else None
-        seg_end = options.end_s if seam is None else min(seam + policy.overlap_s, end)
-        ranges.append(SegmentRange(i, _seek_point(keyframes, segment_start, i), seg_end, seam))
+        next_start = starts[i + 1] if i + 1 < len(starts) else None
+        seg_end = options.end_s if next_start is None else min(next_start + policy.overlap_s, end)
+        ranges.append(
+            SegmentRange(i, _seek_point(keyframes, segment_start, i), seg_end, next_start)
+        )
     return ranges
 
 
