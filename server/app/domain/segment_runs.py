@@ -77,7 +77,7 @@ def split_claimed(
     ranges = plan_segments(video, policy, options)
     if not ranges:
         return False
-    segments = segment_jobs(job, ranges)
+    segments = segment_jobs(job, ranges, video)
     if jobs.split(job.job_id, job.attempts, segments, utcnow()) is None:
         log.warning("job %s: claim lost before it was split", job.job_id)
         return True

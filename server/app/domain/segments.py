@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from app.domain.model import Job, JobStatus, new_job_id, utcnow
 from app.domain.options import AnalysisOptions
+from app.domain.time_range import planned_frames
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class VideoKeyframes:
     duration_s: float | None
     keyframes_s: Sequence[float] | None
     fps: float | None = None
+    frame_count: int | None = None  # declared: each segment's frames_total estimate
 
 
 class KeyframeIndex(ABC):
@@ -114,11 +116,15 @@ def _seek_point(keyframes: VideoKeyframes, start: float, index: int) -> float:
     return max(0.0, start - 0.5 / keyframes.fps)
 
 
-def segment_jobs(parent: Job, ranges: Sequence[SegmentRange]) -> list[Job]:
+def segment_jobs(
+    parent: Job, ranges: Sequence[SegmentRange], video: VideoKeyframes | None = None
+) -> list[Job]:
     """The pending segment rows of a parent: same upload (read from the parent's key),
     pipeline and options, with their own time range and sampling slots counted from
     the parent's start. No callback_url, tag or idempotency key: a segment notifies
-    nobody and is found through its parent."""
+    nobody and is found through its parent. Each starts with the frames it will
+    analyse estimated from the header (`video`), so the parent's summed progress has a
+    total from the start."""
     options = AnalysisOptions.from_dict(parent.options)
     now = utcnow()
     jobs = []
@@ -135,6 +141,11 @@ def segment_jobs(parent: Job, ranges: Sequence[SegmentRange]) -> list[Job]:
                 created_at=now,
                 updated_at=now,
                 options=seg_options.to_dict(),
+                frames_total=planned_frames(
+                    seg_options,
+                    video.frame_count if video else None,
+                    video.duration_s if video else None,
+                ),
                 filename=parent.filename,
                 parent_id=parent.job_id,
                 segment_index=r.index,

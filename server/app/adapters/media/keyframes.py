@@ -19,6 +19,6 @@ class Mp4KeyframeIndex(KeyframeIndex):
             return VideoKeyframes(None, None)
         fps = video.frame_count / video.duration_s if video.frame_count else None
         if video.sync_samples is None or not fps:
-            return VideoKeyframes(video.duration_s, None, fps)
+            return VideoKeyframes(video.duration_s, None, fps, video.frame_count)
         times = [index / fps for index in video.sync_samples]
-        return VideoKeyframes(video.duration_s, times, fps)
+        return VideoKeyframes(video.duration_s, times, fps, video.frame_count)

@@ -101,7 +101,7 @@ def parent_job(**changes) -> Job:
 def test_segments_read_the_parents_upload_with_their_own_range_and_its_slots() -> None:
     parent = parent_job()
     ranges = [SegmentRange(0, 5.0, 128.0, 125.0), SegmentRange(1, 124.98, None, None)]
-    first, second = segment_jobs(parent, ranges)
+    first, second = segment_jobs(parent, ranges, VideoKeyframes(200.0, None, 25.0, 5000))
     assert first.source_id == parent.job_id and first.input_path == parent.input_path
     assert (second.parent_id, second.segment_index, second.segments_total) == (
         parent.job_id,
@@ -112,6 +112,8 @@ def test_segments_read_the_parents_upload_with_their_own_range_and_its_slots() -
     assert (options.start_s, options.end_s, options.slots_from_s) == (124.98, None, 5.0)
     assert options.sample_fps == 2.0
     assert second.callback_url is None and second.tag is None  # notifies nobody
+    # Progress has a total from the start: 2 frames a second of each range.
+    assert (first.frames_total, second.frames_total) == (246, 151)
 
 
 def test_split_is_an_option_and_slots_from_s_is_not() -> None:
