@@ -6,20 +6,41 @@ The merge itself is tested beside it (segment merge tests); here: the jobs aroun
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.domain.model import JobStatus
 from app.tests.fixtures.videos import make_moving_box_mp4
+from app.tests.integration.conftest import postgres_schema_url
 from app.tests.worker.conftest import FAST_RECOVERY
 
 pytestmark = pytest.mark.worker
 
 SPLIT = {"split_min_s": 20, "segment_s": 13, "segment_overlap_s": 3}
+POSTGRES = os.environ.get("VIDEO_JOBS_TEST_POSTGRES_URL")
+REDIS = os.environ.get("VIDEO_JOBS_TEST_REDIS_URL")
+
+
+@pytest.fixture(params=["sqlite+manager", "postgres+redis"])
+def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The default stores, and PostgreSQL + Redis (when their test URLs are set)."""
+    if request.param == "sqlite+manager":
+        yield {}
+        return
+    if not (POSTGRES and REDIS):
+        pytest.skip("needs VIDEO_JOBS_TEST_POSTGRES_URL and VIDEO_JOBS_TEST_REDIS_URL")
+    with postgres_schema_url(POSTGRES) as database_url:
+        yield {
+            "database_url": database_url,
+            "queue_url": REDIS,
+            "queue_name": f"vj-split-{uuid.uuid4().hex[:8]}",
+        }
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +109,12 @@ def test_a_split_job_completes_with_its_segments_counted_and_hidden(services_fac
     assert 'video_jobs_segments{state="completed"} 3.0' in metrics
 
 
-def test_a_killed_worker_reruns_only_its_segment(services_factory, clip40, slow_pipeline_dir):
-    services = services_factory(**SPLIT, **FAST_RECOVERY, pipelines_dir=slow_pipeline_dir)
+def test_a_killed_worker_reruns_only_its_segment(
+    services_factory, clip40, slow_pipeline_dir, backend
+):
+    services = services_factory(
+        **SPLIT, **FAST_RECOVERY, **backend, pipelines_dir=slow_pipeline_dir
+    )
     services.start_api()
     [doomed] = services.start_workers(1)
     job_id = submit(services, clip40, "slow")
