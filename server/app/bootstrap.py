@@ -16,6 +16,7 @@ from app.adapters.db.engine import build_engine, build_session_factory
 from app.adapters.db.sqlalchemy_repository import SqlAlchemyJobRepository
 from app.adapters.exports import export_sinks
 from app.adapters.media.inspector import Mp4Inspector
+from app.adapters.media.keyframes import Mp4KeyframeIndex
 from app.adapters.pipeline.catalog import PipelineCatalog
 from app.adapters.pipeline.frame_look import BlankRule
 from app.adapters.pipeline.persons import PersonSettings
@@ -32,6 +33,7 @@ from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import QueueService, StorageService, VideoInspector
 from app.domain.search import JobIndexer
+from app.domain.segments import KeyframeIndex, SplitPolicy
 from app.domain.track_facts import ConfirmationRule
 from app.settings import Settings
 
@@ -125,6 +127,14 @@ def build_export_sinks(settings: Settings, storage: StorageService) -> SinkFacto
 def build_indexer(settings: Settings, database: Database, storage: StorageService) -> JobIndexer:
     """What the worker does with a completed job's summary: index it for search."""
     return JobIndexer(database.search, storage, max_rows=settings.search_index_max_rows)
+
+
+def build_split_policy(settings: Settings) -> SplitPolicy:
+    return SplitPolicy(settings.split_min_s, settings.segment_s, settings.segment_overlap_s)
+
+
+def build_keyframe_index(_settings: Settings) -> KeyframeIndex:
+    return Mp4KeyframeIndex()
 
 
 def build_inspector(_settings: Settings) -> VideoInspector:

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     # judged by its job's status and lease instead (docs/failure-model.md).
     abandoned_write_age_s: float = Field(default=900.0, gt=0)
 
+    # One long video across many workers (docs/deployment.md#splitting-long-videos): a
+    # video longer than split_min_s (0: never) is analysed as segments of about
+    # segment_s, each running segment_overlap_s into the next (at least the tracker's
+    # 1 s gap window, so a track crossing a seam is seen by both segments).
+    split_min_s: float = Field(default=600.0, ge=0)
+    segment_s: float = Field(default=120.0, gt=0)
+    segment_overlap_s: float = Field(default=3.0, ge=1.0)
+
     # Job control (docs/job-control.md).
     webhook_secret: str | None = None
     webhook_max_attempts: int = Field(default=6, ge=1)

@@ -32,6 +32,13 @@ class SubmitResponse(BaseModel):
     )
 
 
+class SegmentsResponse(BaseModel):
+    total: int = Field(description="segments the video was split into")
+    completed: int
+    running: int
+    failed: int
+
+
 class JobStatusResponse(BaseModel):
     job_id: uuid.UUID
     status: str = Field(description="pending, running, completed, failed or canceled")
@@ -64,6 +71,15 @@ class JobStatusResponse(BaseModel):
     )
     filename: str | None = Field(None, description="the uploaded file's name (display only)")
     tag: str | None = Field(None, description="the free-text tag given at submit")
+    segments: SegmentsResponse | None = Field(
+        None,
+        description="a long video analysed as segments by several workers: how many, and "
+        "where they are (null for a job analysed whole)",
+    )
+    parent_id: uuid.UUID | None = Field(
+        None, description="a segment (listed with include_segments=true): its job"
+    )
+    segment_index: int | None = Field(None, description="a segment: its place, from 0")
 
 
 class VideoInfo(BaseModel):

@@ -27,6 +27,8 @@ _HELP = {
     '"points": [[x0, y0], [x1, y1]]}], "units": "px" | "fraction"}: count crossings and dwell',
     "callback_events": "true: also POST the zone and line events to callback_url when the "
     "job completes (needs zones and callback_url)",
+    "split": "false: analyse a long video on one worker (default true: a video over "
+    "VIDEO_JOBS_SPLIT_MIN_S is split into segments analysed in parallel)",
     "tag": "free text, at most 256 characters, to find the job again (GET /video/jobs?tag=)",
 }
 
@@ -63,6 +65,8 @@ def submit_fields(
     zones_query: Annotated[str | None, _query("zones")] = None,
     callback_events_form: Annotated[str | None, _form("callback_events")] = None,
     callback_events_query: Annotated[str | None, _query("callback_events")] = None,
+    split_form: Annotated[str | None, _form("split")] = None,
+    split_query: Annotated[str | None, _query("split")] = None,
     tag_form: Annotated[str | None, _form("tag")] = None,
     tag_query: Annotated[str | None, _query("tag")] = None,
 ) -> SubmitFields:

@@ -90,6 +90,8 @@ def submit_fields(args: argparse.Namespace) -> dict[str, str]:
     }
     if args.annotate:
         fields["annotate"] = "true"
+    if getattr(args, "no_split", False):
+        fields["split"] = "false"
     if getattr(args, "zones", None):
         fields["zones"] = _zones_file(Path(args.zones))
     return fields

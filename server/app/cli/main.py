@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--annotate", action="store_true", help="also render annotated.mp4 (see `export`)"
     )
+    options.add_argument(
+        "--no-split", action="store_true", help="analyse on one worker, even a long video"
+    )
     options.add_argument("--tag", help="free text (<= 256 characters) to find the job again")
     options.add_argument(
         "--zones",

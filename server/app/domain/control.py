@@ -22,6 +22,7 @@ from app.domain.ports import JobRepository, SearchIndex, StorageService
 from app.domain.results import StoredDocument, stored_document, stored_head
 from app.domain.results_pages import ResultsQuery, read_page
 from app.domain.results_writer import dumps
+from app.domain.segment_runs import cancel_segments
 from app.domain.services import completed_job, get_job, job_labels
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,16 @@ def cancel_or_delete_job(
     after the job finished (a page refreshed a second late) keeps its results.
     """
     job = get_job(jobs, job_id)
+    if job.parent_id is not None and not job.status.is_finished:
+        # A segment is part of one job: canceling it cancels that job, and so it.
+        cancel_or_delete_job(jobs, storage, job.parent_id, search=search)
+        return True, get_job(jobs, job_id)
     while not job.status.is_finished:
         canceled = jobs.transition(job_id, job.status, JobStatus.CANCELED, now=utcnow())
         if canceled is not None:
             log.info("job %s canceled (was %s)", job_id, job.status.value, extra=about(job_id))
+            if canceled.segments_total:
+                cancel_segments(jobs, job_id)
             return True, canceled
         job = get_job(jobs, job_id)  # it moved on meanwhile (claimed, finished): look again
     if not purge:
@@ -70,6 +77,10 @@ def delete_job_files(
     shot = 0  # keyframes are numbered from 0 without gaps: stop at the first missing
     while storage.delete_file(shot_keyframe_key(job.job_id, shot)):
         shot += 1
+    if job.segments_total and job.parent_id is None:  # a split job's segments go with it
+        for segment in jobs.segments(job.job_id):
+            if segment.status.is_finished and segment.files_deleted_at is None:
+                delete_job_files(jobs, storage, segment)
     marked = jobs.mark_files_deleted(job.job_id, utcnow())
     log.info("job %s: stored files deleted", job.job_id, extra=about(job.job_id))
     return marked or job
@@ -85,9 +96,16 @@ def purge_expired_files(
     """Retention: delete the files of jobs finished longer ago than `older_than`."""
     count = 0
     for job in jobs.finished_with_files(utcnow() - older_than):
+        if job.parent_id is not None and not _parent_finished(jobs, job.parent_id):
+            continue  # its merge still needs it
         delete_job_files(jobs, storage, job, search=search)
         count += 1
     return count
+
+
+def _parent_finished(jobs: JobRepository, parent_id: uuid.UUID) -> bool:
+    parent = jobs.get(parent_id)
+    return parent is None or parent.status.is_finished
 
 
 def remove_orphan_uploads(

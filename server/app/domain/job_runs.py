@@ -68,7 +68,7 @@ def run_claimed_job(
     try:
         writer = ResultsWriter(storage, job)
     except VideoJobsError as exc:
-        return _record_failure(jobs, job, str(exc))
+        return record_failure(jobs, job, str(exc))
     facts = TrackFacts(confirmation)
     finishing = FinishingWriter(writer, facts)
     sinks: list[FrameSink] = [finishing]
@@ -77,7 +77,7 @@ def run_claimed_job(
         finishing.after = [sink for sink in exports if sink.after_tracks]
         sinks += [sink for sink in exports if not sink.after_tracks]
         analysis = runner.run(
-            storage.local_path(input_key(job.job_id)),
+            storage.local_path(input_key(job.source_id)),
             job.pipeline_id,
             options=options,
             sinks=sinks,
@@ -92,17 +92,17 @@ def run_claimed_job(
         close_sinks(sinks, analysis.video, analysis.warnings)
         if indexer is not None and (warning := indexer.add(job)) is not None:
             analysis.warnings.append(warning)
-        extra_events = _zone_hook_events(storage, job, options, max_zone_events, analysis)
+        extra_events = zone_hook_events(storage, job, options, max_zone_events, analysis)
     except PipelineInterrupted:
         abort_sinks(sinks)
         raise
     except VideoJobsError as exc:
         abort_sinks(sinks)
-        return _record_failure(jobs, job, str(exc))
+        return record_failure(jobs, job, str(exc))
     except Exception as exc:
         abort_sinks(sinks)
         log.exception("job %s: unexpected error in the pipeline", job.job_id)
-        return _record_failure(jobs, job, f"internal error while processing: {exc!r}")
+        return record_failure(jobs, job, f"internal error while processing: {exc!r}")
     except BaseException:
         abort_sinks(sinks)
         raise
@@ -160,7 +160,7 @@ def _record_completion(
     return JobStatus.COMPLETED
 
 
-def _zone_hook_events(
+def zone_hook_events(
     storage: StorageService,
     job: Job,
     options: AnalysisOptions,
@@ -205,7 +205,7 @@ def release_job(jobs: JobRepository, queue: QueueService, job: Job) -> None:
     notify_workers(queue, job.job_id)
 
 
-def _record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
+def record_failure(jobs: JobRepository, job: Job, message: str) -> JobStatus:
     failed = jobs.transition(
         job.job_id,
         JobStatus.RUNNING,

@@ -112,6 +112,16 @@ def job_file_keys(job_id: uuid.UUID) -> list[str]:
     ]
 
 
+class SplitState(StrEnum):
+    """Where a split parent is (its status stays `running` meanwhile): its segments are
+    being analysed; all completed and the merge waits for a worker; a worker merges
+    (its lease is the parent's heartbeat, fenced by the parent's attempts)."""
+
+    SEGMENTS = "segments"
+    MERGE = "merge"
+    MERGING = "merging"
+
+
 class WebhookState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -198,6 +208,23 @@ class Job:
     tag: str | None = None
     filename: str | None = None
     warnings: list[str] | None = None
+    # Added by migration 0007: one long video analysed as segments (domain/segments.py).
+    # A segment row names its parent and its place; a parent counts its segments done
+    # and says where its split is (SplitState).
+    parent_id: uuid.UUID | None = None
+    segment_index: int | None = None
+    segments_total: int | None = None
+    segments_completed: int = 0
+    split_state: str | None = None
+
+    @property
+    def is_segment(self) -> bool:
+        return self.parent_id is not None
+
+    @property
+    def source_id(self) -> uuid.UUID:
+        """The job whose upload this job reads: a segment reads its parent's."""
+        return self.parent_id or self.job_id
 
     @property
     def eta_s(self) -> float | None:

@@ -26,6 +26,7 @@ OPTION_FIELDS = (
     "annotate",
     "zones",
     "callback_events",
+    "split",
 )
 # The submit fields that are not analysis options but travel with them.
 SUBMIT_FIELDS = (*OPTION_FIELDS, "tag")
@@ -60,7 +61,10 @@ class AnalysisOptions:
     annotated video; `zones`: named polygons and lines to count in (`domain/zones.py`),
     kept as the checked JSON object so status and results echo it; `callback_events`:
     also POST the zone events to the callback_url when the job completes
-    (`domain/zone_hooks.py`), so it needs `zones` (and the submit, a callback_url)."""
+    (`domain/zone_hooks.py`), so it needs `zones` (and the submit, a callback_url);
+    `split`: a long video may be analysed as segments by several workers (false: by one).
+    `slots_from_s` is internal, never parsed from a submit: a segment's sampling slots
+    count from its parent's start, so segments pick the frames an unsplit run picks."""
 
     sample_fps: float | None = None
     start_s: float | None = None
@@ -70,6 +74,8 @@ class AnalysisOptions:
     annotate: bool = False
     zones: dict[str, Any] | None = None
     callback_events: bool = False
+    split: bool = True
+    slots_from_s: float | None = None
 
     def zone_spec(self) -> ZoneSpec | None:
         return ZoneSpec.from_dict(self.zones) if self.zones else None
@@ -81,6 +87,10 @@ class AnalysisOptions:
             del data["zones"]
         if not self.callback_events:  # likewise: echoed only when asked for
             del data["callback_events"]
+        if self.split:  # echoed only when turned off
+            del data["split"]
+        if self.slots_from_s is None:  # segments only
+            del data["slots_from_s"]
         return data
 
     @classmethod
@@ -95,6 +105,7 @@ class AnalysisOptions:
             known["labels"] = tuple(known["labels"])
         known["annotate"] = bool(known.get("annotate", False))
         known["callback_events"] = bool(known.get("callback_events", False))
+        known["split"] = bool(known.get("split", True))
         return cls(**known)
 
 
@@ -142,6 +153,7 @@ def parse_options(raw: Mapping[str, str], zone_limits: ZoneLimits | None = None)
         annotate=_boolean(raw, "annotate"),
         zones=zones.to_dict() if zones is not None else None,
         callback_events=callback_events,
+        split=_boolean(raw, "split") if (raw.get("split") or "").strip() else True,
     )
 
 

@@ -86,12 +86,62 @@ class JobRepository(ABC):
         tag: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        include_segments: bool = False,
     ) -> list[Job]:
-        """Jobs newest first; `tag` matches exactly."""
+        """Jobs newest first; `tag` matches exactly; segments only when asked for."""
 
     @abstractmethod
-    def count_jobs(self, *, status: JobStatus | None = None, tag: str | None = None) -> int:
+    def count_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        tag: str | None = None,
+        include_segments: bool = False,
+    ) -> int:
         """How many jobs list_jobs would page through with these filters."""
+
+    # -- one long video as segments (domain/segments.py, domain/segment_runs.py) ------
+    # A transition of a segment into `completed` also counts it in its parent, in the
+    # same transaction; the count that reaches segments_total moves the parent's
+    # split_state from `segments` to `merge`. stale_running leaves out parents in
+    # `segments` or `merge` (no worker holds them: their segments or the queue do).
+
+    @abstractmethod
+    def split(
+        self, parent_id: uuid.UUID, attempt: int, segments: Sequence[Job], now: datetime
+    ) -> Job | None:
+        """At once: the running parent held by claim `attempt` becomes split
+        (split_state `segments`, segments_total) and its pending segments are inserted;
+        None (and nothing written) when that claim is no longer held."""
+
+    @abstractmethod
+    def segments(self, parent_id: uuid.UUID) -> list[Job]:
+        """A parent's segments in order."""
+
+    @abstractmethod
+    def claim_merge(self, parent_id: uuid.UUID, now: datetime) -> Job | None:
+        """`merge` -> `merging` on a running parent, atomically, starting its heartbeat
+        and counting an attempt (the new claim's fencing token); None if not waiting."""
+
+    @abstractmethod
+    def release_merge(
+        self,
+        parent_id: uuid.UUID,
+        now: datetime,
+        *,
+        attempt: int | None = None,
+        heartbeat_before: datetime | None = None,
+    ) -> Job | None:
+        """`merging` -> `merge`: a stopping worker hands its merge back (`attempt`: its
+        claim, not counted), or a sweep takes it from a silent one (`heartbeat_before`)."""
+
+    @abstractmethod
+    def merges_waiting(self, updated_before: datetime, limit: int = 1000) -> list[uuid.UUID]:
+        """Running parents in `merge` since before the cutoff (their id may be lost)."""
+
+    @abstractmethod
+    def count_segments_by_status(self) -> dict[JobStatus, int]:
+        """Segment rows by status, for /metrics."""
 
     @abstractmethod
     def count_by_status(self) -> dict[JobStatus, int]: ...

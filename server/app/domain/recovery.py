@@ -1,5 +1,11 @@
 """Recovery: the database is the truth; these sweeps make the queue and the running
-jobs agree with it again after a restart, a lost id or a dead worker."""
+jobs agree with it again after a restart, a lost id or a dead worker.
+
+Split jobs (domain/segment_runs.py) need little more: a segment is a job and recovers
+as one (a dead worker costs only its segment); a segment that runs out of attempts
+fails its parent. A parent waiting on its segments has no worker and is never stale;
+one whose merge worker went silent goes back to `merge` (or fails past its attempts),
+and a parent in `merge` whose id was lost is enqueued again like a pending job."""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import logging
 from datetime import datetime, timedelta
 
 from app.domain.log_context import about
-from app.domain.model import JobStatus, utcnow
+from app.domain.model import Job, JobStatus, SplitState, utcnow
 from app.domain.ports import JobRepository, QueueService
+from app.domain.segment_runs import fail_parent
 from app.domain.services import notify_workers
 
 log = logging.getLogger(__name__)
@@ -22,6 +29,9 @@ def requeue_pending(
     queued = queue.queued_ids()
     count = 0
     for job_id in jobs.list_ids(JobStatus.PENDING, updated_before=cutoff):
+        if job_id not in queued and notify_workers(queue, job_id):
+            count += 1
+    for job_id in jobs.merges_waiting(cutoff):
         if job_id not in queued and notify_workers(queue, job_id):
             count += 1
     if count:
@@ -45,6 +55,10 @@ def recover_stale_jobs(
     cutoff = (now or utcnow()) - lease
     requeued = failed = 0
     for job in jobs.stale_running(cutoff):
+        if job.split_state == SplitState.MERGING.value:
+            outcome = _recover_merge(jobs, queue, job, cutoff, max_attempts)
+            requeued, failed = requeued + (outcome is True), failed + (outcome is False)
+            continue
         if job.attempts >= max_attempts:
             message = (
                 f"the worker stopped responding during attempt {job.attempts} of "
@@ -60,6 +74,8 @@ def recover_stale_jobs(
             ):
                 log.warning("job %s failed: %s", job.job_id, message, extra=about(job.job_id))
                 failed += 1
+                if job.is_segment and (gone := jobs.get(job.job_id)) is not None:
+                    fail_parent(jobs, gone)
         elif jobs.transition(
             job.job_id, JobStatus.RUNNING, JobStatus.PENDING, now=utcnow(), heartbeat_before=cutoff
         ):
@@ -74,3 +90,31 @@ def recover_stale_jobs(
             notify_workers(queue, job.job_id)
             requeued += 1
     return requeued, failed
+
+
+def _recover_merge(
+    jobs: JobRepository, queue: QueueService, job: Job, cutoff: datetime, max_attempts: int
+) -> bool | None:
+    """A merge whose worker went silent: back to `merge` and enqueued (True), or the
+    parent failed past its attempts (False); None when it beat at the last moment."""
+    if job.attempts >= max_attempts:
+        message = (
+            f"the worker merging the segments stopped responding during attempt "
+            f"{job.attempts} of {max_attempts} (killed or crashed); giving up"
+        )
+        if jobs.transition(
+            job.job_id,
+            JobStatus.RUNNING,
+            JobStatus.FAILED,
+            now=utcnow(),
+            heartbeat_before=cutoff,
+            error_message=message,
+        ):
+            log.warning("job %s failed: %s", job.job_id, message, extra=about(job.job_id))
+            return False
+        return None
+    if jobs.release_merge(job.job_id, utcnow(), heartbeat_before=cutoff) is None:
+        return None
+    log.warning("job %s: merge worker silent; merge enqueued again", job.job_id)
+    notify_workers(queue, job.job_id)
+    return True

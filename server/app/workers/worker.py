@@ -25,10 +25,18 @@ from app.domain.errors import PipelineInterrupted, QueueUnavailable
 from app.domain.frames import FrameLimits
 from app.domain.job_runs import SinkFactory, release_job, run_claimed_job
 from app.domain.log_context import job_context
-from app.domain.model import JobStatus
+from app.domain.model import Job, JobStatus, utcnow
 from app.domain.ports import JobRepository, PipelineRunner, QueueService, StorageService
 from app.domain.search import JobIndexer
-from app.domain.services import claim_job
+from app.domain.segment_runs import (
+    cancel_claimed_segment,
+    parent_finished,
+    run_merge,
+    segment_ended,
+    split_claimed,
+)
+from app.domain.segments import KeyframeIndex, SplitPolicy
+from app.domain.services import claim_job, notify_workers
 from app.domain.track_facts import ConfirmationRule
 from app.workers.heartbeat import Heartbeat
 from app.workers.metrics import worker_metrics
@@ -58,6 +66,8 @@ class Worker:
         confirmation: ConfirmationRule | None = None,
         indexer: JobIndexer | None = None,
         max_zone_events: int = 10_000,
+        keyframes: KeyframeIndex | None = None,
+        split: SplitPolicy | None = None,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -73,6 +83,9 @@ class Worker:
         self.on_stall = on_stall
         self.indexer = indexer
         self.max_zone_events = max_zone_events
+        # Splitting needs the keyframe index; without it every job runs whole.
+        self.keyframes = keyframes
+        self.split = split or SplitPolicy()
         self.name = f"worker-{os.getpid()}"
         self.stop_requested = threading.Event()
         self._backoff = 0.0
@@ -136,14 +149,38 @@ class Worker:
             return self._claim_and_run(job_id)
 
     def _claim_and_run(self, job_id: uuid.UUID) -> JobStatus | None:
+        merge: Job | None = None
         try:
             job = claim_job(self.jobs, job_id)
+            if job is None:  # a split parent whose segments are all done: its merge
+                merge = self.jobs.claim_merge(job_id, utcnow())
         finally:
             self.queue.ack(job_id)  # the database decides from here on
+        if merge is not None:
+            return self._merge(merge)
         if job is None:
             log.debug("job %s: not pending any more; skipping", job_id)
             return None
         log.info("job %s: claimed by %s (attempt %d)", job_id, self.name, job.attempts)
+        if job.is_segment and parent_finished(self.jobs, job):
+            return cancel_claimed_segment(self.jobs, job)
+        if self.keyframes is not None and split_claimed(
+            job,
+            jobs=self.jobs,
+            queue=self.queue,
+            storage=self.storage,
+            keyframes=self.keyframes,
+            policy=self.split,
+        ):
+            return JobStatus.RUNNING
+        status = self._run(job)
+        if job.is_segment:
+            segment_ended(self.jobs, self.queue, job, status)
+        return status
+
+    def _run(self, job: Job) -> JobStatus:
+        """Run a claimed job (or segment: no search index, no webhooks) under its
+        heartbeat; a stop or any escape releases it."""
         try:
             with (
                 Heartbeat(
@@ -159,7 +196,7 @@ class Worker:
                     limits=self.limits,
                     export_sinks=self.export_sinks,
                     confirmation=self.confirmation,
-                    indexer=self.indexer,
+                    indexer=None if job.is_segment else self.indexer,
                     max_zone_events=self.max_zone_events,
                     should_stop=lambda: self.stop_requested.is_set() or heartbeat.lost.is_set(),
                     on_progress=heartbeat.report,
@@ -170,6 +207,30 @@ class Worker:
             return JobStatus.PENDING
         except BaseException:  # a second signal, or a bug: never leave the job running
             release_job(self.jobs, self.queue, job)
+            raise
+
+    def _merge(self, parent: Job) -> JobStatus:
+        """Merge a split job's segments under the parent's heartbeat (its lease). The
+        merge reports no frames, so only MAX_JOB_S bounds its silence."""
+        log.info(
+            "job %s: merge claimed by %s (attempt %d)", parent.job_id, self.name, parent.attempts
+        )
+        stall = max(self.stall_timeout, self.limits.max_job_s if self.limits else 0.0)
+        try:
+            with Heartbeat(self.jobs, parent, self.heartbeat_interval, stall, self.on_stall):
+                return run_merge(
+                    parent,
+                    jobs=self.jobs,
+                    storage=self.storage,
+                    export_sinks=self.export_sinks,
+                    confirmation=self.confirmation,
+                    indexer=self.indexer,
+                    overlap_s=self.split.overlap_s,
+                    max_zone_events=self.max_zone_events,
+                )
+        except BaseException:  # a second signal, or a bug: hand the merge back
+            if self.jobs.release_merge(parent.job_id, utcnow(), attempt=parent.attempts):
+                notify_workers(self.queue, parent.job_id)
             raise
 
     # -- signals ----------------------------------------------------------------

@@ -29,9 +29,11 @@ from app.bootstrap import (
     build_database,
     build_export_sinks,
     build_indexer,
+    build_keyframe_index,
     build_limits,
     build_queue_client,
     build_runner,
+    build_split_policy,
     build_storage,
 )
 from app.logging_setup import configure_logging
@@ -94,6 +96,8 @@ def build_worker(settings: Settings) -> tuple[Worker, Database]:
         confirmation=build_confirmation(settings),
         indexer=build_indexer(settings, database, storage),
         max_zone_events=settings.webhook_max_zone_events,
+        keyframes=build_keyframe_index(settings),
+        split=build_split_policy(settings),
     )
     return worker, database
 

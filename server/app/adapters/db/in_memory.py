@@ -7,6 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
+from app.adapters.db.in_memory_segments import UNHELD, InMemorySegments
 from app.domain.errors import DuplicateIdempotencyKey
 from app.domain.model import (
     Job,
@@ -31,7 +32,7 @@ def _with_progress(job: Job, progress: Progress | None) -> Job:
     )
 
 
-class InMemoryJobRepository(JobRepository):
+class InMemoryJobRepository(InMemorySegments, JobRepository):
     def __init__(self) -> None:
         self._jobs: dict[uuid.UUID, Job] = {}
         self._deliveries: dict[int, WebhookDelivery] = {}
@@ -93,6 +94,8 @@ class InMemoryJobRepository(JobRepository):
             )
             job = _with_progress(job, progress)
             self._jobs[job_id] = job
+            if new is JobStatus.COMPLETED and job.parent_id is not None:
+                self._count_in_parent(job, now)
             if (payload := outbox_payload(job)) is not None:
                 assert job.callback_url is not None  # a payload means a callback_url
                 for body in [*(extra_events or []), payload]:
@@ -139,6 +142,7 @@ class InMemoryJobRepository(JobRepository):
             if j.status is JobStatus.RUNNING
             and j.heartbeat_at is not None
             and j.heartbeat_at < heartbeat_before
+            and j.split_state not in UNHELD
         ][:limit]
 
     def list_jobs(
@@ -148,20 +152,29 @@ class InMemoryJobRepository(JobRepository):
         tag: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        include_segments: bool = False,
     ) -> list[Job]:
-        jobs = self._matching(status, tag)
+        jobs = self._matching(status, tag, include_segments)
         jobs.sort(key=lambda j: (-j.created_at.timestamp(), str(j.job_id)))
         return jobs[offset : offset + limit]
 
-    def count_jobs(self, *, status: JobStatus | None = None, tag: str | None = None) -> int:
-        return len(self._matching(status, tag))
+    def count_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        tag: str | None = None,
+        include_segments: bool = False,
+    ) -> int:
+        return len(self._matching(status, tag, include_segments))
 
-    def _matching(self, status: JobStatus | None, tag: str | None) -> list[Job]:
+    def _matching(self, status: JobStatus | None, tag: str | None, segments: bool) -> list[Job]:
         with self._lock:
             return [
                 j
                 for j in self._jobs.values()
-                if (status is None or j.status is status) and (tag is None or j.tag == tag)
+                if (status is None or j.status is status)
+                and (tag is None or j.tag == tag)
+                and (segments or j.parent_id is None)
             ]
 
     def count_by_status(self) -> dict[JobStatus, int]:

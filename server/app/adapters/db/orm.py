@@ -72,6 +72,13 @@ class JobRow(Base):
     tag: Mapped[str | None] = mapped_column(String(256), nullable=True, index=True)
     filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
     warnings: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # Added by migration 0007: a long video as segments (domain/segments.py). The merge's
+    # lease is the parent's heartbeat_at, fenced by its attempts, as any claim's.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    segment_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    segments_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    segments_completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    split_state: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
 
 
 class WebhookDeliveryRow(Base):

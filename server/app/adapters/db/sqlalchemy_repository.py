@@ -13,6 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters.db.engine import SQLITE_BUSY_TIMEOUT_MS
 from app.adapters.db.orm import JobRow, WebhookDeliveryRow
+from app.adapters.db.sqlalchemy_segments import (
+    SqlAlchemySegments,
+    count_in_parent,
+    held_by_a_worker,
+)
 from app.domain.errors import DuplicateIdempotencyKey
 from app.domain.model import (
     Job,
@@ -55,8 +60,11 @@ def _updated_job(session: Session, job_id: uuid.UUID) -> Job:
     return _to_job(row)
 
 
-def _filtered(stmt, status: JobStatus | None, tag: str | None):
-    """The listing's filters (status, exact tag: indexed by migration 0004)."""
+def _filtered(stmt, status: JobStatus | None, tag: str | None, segments: bool = False):
+    """The listing's filters (status, exact tag: indexed by migration 0004); segments
+    only when asked for."""
+    if not segments:
+        stmt = stmt.where(JobRow.parent_id.is_(None))
     if status is not None:
         stmt = stmt.where(JobRow.status == status.value)
     if tag is not None:
@@ -75,7 +83,10 @@ def _progress_values(progress: Progress) -> dict:
 HEALTH_WRITE_TIMEOUT_MS = 2_000
 
 
-class SqlAlchemyJobRepository(JobRepository):
+class SqlAlchemyJobRepository(SqlAlchemySegments, JobRepository):
+    _to_job = staticmethod(_to_job)
+    _to_row = staticmethod(_to_row)
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
@@ -137,6 +148,8 @@ class SqlAlchemyJobRepository(JobRepository):
             if _rowcount(session, stmt.values(**values)) != 1:
                 return None
             job = _updated_job(session, job_id)
+            if new is JobStatus.COMPLETED and job.parent_id is not None:
+                count_in_parent(session, job.parent_id, now)
             if (payload := outbox_payload(job)) is not None:
                 for body in [*(extra_events or []), payload]:
                     session.add(
@@ -186,6 +199,7 @@ class SqlAlchemyJobRepository(JobRepository):
             .where(
                 JobRow.status == JobStatus.RUNNING.value,
                 JobRow.heartbeat_at < heartbeat_before,
+                held_by_a_worker(),
             )
             .order_by(JobRow.created_at)
             .limit(limit)
@@ -200,14 +214,21 @@ class SqlAlchemyJobRepository(JobRepository):
         tag: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        include_segments: bool = False,
     ) -> list[Job]:
-        stmt = _filtered(select(JobRow), status, tag)
+        stmt = _filtered(select(JobRow), status, tag, include_segments)
         stmt = stmt.order_by(JobRow.created_at.desc(), JobRow.job_id).limit(limit).offset(offset)
         with self._sessions() as session:
             return [_to_job(row) for row in session.scalars(stmt)]
 
-    def count_jobs(self, *, status: JobStatus | None = None, tag: str | None = None) -> int:
-        stmt = _filtered(select(func.count()).select_from(JobRow), status, tag)
+    def count_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        tag: str | None = None,
+        include_segments: bool = False,
+    ) -> int:
+        stmt = _filtered(select(func.count()).select_from(JobRow), status, tag, include_segments)
         with self._sessions() as session:
             return int(session.scalar(stmt) or 0)
 

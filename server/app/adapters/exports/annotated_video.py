@@ -89,7 +89,7 @@ class AnnotatedVideoSink(ExportSink):
         return cls(
             storage,
             job.job_id,
-            source_path=storage.local_path(input_key(job.job_id)),
+            source_path=storage.local_path(input_key(job.source_id)),
             zones=AnalysisOptions.from_dict(job.options).zone_spec(),
         )
 

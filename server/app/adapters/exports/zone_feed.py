@@ -20,7 +20,7 @@ def header_size(storage: StorageService, job: Job) -> tuple[int, int] | None:
     """The upload's frame size from its header (what submit checked the points against),
     for sinks fed frames without their image (after the last frame)."""
     try:
-        header = Mp4Inspector().inspect(storage.local_path(input_key(job.job_id)))
+        header = Mp4Inspector().inspect(storage.local_path(input_key(job.source_id)))
     except Exception:  # no readable upload: the frames' own size is used
         log.debug("job %s: no header size for its zones", job.job_id)
         return None

@@ -131,6 +131,9 @@ class VideoSource:
         start_ms = (options.start_s or 0.0) * 1000.0
         end_ms = options.end_s * 1000.0 if options.end_s is not None else None
         period_ms = 1000.0 / options.sample_fps if options.sample_fps else None
+        # A segment counts slots from its parent's start: the frames it picks are those
+        # an unsplit run picks (domain/segments.py).
+        slots_ms = start_ms if options.slots_from_s is None else options.slots_from_s * 1000.0
         index = 0
         if start_ms > 0 and capture.set(cv2.CAP_PROP_POS_MSEC, start_ms):
             index = max(int(capture.get(cv2.CAP_PROP_POS_FRAMES)), 0)
@@ -156,7 +159,7 @@ class VideoSource:
             frame_index, index = index, index + 1
             if end_ms is not None and timestamp_ms >= end_ms:
                 return
-            slot = math.floor((timestamp_ms - start_ms) / period_ms) if period_ms else last_slot + 1
+            slot = math.floor((timestamp_ms - slots_ms) / period_ms) if period_ms else last_slot + 1
             if timestamp_ms < start_ms or slot <= last_slot:  # decoded, never converted
                 if self.on_skip is not None:
                     self.on_skip(index)

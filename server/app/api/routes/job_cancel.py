@@ -44,5 +44,5 @@ def cancel_job(
     `purge=true`: then its stored files are deleted; the row stays."""
     canceled, job = cancel_or_delete_job(jobs, storage, job_id, purge=purge, search=search)
     if canceled:
-        return status_of(job)
+        return status_of(job, jobs)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

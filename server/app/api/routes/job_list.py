@@ -33,12 +33,17 @@ def list_jobs(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="jobs to skip")] = 0,
+    include_segments: Annotated[
+        bool, Query(description="also list the segment jobs of long videos split across workers")
+    ] = False,
 ) -> JobListResponse:
     """The jobs newest first, each as GET /video/status returns it; page with offset
     until it reaches `total`."""
     tag = (tag or "").strip() or None  # stored stripped at submit; empty: no filter
-    page = jobs.list_jobs(status=status, tag=tag, limit=limit, offset=offset)
-    total = jobs.count_jobs(status=status, tag=tag)
+    page = jobs.list_jobs(
+        status=status, tag=tag, limit=limit, offset=offset, include_segments=include_segments
+    )
+    total = jobs.count_jobs(status=status, tag=tag, include_segments=include_segments)
     return JobListResponse(
-        jobs=[status_of(job) for job in page], limit=limit, offset=offset, total=total
+        jobs=[status_of(job, jobs) for job in page], limit=limit, offset=offset, total=total
     )

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
 from fastapi import APIRouter
 
 from app.api.deps import JobsDep
-from app.api.schemas import ErrorResponse, JobStatusResponse
+from app.api.schemas import ErrorResponse, JobStatusResponse, SegmentsResponse
 from app.domain.model import Job, JobStatus
 from app.domain.options import AnalysisOptions
+from app.domain.ports import JobRepository
+from app.domain.segments import with_segments
 from app.domain.services import get_job
 
 router = APIRouter(tags=["jobs"])
 
 
-def status_of(job: Job) -> JobStatusResponse:
+def status_of(job: Job, jobs: JobRepository | None = None) -> JobStatusResponse:
+    """The status shape; with `jobs`, a split job's segments are read and shown."""
+    segments = None
+    if jobs is not None and job.segments_total and job.parent_id is None:
+        job, counts = with_segments(job, jobs.segments(job.job_id))
+        segments = SegmentsResponse(**asdict(counts))
     return JobStatusResponse(
         job_id=job.job_id,
         status=job.status.value,
@@ -34,6 +42,9 @@ def status_of(job: Job) -> JobStatusResponse:
         options=AnalysisOptions.from_dict(job.options).to_dict(),
         filename=job.filename,
         tag=job.tag,
+        segments=segments,
+        parent_id=job.parent_id,
+        segment_index=job.segment_index,
     )
 
 
@@ -44,4 +55,4 @@ def status_of(job: Job) -> JobStatusResponse:
 )
 def job_status(job_id: uuid.UUID, jobs: JobsDep) -> JobStatusResponse:
     """Where a job is: pending, running, completed or failed."""
-    return status_of(get_job(jobs, job_id))
+    return status_of(get_job(jobs, job_id), jobs)

@@ -52,6 +52,7 @@ class JobsCollector(Collector):
             for job_status in JobStatus:
                 by_status.add_metric([job_status.value], counts.get(job_status, 0))
             yield by_status
+            yield from self._segments()
         try:
             depth = self.queue.size()
         except Exception as exc:
@@ -63,6 +64,22 @@ class JobsCollector(Collector):
                 "video_jobs_queue_depth", "Job ids waiting in the queue", value=depth
             )
         yield ok
+
+    def _segments(self) -> Iterator[Metric]:
+        """Segment jobs of split videos by status (they are also in video_jobs_jobs)."""
+        try:
+            counts = self.jobs.count_segments_by_status()
+        except Exception as exc:
+            log.warning("metrics: the segment counts did not answer (%s)", exc)
+            return
+        gauge = GaugeMetricFamily(
+            "video_jobs_segments",
+            "Segment jobs of long videos split across workers, by status",
+            labels=["state"],
+        )
+        for job_status in JobStatus:
+            gauge.add_metric([job_status.value], counts.get(job_status, 0))
+        yield gauge
 
 
 @router.get("/metrics", include_in_schema=False)
