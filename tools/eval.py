@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("keyframes: one per shot, never black", flush=True)
     text += keyframes_section()
+    from evalkit.seams import section as seams_section  # split jobs: ids across seams
+
+    print("split jobs: tracks across seams", flush=True)
+    text += seams_section()
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)
