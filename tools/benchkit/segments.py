@@ -11,7 +11,8 @@ the last segment's completion to the parent's (the job rows' `updated_at`).
 From these the projection: a segment costs its share of the unsplit work (its length
 plus the overlap) plus a fixed overhead per segment (claim, seek, model warm-up, the
 end-of-segment pass), measured as (split on 1 worker - unsplit - merge) / segments;
-the merge grows with the video's length. W workers then take
+the merge grows with the video's length. Each worker first runs one tiny warm-up job
+(its models load lazily, once per process). W workers then take
 ceil(N / W) x (segment work + overhead) + merge.
 """
 
@@ -102,12 +103,17 @@ def _segment_rows(services: Services, parent_id: str) -> list[dict]:
 def run_once(
     root: Path, clip: Path, figures: dict, workers: int, split: bool, timeout: float
 ) -> SplitRun:
+    """One run on a fresh service, after one warm-up job per worker (the models load
+    lazily, once per process: a cost of the worker, not of the segments)."""
     settings = {"split_min_s": 1 if split else 0, "segment_s": figures["segment_s"]}
     with Services(root, **settings) as services:
         services.start_api()
         for core in cores_to_pin(workers):
             with pinned(core):
                 services.start_workers(1)
+        tiny = clips.make_tiny_clip(root / "tiny.mp4")
+        warm_up = [services.submit(tiny, figures["pipeline"]) for _ in range(workers)]
+        wait_completed(services, warm_up, timeout=timeout)
         job_id = _submit(services, clip, figures["pipeline"], figures["sample_fps"], split)
         submitted = services.job_row(job_id).created_at.timestamp()
         (parent,) = wait_completed(services, [job_id], timeout=timeout, poll_s=0.5)
