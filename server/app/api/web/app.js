@@ -230,7 +230,10 @@ function progressCell(job) {
   const total = job.frames_total;
   const pct = total ? Math.min(100, Math.floor((100 * done) / total)) : null;
   const eta = job.eta_s != null ? ` · ETA ${formatDuration(job.eta_s)}` : "";
-  const text = pct != null ? `${pct}%${eta}` : `${done} frames${eta}`;
+  // A long video analysed as segments by several workers: how far its segments are.
+  const seg = job.segments;
+  const parts = seg ? ` · segments ${seg.completed}/${seg.total} done, ${seg.running} running` : "";
+  const text = (pct != null ? `${pct}%${eta}` : `${done} frames${eta}`) + parts;
   return el("span", { class: "job-progress" },
     el("progress", { max: 100, value: pct ?? 0 }), el("span", { class: "pct" }, text));
 }

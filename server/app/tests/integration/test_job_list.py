@@ -119,7 +119,13 @@ def test_listing_needs_the_api_key_when_one_is_set(settings: Settings):
 
 def test_listing_is_in_the_openapi_schema_with_its_response_model(client):
     operation = client.get("/openapi.json").json()["paths"]["/video/jobs"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"status", "tag", "limit", "offset"}
+    assert {p["name"] for p in operation["parameters"]} == {
+        "status",
+        "tag",
+        "limit",
+        "offset",
+        "include_segments",
+    }
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema["$ref"].endswith("/JobListResponse")
 

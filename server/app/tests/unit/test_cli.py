@@ -165,7 +165,7 @@ def test_submit_sends_the_options_and_tag_as_form_fields(tmp_path, capsys):
     http = fake_api({"/video/pipelines": (200, pipelines), "/video/submit": (200, ACCEPTED)}, seen)
     argv = ["submit", str(mp4_file(tmp_path)), "--pipeline", "people", "--sample-fps", "2"]
     argv += ["--start", "1.5", "--end", "30", "--min-confidence", "0.4"]
-    argv += ["--labels", "person,dog", "--annotate", "--tag", "front door"]
+    argv += ["--labels", "person,dog", "--annotate", "--tag", "front door", "--no-split"]
     assert main(argv, http=http) == 0
     assert [request.url.path for request in seen] == ["/video/pipelines", "/video/submit"]
     body = seen[-1].read().decode("latin-1")
@@ -177,6 +177,7 @@ def test_submit_sends_the_options_and_tag_as_form_fields(tmp_path, capsys):
         "min_confidence": "0.4",
         "labels": "person,dog",
         "annotate": "true",
+        "split": "false",
         "tag": "front door",
     }
     for name, value in expected.items():
