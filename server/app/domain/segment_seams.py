@@ -6,7 +6,8 @@ On the frames both hold, a track of the earlier segment and one of the later seg
 that box the same object overlap frame after frame. Each pair of same-label tracks is
 scored by its IoU summed over those frames, divided by the frames where either track
 is present (1.0: the same boxes on every frame; a track seen on only half the overlap
-scores at most 0.5), and the pairing of largest total score is taken (the Hungarian
+scores at most 0.5), each frame weighted by its nearness to the overlap's end (see
+`match_tracks`), and the pairing of largest total score is taken (the Hungarian
 method, scipy's `linear_sum_assignment`). Pairs under `MIN_SEAM_SCORE` are not joined:
 the later track keeps an id of its own.
 
@@ -68,31 +69,31 @@ def _boxes(items: Iterable[dict[str, Any]]) -> Boxes:
 
 
 def match_tracks(before: Boxes, after: Boxes, frames: list[int]) -> dict[int, int]:
-    """Later track id -> earlier track id, over the frames both segments hold."""
+    """Later track id -> earlier track id, over the frames both segments hold. Frames
+    weigh more the nearer they are to the overlap's end (1 at the last, 1/n at the
+    first): that is where the later tracker has warmed up and where the earlier track
+    must be to hand over, so an earlier track that ended mid-overlap (the earlier
+    tracker switched ids there) loses to the one alive at the hand-over."""
     overlap: dict[tuple[int, int], float] = {}
-    present: dict[tuple[str, int], int] = {}  # ("a"|"b", track) -> frames present
-    for index in frames:
+    together: dict[tuple[int, int], float] = {}
+    present: dict[tuple[str, int], float] = {}  # ("a"|"b", track) -> weighted frames
+    for position, index in enumerate(frames):
+        weight = (position + 1) / len(frames)
         a_tracks, b_tracks = before.get(index, {}), after.get(index, {})
         for a in a_tracks:
-            present[("a", a)] = present.get(("a", a), 0) + 1
+            present[("a", a)] = present.get(("a", a), 0.0) + weight
         for b in b_tracks:
-            present[("b", b)] = present.get(("b", b), 0) + 1
+            present[("b", b)] = present.get(("b", b), 0.0) + weight
         for a, (a_label, a_box) in a_tracks.items():
             for b, (b_label, b_box) in b_tracks.items():
                 if a_label == b_label and (iou := box_iou(a_box, b_box)) > 0:
-                    overlap[(a, b)] = overlap.get((a, b), 0.0) + iou
-    if not overlap:
-        return {}
+                    overlap[(a, b)] = overlap.get((a, b), 0.0) + iou * weight
+                    together[(a, b)] = together.get((a, b), 0.0) + weight
     scores: dict[tuple[int, int], float] = {}
     for (a, b), summed in overlap.items():
-        both = _frames_together(before, after, frames, a, b)
-        either = present[("a", a)] + present[("b", b)] - both
-        scores[(a, b)] = summed / max(either, 1)
-    return _best_pairing(scores)
-
-
-def _frames_together(before: Boxes, after: Boxes, frames: list[int], a: int, b: int) -> int:
-    return sum(1 for i in frames if a in before.get(i, {}) and b in after.get(i, {}))
+        either = present[("a", a)] + present[("b", b)] - together[(a, b)]
+        scores[(a, b)] = summed / max(either, 1e-9)
+    return _best_pairing(scores) if scores else {}
 
 
 def _best_pairing(scores: dict[tuple[int, int], float]) -> dict[int, int]:
