@@ -102,14 +102,17 @@ def _images(path: Path) -> Iterator[tuple[int, int, np.ndarray]]:
         capture.release()
 
 
-def capture(path: Path) -> list[list]:
-    """The pipeline's detections on every frame (steps only; images are not kept)."""
+def capture(path: Path, last: int) -> list[list]:
+    """The pipeline's detections on every frame up to `last` (steps only; images are
+    not kept)."""
     from app.adapters.pipeline.catalog import PipelineCatalog
     from app.domain.frames import Frame
 
     steps = PipelineCatalog.load(None).get(PIPELINE).build_steps()
     out = []
     for index, timestamp_ms, image in _images(path):
+        if index > last:
+            break
         frame = Frame(index, timestamp_ms, image)
         for step in steps:
             step.process(frame)
@@ -200,7 +203,8 @@ def rows() -> list[dict]:
 
     out = []
     for truth in load_truth():
-        found = capture(source_path(truth.source))
+        # Up to the last labelled frame: the count compares the same span.
+        found = capture(source_path(truth.source), max(truth.frames))
         for name, make in variants().items():
             clip = truth.source.split("/")[-1]
             out.append({"clip": clip, "tracker": name} | replay(truth, found, make))
