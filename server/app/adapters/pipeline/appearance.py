@@ -22,6 +22,8 @@ height): a person's box holds background at its sides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -33,7 +35,7 @@ MIN_VALUE = 32
 HISTORY = 0.9  # weight of the track's past feature when a new box is seen
 
 
-def describe(image: np.ndarray | None, box: np.ndarray | list[float]) -> np.ndarray | None:
+def describe(image: np.ndarray | None, box: Sequence[float] | np.ndarray) -> np.ndarray | None:
     """The HSV histogram (upper half, lower half) of the centre of `box` (x, y, w, h)."""
     if image is None or image.ndim != 3:
         return None

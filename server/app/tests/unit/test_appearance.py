@@ -33,10 +33,10 @@ def bouncing() -> list[tuple[np.ndarray, list[Detection]]]:
     """Red walks right, blue walks left; they meet where the detector sees neither (three
     frames with no detection), then each turns back the way it came. Motion alone
     predicts each to carry on, so it hands each the other's id."""
-    paths = [(40 + 15 * i, 250 - 15 * i) for i in range(6)]  # approach
+    paths: list[tuple[int, int] | None] = [(40 + 15 * i, 250 - 15 * i) for i in range(6)]
     paths += [None] * 3  # hidden where they meet
     paths += [(130 - 15 * i, 160 + 15 * i) for i in range(6)]  # back the way they came
-    frames = []
+    frames: list[tuple[np.ndarray, list[Detection]]] = []
     for step in paths:
         if step is None:
             frames.append((scene([]), []))
@@ -103,3 +103,25 @@ def test_unknown_appearance_leaves_the_motion_score_alone():
     weighed = look.weigh(scores, np.array([[np.nan, 0.9]]), minimum=0.2)
     assert weighed[0, 0] == pytest.approx(0.6)
     assert weighed[0, 1] == 0.0  # below the motion minimum: appearance cannot pair it
+
+
+def test_the_setting_turns_the_cue_on_in_the_jobs_tracker():
+    from app.adapters.pipeline.tracking import TrackingStage, tracking_stages
+    from app.domain.options import AnalysisOptions
+    from app.settings import Settings
+
+    for value in (True, False):
+        settings = Settings(tracker_appearance=value)
+        stages = tracking_stages(
+            "people", AnalysisOptions(), appearance=settings.tracker_appearance
+        )
+        tracker = next(s for s in stages if isinstance(s, TrackingStage)).tracker
+        assert tracker.appearance is value
+
+
+def test_the_composition_root_passes_the_setting_on(tmp_path):
+    from app.bootstrap import build_runner
+    from app.settings import Settings
+
+    runner = build_runner(Settings(data_dir=tmp_path, tracker_appearance=True))
+    assert runner.stages.keywords["appearance"] is True
