@@ -72,8 +72,8 @@ def variants() -> dict[str, Callable[[], tuple[object, bool]]]:
 
     untracked = ("motion", "text")
     return {
-        "today's tracker (motion only)": lambda: (Tracker(untracked=untracked), False),
-        "+ appearance cue (colour histograms)": lambda: (
+        "motion only (the tracker before)": lambda: (Tracker(untracked=untracked), False),
+        "+ appearance cue (colour histograms; the default)": lambda: (
             Tracker(untracked=untracked, appearance=True),
             False,
         ),
