@@ -85,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("tracks: identity metrics", flush=True)
     text += identity_section()
+    from evalkit.identity_real import section as identity_real_section  # who is who
+
+    print("tracks: who is who on real footage", flush=True)
+    text += identity_real_section()
     from evalkit.counting import section as counting_section  # zones and lines
 
     print("zones: line counts", flush=True)

@@ -109,6 +109,7 @@ def build_runner(settings: Settings) -> VideoFilePipelineService:
             tracking_stages,
             persons=build_person_settings(settings),
             blank=BlankRule(settings.black_max_mean, settings.uniform_max_std),
+            appearance=settings.tracker_appearance,
         ),
         limits=build_limits(settings),
     )
