@@ -1,6 +1,8 @@
 """Run every benchmark figure once and write the report.
 
-`--quick` uses tiny sizes to check the whole benchmark still runs; its numbers mean
+`--only 13` (figure numbers, repeatable) runs those figures alone and, like `--quick`,
+prints the report without writing docs/benchmarks.md: a figure's section is pasted by
+hand. `--quick` uses tiny sizes to check the whole benchmark still runs; its numbers mean
 nothing and it never writes docs/benchmarks.md (`make test` does not run it; its
 test_bench_smoke.py checks that the code loads and renders). The exit status is
 non-zero only when something is broken (an exception, a job that failed), never
@@ -20,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.testing.processes import Services
-from benchkit import backends, clips, h264, limits, service
+from benchkit import backends, clips, contention, h264, limits, service
 from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
@@ -59,6 +61,9 @@ class Sizes:
     realtime_pipelines: tuple[str, ...] = (
         "faces", "people", "objects", "scene_cuts", "motion", "quality"
     )  # fmt: skip
+    contention_frames: int = 300  # figure 13: 10 s of 720p H.264, people
+    contention_size: tuple[int, int] = (1280, 720)
+    contention_rounds: int = 2
 
 
 FULL = Sizes()
@@ -81,7 +86,11 @@ QUICK = Sizes(
     realtime_frames=10,
     realtime_size=(160, 120),
     realtime_pipelines=("faces", "scene_cuts"),
+    contention_frames=6,
+    contention_size=(160, 120),
+    contention_rounds=1,
 )
+FIGURES = tuple(range(1, 14))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -92,13 +101,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="tiny sizes, to check every figure still runs; prints the report and leaves "
         f"{DEFAULT_OUTPUT.relative_to(REPO)} untouched",
     )
+    parser.add_argument(
+        "--only",
+        type=int,
+        action="append",
+        choices=FIGURES,
+        metavar="N",
+        help="run only figure N (repeatable); prints the report, writes no file",
+    )
     return parser.parse_args(argv)
 
 
-def run_all(sizes: Sizes, work: Path) -> Report:
-    """Every figure, in an order where none disturbs the next (the CPU-heavy frame loops
-    run first, in this process, before any service process exists)."""
-    report = Report()
+def run_all(sizes: Sizes, work: Path, only: set[int] | None = None) -> Report:
+    """Every figure (or those in `only`), in an order where none disturbs the next (the
+    CPU-heavy frame loops run first, in this process, before any service process)."""
+    if only:
+        return run_only(sizes, work, only)
+    report = run_contention(sizes, work, Report())  # figure 13: before anything else loads
     clip = clips.make_scene_clip(work / "scene.mp4", sizes.clip_frames, *sizes.clip_size)
     tiny = clips.make_tiny_clip(work / "tiny.mp4")
     batch_clip = clips.make_scene_clip(work / "batch.mp4", sizes.batch_frames, *sizes.batch_size)
@@ -153,6 +172,30 @@ def run_all(sizes: Sizes, work: Path) -> Report:
     return report
 
 
+def run_only(sizes: Sizes, work: Path, only: set[int]) -> Report:
+    unsupported = only - {13}
+    if unsupported:
+        raise SystemExit(f"--only supports figure 13 for now, not {sorted(unsupported)}")
+    return run_contention(sizes, work, Report())
+
+
+def run_contention(sizes: Sizes, work: Path, report: Report) -> Report:
+    step("13. threads that share a machine (two people jobs on 2 cores vs one on 1)")
+    size, count = sizes.contention_size, sizes.contention_frames
+    fallback = clips.make_scene_clip(work / "contention-scene.mp4", min(count, 100), *size)
+    clip = clips.make_h264_clip(
+        work / "contention.mp4", clips.real_frames(count, size, fallback), size
+    )
+    warm_up = clips.make_h264_clip(
+        work / "contention-warm.mp4", clips.real_frames(3, size, fallback), size
+    )
+    figures = contention.measure_contention(
+        clip, warm_up, count, size, clips.real_source_names(), rounds=sizes.contention_rounds
+    )
+    report.add(*contention.describe_contention(figures))
+    return report
+
+
 def step(name: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
 
@@ -175,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     host = machine()
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="video-jobs-bench-") as work:
-        report = run_all(sizes, Path(work))
+        report = run_all(sizes, Path(work), set(args.only or ()))
         text = render(
             report,
             machine=host,
@@ -187,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             quick=args.quick,
         )
     print(text)
-    if args.quick:
-        step("quick mode: report printed above; docs/benchmarks.md untouched")
+    if args.quick or args.only:
+        step("quick or --only: report printed above; docs/benchmarks.md untouched")
     else:
         DEFAULT_OUTPUT.write_text(text, encoding="utf-8")
         step(f"report written to {DEFAULT_OUTPUT}")

@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 
 from app.adapters.db.migrate import wait_for_schema
-from app.adapters.pipeline.models import load_all_models, model_problems, runtime
+from app.adapters.pipeline.models import load_all_models, model_problems
+from app.adapters.pipeline.thread_budget import apply_thread_budget
 from app.adapters.storage.worker_reports import WorkerReports
 from app.bootstrap import (
     Database,
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    threads = runtime.resolve_threads(settings.inference_threads, settings.workers_per_host)
-    runtime.configure(threads)  # before any model: a fair share of this host's cores
+    apply_thread_budget(settings)  # before any model or video: a fair share of the cores
     serve_worker_metrics(settings)
     try:
         worker, database = build_worker(settings)

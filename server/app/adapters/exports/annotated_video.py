@@ -29,6 +29,7 @@ from app.adapters.exports.audio_copy import AudioCopy
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.zone_drawing import draw_zones
 from app.adapters.exports.zone_feed import ZoneFeed
+from app.adapters.pipeline.thread_budget import decoder_threads
 from app.domain.errors import InsufficientStorage
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import Frame
@@ -107,6 +108,7 @@ class AnnotatedVideoSink(ExportSink):
         stream.time_base = MS
         stream.codec_context.time_base = MS
         stream.options = {"preset": "veryfast", "crf": str(self.crf)}
+        stream.codec_context.thread_count = decoder_threads()  # the worker's budget
         self._stream = stream
 
     def add(self, frame: Frame) -> None:

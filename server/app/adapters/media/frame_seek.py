@@ -16,6 +16,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from app.adapters.pipeline.thread_budget import decoder_threads
+
 # A decoder outputs a frame a few packets after it received it (B-frame reordering,
 # frame threads); the budget counts frames to reach, this is the room for that delay.
 DECODER_DELAY_PACKETS = 16
@@ -50,6 +52,7 @@ def read_frame(path: str, n: int, max_decoded: int, timeout_s: float) -> np.ndar
                 return None
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # frame threads would delay the first picture
+            stream.codec_context.thread_count = decoder_threads()
             if stream.frames and n >= stream.frames:
                 return None
             clock = _clock(stream)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 
 from app.adapters.pipeline.source_checks import DecodeBounds, declared_video
+from app.adapters.pipeline.thread_budget import decoder_threads
 from app.domain.errors import VideoDecodeError, VideoJobsError
 from app.domain.frames import Frame, FrameLimits
 from app.domain.options import AnalysisOptions
@@ -42,7 +43,9 @@ class VideoProperties:
 
 
 def open_video(path: str) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    # The decoder's threads within the worker's budget (thread_budget.py), not one per core.
+    threads = [cv2.CAP_PROP_N_THREADS, decoder_threads()]
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, threads)
     if not capture.isOpened():
         capture.release()
         raise VideoDecodeError(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from app.adapters.pipeline.steps.motion import MotionStep
+from app.adapters.pipeline.steps.base import downscale, scale_box, to_gray
+from app.adapters.pipeline.steps.motion import MotionStep, full_frame_boxes, small_gray
 from app.tests.unit.scenes import moving_shape_frames
 from app.tests.unit.step_checks import (
     assert_detections,
@@ -117,3 +119,22 @@ def test_each_instance_keeps_its_own_background():
 def test_bad_options_are_refused(options):
     with pytest.raises((TypeError, ValueError)):
         MotionStep(**options)
+
+
+def test_the_cheap_grey_copy_is_the_averaged_one_within_a_grey_level():
+    # Halving the colour frame before the grey conversion must give the picture
+    # INTER_AREA gives from the full-size grey frame (the step's accuracy rests on it).
+    rng = np.random.default_rng(7)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (9, 9), 0)
+    cheap, scale = small_gray(image, 320)
+    reference, ref_scale = downscale(to_gray(image), 320)
+    assert cheap.shape == reference.shape and scale == ref_scale
+    assert int(np.abs(cheap.astype(int) - reference.astype(int)).max()) <= 1
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.5, 4.0, 1280 / 320])
+def test_boxes_map_back_to_the_frame_as_scale_box_does(scale):
+    boxes = [(0, 0, 3, 3), (10, 7, 5, 9), (315, 170, 5, 10), (1, 1, 1, 1)]
+    expected = [scale_box(box, scale, 1280, 720) for box in boxes]
+    assert full_frame_boxes(boxes, scale, 1280, 720) == expected
+    assert full_frame_boxes([], scale, 1280, 720) == []

@@ -11,6 +11,14 @@ foreground region is kept only if enough of it changed since the previous frame,
 its box is the box of the part that changed: that drops lone ghosts and also cuts off
 a ghost still touching the object that left it. The box of a uniform object still
 spans it whole, because its leading and trailing edges both change.
+
+Cost (issue 22): the step must stay well under the decoder's ~1 ms per 720p frame. The
+grey working copy is made from a halved colour frame (`small_gray`), and the regions
+are judged in one pass over the changed pixels (`moving_regions`), not one mask per
+region: a panning, textured shot holds dozens of regions a frame. MOG2 itself is the
+rest and the largest part; a narrower working width (256, 240) would cut it by a third
+but changed the boxes on real footage (agreement F1 0.87-0.89 with today's), so the
+width stays 320.
 """
 
 from __future__ import annotations
@@ -18,8 +26,31 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.adapters.pipeline.steps.base import FrameStep, add_detection, downscale, scale_box, to_gray
+from app.adapters.pipeline.steps.base import FrameStep, to_gray
+from app.domain.detections import Detection
 from app.domain.frames import Frame
+
+
+def small_gray(image: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
+    """The frame in grey at most `max_width` wide, and the scale back to full size (the
+    size `downscale` gives). Shrinking first and converting the small copy to grey is
+    ~2x cheaper than converting 1280x720 and then averaging it: INTER_LINEAR at exactly
+    half size is the mean of each 2x2 block (so halving until the next halving would
+    pass the target is INTER_AREA's own average), and what is left of the shrink and the
+    grey conversion then run on a quarter of the pixels or fewer."""
+    height, width = image.shape[:2]
+    if max_width <= 0 or width <= max_width:
+        return to_gray(image), 1.0
+    scale = width / max_width
+    size = (max_width, max(1, round(height / scale)))
+    small = image
+    while small.shape[1] >= 2 * max_width and small.shape[0] >= 2 * size[1]:
+        half = (small.shape[1] // 2, small.shape[0] // 2)
+        small = cv2.resize(small, half, interpolation=cv2.INTER_LINEAR)
+    small = to_gray(small)
+    if (small.shape[1], small.shape[0]) != size:
+        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+    return small, scale
 
 
 class MotionStep(FrameStep):
@@ -65,7 +96,7 @@ class MotionStep(FrameStep):
         image, result = frame.image, frame.result
         frame.detected()
         height, width = image.shape[:2]
-        small, scale = downscale(to_gray(image), self.max_width)
+        small, scale = small_gray(image, self.max_width)
         if self.blur > 1:
             small = cv2.GaussianBlur(small, (self.blur, self.blur), 0)
         previous, self._previous = self._previous, small
@@ -80,20 +111,62 @@ class MotionStep(FrameStep):
         changed = cv2.absdiff(small, previous)
         _, changed = cv2.threshold(changed, self.diff_threshold, 255, cv2.THRESH_BINARY)
 
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        min_area = max(1.0, self.min_area_ratio * mask.size)
-        moving_area = 0
-        for label in range(1, count):
-            x, y, w, h, area = (int(v) for v in stats[label])
-            if area < min_area:
-                continue
-            region = labels[y : y + h, x : x + w] == label
-            moving = region & (changed[y : y + h, x : x + w] > 0)
-            if np.count_nonzero(moving) < max(1.0, self.min_moving_fraction * area):
-                continue  # static: a ghost of where something used to be
-            mx, my, mw, mh = cv2.boundingRect(moving.view(np.uint8))
-            inside = int(np.count_nonzero(region[my : my + mh, mx : mx + mw]))
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        regions = moving_regions(labels, stats, changed, self._min_counts(mask))
+        boxes = full_frame_boxes([box for _, box in regions], scale, width, height)
+        detections, moving_area = frame.detected(), 0
+        for (label, (x, y, w, h)), box in zip(regions, boxes, strict=True):
+            inside = int(np.count_nonzero(labels[y : y + h, x : x + w] == label))
             moving_area += inside
-            box = scale_box((x + mx, y + my, mw, mh), scale, width, height)
-            add_detection(frame, self.label, box, inside / float(mw * mh))
+            detections.append(Detection(self.label, box, inside / float(w * h)))
         result["motion_ratio"] = round(min(1.0, moving_area / float(mask.size)), 6)
+
+    def _min_counts(self, mask: np.ndarray) -> tuple[float, float]:
+        return max(1.0, self.min_area_ratio * mask.size), self.min_moving_fraction
+
+
+def moving_regions(
+    labels: np.ndarray, stats: np.ndarray, changed: np.ndarray, minimums: tuple[float, float]
+) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """(label, box of its changed pixels) of each foreground region big enough and with
+    enough of it changed since the previous frame (the others are noise or ghosts).
+
+    One pass over the changed pixels for all regions at once (a count and a bounding box
+    per label), instead of a mask, a count and a boundingRect per region: a panning,
+    textured shot holds dozens of regions a frame."""
+    min_area, min_fraction = minimums
+    areas = stats[:, cv2.CC_STAT_AREA]
+    ys, xs = np.nonzero(changed)
+    owners = labels[ys, xs]
+    hit = owners > 0
+    ys, xs, owners = ys[hit], xs[hit], owners[hit]
+    counts = np.bincount(owners, minlength=len(areas))
+    keep = (areas >= min_area) & (counts >= np.maximum(1.0, min_fraction * areas))
+    keep[0] = False
+    if not keep.any():
+        return []
+    chosen = keep[owners]
+    ys, xs, owners = ys[chosen], xs[chosen], owners[chosen]
+    order = np.argsort(owners, kind="stable")
+    ys, xs, owners = ys[order], xs[order], owners[order]
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
+    y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
+    return [
+        (int(label), (int(a), int(b), int(c - a + 1), int(d - b + 1)))
+        for label, a, b, c, d in zip(owners[starts], x0, y0, x1, y1, strict=True)
+    ]
+
+
+def full_frame_boxes(
+    boxes: list[tuple[int, int, int, int]], scale: float, width: int, height: int
+) -> list[list[int]]:
+    """`scale_box` for all of a frame's boxes in one numpy pass (same rounding: half to
+    even, as Python's round)."""
+    if not boxes:
+        return []
+    xywh = np.asarray(boxes, dtype=np.float64)
+    corners = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1) * scale
+    corners = np.clip(np.rint(corners), 0, [width, height, width, height]).astype(int)
+    corners[:, 2:] -= corners[:, :2]
+    return corners.tolist()
