@@ -1,4 +1,4 @@
-"""Figure 13: threads that share a machine (issue 22).
+"""Figure 14: threads that share a machine (issue 22).
 
 Two workers on two cores must each get about half the machine, not a tenth. Setups,
 each a set of child processes started at once on the same clip:
@@ -142,7 +142,7 @@ def describe_contention(figures: Contention) -> tuple[list[Row], Section]:
     alone = figures.alone[0]
     cpu = ", ".join(f"{r.cpu_ms:.1f}" for r in figures.contended)
     row = Row(
-        f"13. two {figures.pipeline} jobs on 2 cores vs one on 1 core (wall time)",
+        f"14. two {figures.pipeline} jobs on 2 cores vs one on 1 core (wall time)",
         f"{figures.ratio:.2f}x; CPU ms/frame {cpu} vs {alone.cpu_ms:.1f}",
         f"<= {TARGET}x",
         figures.ratio <= TARGET,
@@ -173,7 +173,7 @@ def describe_contention(figures: Contention) -> tuple[list[Row], Section]:
         "",
         *table("setup | job | threads | wall s | frames/s | CPU ms per frame", detail),
     ]
-    return [row], Section("13. Threads that share a machine", lines)
+    return [row], Section("14. Threads that share a machine", lines)
 
 
 def _cells(run: JobRun) -> list[str]:

@@ -1,6 +1,6 @@
 """Run every benchmark figure once and write the report.
 
-`--only 13` (figure numbers, repeatable) runs those figures alone and, like `--quick`,
+`--only 14` (figure numbers, repeatable) runs those figures alone and, like `--quick`,
 prints the report without writing docs/benchmarks.md: a figure's section is pasted by
 hand. `--quick` uses tiny sizes to check the whole benchmark still runs; its numbers mean
 nothing and it never writes docs/benchmarks.md (`make test` does not run it; its
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.testing.processes import Services
-from benchkit import backends, clips, contention, h264, limits, service
+from benchkit import backends, clips, contention, h264, limits, segments, service
 from benchkit.cpu import describe_batches, measure_batches
 from benchkit.frames import describe_frames, measure_frames
 from benchkit.machine import REPO, load_average, machine, versions
@@ -61,9 +61,12 @@ class Sizes:
     realtime_pipelines: tuple[str, ...] = (
         "faces", "people", "objects", "scene_cuts", "motion", "quality"
     )  # fmt: skip
-    contention_frames: int = 300  # figure 13: 10 s of 720p H.264, people
+    contention_frames: int = 300  # figure 14: 10 s of 720p H.264, people
     contention_size: tuple[int, int] = (1280, 720)
     contention_rounds: int = 2
+    segments_seconds: int = 600  # figure 15: a 10-minute 720p clip, split
+    segments_size: tuple[int, int] = (1280, 720)
+    segment_s: float = 60.0
 
 
 FULL = Sizes()
@@ -89,8 +92,11 @@ QUICK = Sizes(
     contention_frames=6,
     contention_size=(160, 120),
     contention_rounds=1,
+    segments_seconds=20,
+    segments_size=(160, 120),
+    segment_s=8.0,
 )
-FIGURES = tuple(range(1, 14))
+FIGURES = tuple(range(1, 16))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -117,7 +123,7 @@ def run_all(sizes: Sizes, work: Path, only: set[int] | None = None) -> Report:
     CPU-heavy frame loops run first, in this process, before any service process)."""
     if only:
         return run_only(sizes, work, only)
-    report = run_contention(sizes, work, Report())  # figure 13: before anything else loads
+    report = run_contention(sizes, work, Report())  # figure 14: before anything else loads
     clip = clips.make_scene_clip(work / "scene.mp4", sizes.clip_frames, *sizes.clip_size)
     tiny = clips.make_tiny_clip(work / "tiny.mp4")
     batch_clip = clips.make_scene_clip(work / "batch.mp4", sizes.batch_frames, *sizes.batch_size)
@@ -165,6 +171,7 @@ def run_all(sizes: Sizes, work: Path, only: set[int] | None = None) -> Report:
     report.add(*limits.describe_worker_limits(worker))
     report.add(*describe_search(measure_search(work / "search", 500 if sizes is QUICK else 10_000)))
 
+    run_segments(sizes, work, report)
     step("6. CPU-bound batch, 1 and 2 workers")
     batch = (sizes.batch_frames, sizes.batch_pipeline, sizes.batch_jobs, sizes.batch_rounds)
     batches = measure_batches(work / "cpu", batch_clip, *batch)
@@ -173,14 +180,25 @@ def run_all(sizes: Sizes, work: Path, only: set[int] | None = None) -> Report:
 
 
 def run_only(sizes: Sizes, work: Path, only: set[int]) -> Report:
-    unsupported = only - {13}
-    if unsupported:
-        raise SystemExit(f"--only supports figure 13 for now, not {sorted(unsupported)}")
-    return run_contention(sizes, work, Report())
+    report = Report()
+    if 14 in only:
+        run_contention(sizes, work, report)
+    if 15 in only:
+        run_segments(sizes, work, report)
+    return report
+
+
+def run_segments(sizes: Sizes, work: Path, report: Report) -> Report:
+    step("15. one long video split over 1 and 2 pinned workers")
+    figures = segments.measure_segments(
+        work / "segments", sizes.segments_seconds, sizes.segments_size, sizes.segment_s
+    )
+    report.add(*segments.describe_segments(figures))
+    return report
 
 
 def run_contention(sizes: Sizes, work: Path, report: Report) -> Report:
-    step("13. threads that share a machine (two people jobs on 2 cores vs one on 1)")
+    step("14. threads that share a machine (two people jobs on 2 cores vs one on 1)")
     size, count = sizes.contention_size, sizes.contention_frames
     fallback = clips.make_scene_clip(work / "contention-scene.mp4", min(count, 100), *size)
     clip = clips.make_h264_clip(

@@ -1,4 +1,4 @@
-"""Figure 16: one long video on 1 and 2 workers, split into segments.
+"""Figure 15: one long video on 1 and 2 workers, split into segments.
 
 The same 720p H.264 clip (a keyframe every `gop` frames, as cameras and phones write
 it) runs three ways on a fresh service each: unsplit on one worker, split on one
@@ -196,7 +196,7 @@ def describe_segments(figures: SplitFigures) -> tuple[list[Row], Section]:
     )
     rows = [
         Row(
-            f"16. {minutes} {height}p clip split in {one.segments}, 2 workers vs 1 (pinned)",
+            f"15. {minutes} {height}p clip split in {one.segments}, 2 workers vs 1 (pinned)",
             f"{two.wall_s:.1f} s vs {one.wall_s:.1f} s ({speedup:.2f}x); merge {one.merge_s:.1f} s",
             "≥ 1.8x",
             speedup >= 1.8,
@@ -239,4 +239,4 @@ def describe_segments(figures: SplitFigures) -> tuple[list[Row], Section]:
         "",
         *table("video | workers | today's segments | best segment size", projection),
     ]
-    return rows, Section("16. One long video across workers", lines)
+    return rows, Section("15. One long video across workers", lines)
