@@ -180,6 +180,9 @@ def run_all(sizes: Sizes, work: Path, only: set[int] | None = None) -> Report:
 
 
 def run_only(sizes: Sizes, work: Path, only: set[int]) -> Report:
+    unsupported = only - {14, 15}
+    if unsupported:
+        raise SystemExit(f"--only supports figures 14 and 15 for now, not {sorted(unsupported)}")
     report = Report()
     if 14 in only:
         run_contention(sizes, work, report)

@@ -1,4 +1,4 @@
-"""Figure 13's code (tools/benchkit/contention.py) at quick size: children inherit the
+"""Figure 14's code (tools/benchkit/contention.py) at quick size: children inherit the
 CPU affinity they are started with and take their thread budget from it, and the figure
 renders. It measures nothing (no speed is asserted)."""
 
@@ -44,7 +44,7 @@ def test_children_take_their_budget_from_the_cores_they_inherit(contention, clip
     assert [run.threads for run in figures.contended] == [1, 1]  # two cores, two workers
     assert all(run.frames == 4 and run.cpu_s > 0 for run in figures.alone + figures.contended)
     rows, section = contention.describe_contention(figures)
-    assert rows[0].figure.startswith("13. ") and rows[0].met == (figures.ratio <= 1.25)
+    assert rows[0].figure.startswith("14. ") and rows[0].met == (figures.ratio <= 1.25)
     text = "\n".join(section.lines)
     assert "sched_setaffinity" in text and "| contended, cores" in text
 
@@ -61,8 +61,8 @@ def test_the_ratio_is_the_slower_contended_job_over_the_alone_one(contention):
     assert "CPU ms/frame 160.0, 170.0 vs 150.0" in rows[0].measured
 
 
-def test_only_13_is_accepted_and_other_figures_are_refused(contention):
+def test_only_14_and_15_are_accepted_and_other_figures_are_refused(contention):
     main = importlib.import_module("benchkit.main")
-    assert main.parse_args(["--only", "13"]).only == [13]
+    assert main.parse_args(["--only", "14", "--only", "15"]).only == [14, 15]
     with pytest.raises(SystemExit):
         main.run_only(main.QUICK, Path("."), {2})
