@@ -7,7 +7,8 @@ detection is rewritten (its track's life-long label, `"confirmed": false` for a 
 that is no object, a `person_id`) into the results writer, which writes the .jsonl,
 its index and the document atomically as before. The same pass feeds the sinks that
 must only see confirmed tracks with their final labels (summary, tracks.vtt,
-detections.csv: `FrameSink.after_tracks`), so results, CSV and summary agree.
+detections.csv, events.csv, the annotated video: `FrameSink.after_tracks`), so results,
+exports and summary agree.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import heapq
 import json
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.domain.detections import Detection
@@ -33,6 +34,9 @@ class FinishingWriter(FrameSink):
         self.writer = writer
         self.facts = facts
         self.after = list(after)
+        # Called after each frame of the pass: it can take a while (the annotated video
+        # is encoded in it), and the worker's heartbeat must not take it for a stall.
+        self.on_frame: Callable[[], None] | None = None
         self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close or abort
 
     def add(self, frame: Frame) -> None:
@@ -47,6 +51,8 @@ class FinishingWriter(FrameSink):
             self.writer.add_item(frame_item)
             for sink in self.after:
                 sink.add(frame)
+            if self.on_frame is not None:
+                self.on_frame()
         self._spool.close()
         self.writer.close(video, warnings)
         for sink in self.after:

@@ -89,6 +89,10 @@ def run_claimed_job(
         analysis.warnings = [*(job.warnings or []), *analysis.warnings]
         for track_id, person_id in analysis.person_ids.items():
             facts.set_person_id(track_id, person_id)
+        if on_progress is not None:  # the finishing pass still shows a live worker
+            done = analysis.frames_analysed
+            total = max(analysis.frames_total or done, done)
+            finishing.on_frame = lambda: on_progress(done, total)
         close_sinks(sinks, analysis.video, analysis.warnings)
         if indexer is not None and (warning := indexer.add(job)) is not None:
             analysis.warnings.append(warning)

@@ -73,6 +73,7 @@ class TrackFact:
     first_box: list[int] = field(default_factory=list)
     last_box: list[int] = field(default_factory=list)
     last_hit_ms: int = -1
+    last_hit_frame: int = -1  # the last frame it was measured in (not carried or held)
     _hit_box: list[int] = field(default_factory=list)  # the last hit's box
     velocity: tuple[float, float] = (0.0, 0.0)  # of the box centre, px / ms
     person_id: int | None = None
@@ -98,7 +99,7 @@ class TrackFact:
             vx, vy = (cx - px) / dt, (cy - py) / dt
             self.velocity = (0.5 * vx + 0.5 * self.velocity[0], 0.5 * vy + 0.5 * self.velocity[1])
         self._hit_box = list(detection.bbox)
-        self.last_hit_ms = timestamp_ms
+        self.last_hit_ms, self.last_hit_frame = timestamp_ms, index
 
     @property
     def duration_ms(self) -> int:

@@ -65,6 +65,7 @@ class _Track:
     side_points: list[Point | None]
     # Per zone: (enter_ms) while inside, else None.
     inside: list[int | None] = field(default_factory=list)
+    track_id: int = 0  # the track last seen (of the individual, where tracks are joined)
 
 
 class _LineGeometry:
@@ -125,6 +126,9 @@ class ZoneCounter:
         self.lines = [_LineGeometry(li.name, *li.points) for li in spec.lines]
         self.zones = [_ZoneGeometry(z.name, z.polygon) for z in spec.zones]
         self._tracks: dict[int, _Track] = {}
+        # Track id -> the individual it continues (TrackFacts: joined tracks); a track
+        # not named here is its own individual.
+        self.individual_of: dict[int, int] = {}
 
     def update(
         self,
@@ -133,28 +137,34 @@ class ZoneCounter:
         detections: Iterable[Detection],
         ended_tracks: Iterable[int] = (),
     ) -> list[ZoneEvent]:
-        """This frame's events. Boxes the tracker only predicted (`tracked`) are not
-        sightings; detections without a track cannot be followed and are skipped."""
+        """This frame's events, in time order: first the exits of the tracks that ended
+        before it (at their last sighting), then what this frame's sightings did. Boxes
+        the tracker only predicted (`tracked`) or a step only repeated (`carried`) are
+        not sightings; detections without a track cannot be followed and are skipped."""
         events: list[ZoneEvent] = []
+        for track_id in ended_tracks:
+            self.end(track_id, events)
         for detection in detections:
-            if detection.track_id is None or detection.tracked:
+            if detection.track_id is None or detection.tracked or detection.carried:
                 continue
             self._see(detection, frame_index, timestamp_ms, events)
-        for track_id in ended_tracks:
-            self._end(track_id, events)
         return events
 
     def finish(self) -> list[ZoneEvent]:
         """The job is done: every track still in a zone leaves it at its last sighting."""
         events: list[ZoneEvent] = []
-        for track_id in list(self._tracks):
-            self._end(track_id, events)
+        for key in list(self._tracks):
+            self.end(key, events)
         return events
 
     def _see(self, detection: Detection, frame: int, at_ms: int, events: list[ZoneEvent]) -> None:
         track_id = detection.track_id
         assert track_id is not None
-        track = self._tracks.get(track_id)
+        # One state per individual: a track that continues an earlier one (the same
+        # individual, found again after the tracker gave it up) takes on its sides and
+        # zones, so a crossing made while unseen counts once and a visit goes on.
+        key = self.individual_of.get(track_id, track_id)
+        track = self._tracks.get(key)
         if track is None:
             track = _Track(
                 detection.label,
@@ -164,8 +174,8 @@ class ZoneCounter:
                 [None] * len(self.lines),
                 [None] * len(self.zones),
             )
-            self._tracks[track_id] = track
-        track.last_ms, track.last_frame = at_ms, frame
+            self._tracks[key] = track
+        track.last_ms, track.last_frame, track.track_id = at_ms, frame, track_id
         point = anchor(detection, self.rules.bottom_anchor)
         for i, line in enumerate(self.lines):
             d = line.distance(point)
@@ -220,8 +230,10 @@ class ZoneCounter:
                     )
                 )
 
-    def _end(self, track_id: int, events: list[ZoneEvent]) -> None:
-        track = self._tracks.pop(track_id, None)
+    def end(self, key: int, events: list[ZoneEvent]) -> None:
+        """The track (or individual) `key` is gone: it leaves every zone it is in at its
+        last sighting."""
+        track = self._tracks.pop(key, None)
         if track is None:
             return
         for i, entered in enumerate(track.inside):
@@ -233,7 +245,7 @@ class ZoneCounter:
                         "zone_exit",
                         self.zones[i].name,
                         track.label,
-                        track_id,
+                        track.track_id,
                         dwell_ms=track.last_ms - entered,
                     )
                 )

@@ -15,6 +15,7 @@ from app.adapters.exports.events_csv import EventsCsvSink
 from app.adapters.exports.quality_csv import QualityCsvSink
 from app.adapters.exports.shot_pictures import ShotPicturesSink
 from app.adapters.exports.summary import SummarySink
+from app.adapters.exports.zone_feed import ZoneFeed
 from app.domain.exports import EXPORT_BY_NAME
 from app.domain.frames import FrameSink
 from app.domain.model import Job
@@ -48,16 +49,17 @@ def export_sinks(
     pictures = ShotPicturesSink(storage, job.job_id, keyframe_width)
     summary = SummarySink.for_job(storage, job, pictures)
     sinks: list[FrameSink] = [summary, pictures]
-    if zone_rules is not None:
-        summary.zone_rules = zone_rules
+    # One zone feed for the job: the summary, events.csv and the annotated video show
+    # the same events and counts (all three are fed by the end-of-job pass).
+    feed = ZoneFeed.for_job(storage, job, zone_rules or ZoneRules())
+    summary.zone_feed = feed
     try:
         for sink in SINKS:
             if sink is SummarySink:
                 continue
             if any(EXPORT_BY_NAME[name].wanted(options) for name in sink.writes):
                 made = sink.for_job(storage, job)
-                if zone_rules is not None:
-                    made.zone_rules = zone_rules
+                made.zone_feed = feed
                 sinks.append(made)
     except BaseException:
         for built in sinks:

@@ -9,6 +9,15 @@ and libx264 (~130 fps at 720p, `veryfast`). Each frame keeps its own presentatio
 the right pace. Frames wider than `max_width` are shrunk first: the video is for
 looking at, and the encoder's cost grows with the pixels. The source's audio track is
 copied in as it is (audio_copy.py).
+
+Written by the end-of-job pass (`after_tracks`), like the summary: it draws confirmed
+tracks only, with their life-long labels, and its live zone counts are the job's one
+zone feed's (zone_feed.py), so they end equal to the summary's. That pass has no
+pictures, so the sink decodes the upload again (`source_path`, the job's own range and
+sampling: the same frame numbers) and takes each frame's picture by its number; raw
+decode is several times faster than encoding, so this costs little beside the encoder.
+A frame that arrives with its picture (a caller feeding the sink directly) is used as
+it is.
 """
 
 from __future__ import annotations
@@ -29,14 +38,15 @@ from app.adapters.exports.audio_copy import AudioCopy
 from app.adapters.exports.base import ExportSink
 from app.adapters.exports.zone_drawing import draw_zones
 from app.adapters.exports.zone_feed import ZoneFeed
+from app.adapters.pipeline.frame_source import VideoSource
 from app.adapters.pipeline.thread_budget import decoder_threads
 from app.domain.errors import InsufficientStorage
 from app.domain.exports import EXPORT_BY_NAME
-from app.domain.frames import Frame
+from app.domain.frames import Frame, FrameLimits
 from app.domain.model import Job, input_key
 from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
-from app.domain.zone_events import ZoneTotals
+from app.domain.track_facts import TrackFacts
 from app.domain.zones import ZoneSpec
 
 log = logging.getLogger(__name__)
@@ -54,8 +64,15 @@ def _disk_full_is_insufficient_storage() -> Iterator[None]:
         raise
 
 
+# The second decode reads only frames the job's loop already decoded within its limits.
+_REREAD_LIMITS = FrameLimits(
+    max_pixels=10**12, max_duration_s=10.0**9, max_frames=10**12, max_job_s=10.0**9
+)
+
+
 class AnnotatedVideoSink(ExportSink):
     writes = ("annotated.mp4",)
+    after_tracks = True  # confirmed tracks only; counts from the job's zone feed
 
     def __init__(
         self,
@@ -65,14 +82,16 @@ class AnnotatedVideoSink(ExportSink):
         crf: int = 23,
         source_path: str | None = None,
         zones: ZoneSpec | None = None,
+        options: AnalysisOptions | None = None,
     ) -> None:
         self.job_id = job_id
         # A job with `zones` gets them drawn, with counts as they stand at each frame.
         self._zones = zones
-        self._zone_feed: ZoneFeed | None = None
-        self._zone_totals = ZoneTotals(zones) if zones is not None else None
         self._zones_px: ZoneSpec | None = None
-        self.source_path = source_path  # the uploaded video, for its audio track
+        self.source_path = source_path  # the uploaded video: its pictures and sound
+        self.options = options or AnalysisOptions()
+        self._source: VideoSource | None = None
+        self._pictures: Iterator[Frame] | None = None
         self.max_width = max_width
         self.crf = crf
         self._file = storage.open_write(EXPORT_BY_NAME["annotated.mp4"].key(job_id))
@@ -87,12 +106,38 @@ class AnnotatedVideoSink(ExportSink):
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> AnnotatedVideoSink:
         """Reads the upload too, to copy its sound."""
+        options = AnalysisOptions.from_dict(job.options)
         return cls(
             storage,
             job.job_id,
             source_path=storage.local_path(input_key(job.source_id)),
-            zones=AnalysisOptions.from_dict(job.options).zone_spec(),
+            zones=options.zone_spec(),
+            options=options,
         )
+
+    def tracks_settled(self, facts: TrackFacts) -> None:
+        if (feed := self._feed()) is not None:
+            feed.tracks_settled(facts)
+
+    def _feed(self) -> ZoneFeed | None:
+        if self._zones is not None and self.zone_feed is None:
+            self.zone_feed = ZoneFeed(self._zones, self.zone_rules)
+        return self.zone_feed
+
+    def _picture(self, index: int) -> Any:
+        """Frame `index`'s picture from the second decode of the upload (None when it
+        has no such frame: the decoder then gave fewer frames than the loop had)."""
+        if self._pictures is None:
+            if self.source_path is None:
+                return None
+            self._source = VideoSource(self.source_path, self.options, _REREAD_LIMITS)
+            self._pictures = iter(self._source)
+        for frame in self._pictures:
+            if frame.index == index:
+                return frame.image
+            if frame.index > index:
+                return None  # not in this decode: skipped, the next frame may be
+        return None
 
     def _open(self, width: int, height: int) -> None:
         self._scale = min(1.0, self.max_width / width)
@@ -112,9 +157,10 @@ class AnnotatedVideoSink(ExportSink):
         self._stream = stream
 
     def add(self, frame: Frame) -> None:
-        image = frame.image
+        image = frame.image if frame.image is not None else self._picture(frame.index)
         if image is None:
             return
+        source_shape = image.shape
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         if self._container is None:
@@ -124,15 +170,15 @@ class AnnotatedVideoSink(ExportSink):
             image = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA)
         else:
             image = image.copy()  # never draw on the frame other sinks may still read
-        scale = out_w / frame.image.shape[1]
-        if self._zones is not None and self._zone_totals is not None:
-            if self._zone_feed is None:
-                self._zone_feed = ZoneFeed(self._zones, self.zone_rules)
-            self._zone_totals.add(self._zone_feed.events(frame))
+        height, width = source_shape[:2]
+        scale = out_w / width
+        if self._zones is not None and (feed := self._feed()) is not None:
+            if feed.size is None:
+                feed.size = (width, height)
+            feed.events(frame)
             if self._zones_px is None:
-                height, width = frame.image.shape[:2]
                 self._zones_px = self._zones.in_pixels(width, height)
-            draw_zones(image, self._zones_px, self._zone_totals, scale)
+            draw_zones(image, self._zones_px, feed.totals, scale)
         draw(image, frame.detections or (), scale)
         if self._first_ms is None:
             self._first_ms = frame.timestamp_ms
@@ -151,7 +197,13 @@ class AnnotatedVideoSink(ExportSink):
                 self._container.mux(packet)
         self._file.grew()
 
+    def _close_source(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source, self._pictures = None, None
+
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
+        self._close_source()
         if self._container is None:
             self._file.discard()
             return
@@ -169,6 +221,7 @@ class AnnotatedVideoSink(ExportSink):
         log.info("job %s: annotated video written (%dx%d)", self.job_id, *self._size)
 
     def abort(self) -> None:
+        self._close_source()
         if self._audio is not None:
             self._audio.close()
             self._audio = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from app.domain.frames import FrameSink
 from app.domain.model import Job
 from app.domain.ports import StorageService
 from app.domain.zone_events import ZoneRules
+
+if TYPE_CHECKING:
+    from app.adapters.exports.zone_feed import ZoneFeed
 
 
 class ExportSink(FrameSink):
@@ -15,6 +18,9 @@ class ExportSink(FrameSink):
     writes: ClassVar[tuple[str, ...]]
     # How zone events are counted (settings); export_sinks sets the job's.
     zone_rules: ZoneRules = ZoneRules()
+    # The job's one zone feed (zone_feed.py), shared by every sink that shows zone
+    # events; export_sinks sets it. A sink made alone makes its own when it needs one.
+    zone_feed: ZoneFeed | None = None
 
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> ExportSink:

@@ -2,9 +2,10 @@
 `zones`, one row each, written as frames finish.
 
 Header: timestamp_ms,frame_index,kind,name,label,track_id,direction,dwell_ms. Rows come
-in the order the worker found them: an exit of a track that ended inside a zone is
-found when the tracker gives the track up, so it can follow rows with later times.
-Zone and line names are the client's text: cells go through `csv_cells`.
+in time order: the job's zone feed (zone_feed.py, shared with the summary and the
+annotated video) ends a track right after its last sighting, so the exit of a track
+that ends inside a zone is written at its own time, never after later rows; nothing is
+buffered. Zone and line names are the client's text: cells go through `csv_cells`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.domain.frames import Frame
 from app.domain.model import Job
 from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService
+from app.domain.track_facts import TrackFacts
 from app.domain.zone_events import ZoneEvent
 from app.domain.zones import ZoneSpec
 
@@ -55,17 +57,22 @@ class EventsCsvSink(ExportSink):
         self._file = storage.open_write(EXPORT_BY_NAME["events.csv"].key(job_id))
         self._file.write((",".join(HEADER) + "\n").encode())
         self.spec = spec
-        self._feed: ZoneFeed | None = None
 
     @classmethod
     def for_job(cls, storage: StorageService, job: Job) -> EventsCsvSink:
         spec = AnalysisOptions.from_dict(job.options).zone_spec() or ZoneSpec()
         return cls(storage, job.job_id, spec, header_size(storage, job))
 
+    def _feed(self) -> ZoneFeed:
+        if self.zone_feed is None:
+            self.zone_feed = ZoneFeed(self.spec, self.zone_rules, self._frame_size)
+        return self.zone_feed
+
+    def tracks_settled(self, facts: TrackFacts) -> None:
+        self._feed().tracks_settled(facts)
+
     def add(self, frame: Frame) -> None:
-        if self._feed is None:
-            self._feed = ZoneFeed(self.spec, self.zone_rules, self._frame_size)
-        self._write(self._feed.events(frame))
+        self._write(self._feed().events(frame))
 
     def _write(self, events: Iterable[ZoneEvent]) -> None:
         buffer = io.StringIO()
@@ -88,8 +95,7 @@ class EventsCsvSink(ExportSink):
             self._file.write(buffer.getvalue().encode())
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
-        if self._feed is not None:
-            self._write(self._feed.finish())
+        self._write(self._feed().finish())
         self._file.commit()
 
     def abort(self) -> None:

@@ -79,8 +79,6 @@ class SummarySink(ExportSink):
         # A job with `zones` also gets the summary's `lines` and `zones`.
         self._zones = zones
         self._frame_size = frame_size
-        self._zone_feed: ZoneFeed | None = None
-        self.zone_totals = ZoneTotals(zones) if zones is not None else None
         self.storage = storage
         self.job_id = job_id
         # Keyframes and black runs need the frames' pictures, which this sink (fed by the
@@ -108,7 +106,20 @@ class SummarySink(ExportSink):
         self._face_tracks: list[TrackTotals] = []
         self._person_of: dict[int, int] = {}
 
+    def _feed(self) -> ZoneFeed | None:
+        if self._zones is not None and self.zone_feed is None:
+            self.zone_feed = ZoneFeed(self._zones, self.zone_rules, self._frame_size)
+        return self.zone_feed
+
+    @property
+    def zone_totals(self) -> ZoneTotals | None:
+        """The counts as they stand (the job's feed's: the annotated video shows these)."""
+        feed = self._feed()
+        return feed.totals if feed is not None else None
+
     def tracks_settled(self, facts: TrackFacts) -> None:
+        if (feed := self._feed()) is not None:
+            feed.tracks_settled(facts)
         self._individuals = facts.individuals()
         self._person_of = {
             fact.track_id: fact.person_id
@@ -164,10 +175,8 @@ class SummarySink(ExportSink):
             frame.index, frame.timestamp_ms, frame.detections or (), frame.shot, frame.ended_tracks
         )
         self.texts.add(frame.timestamp_ms, frame.detections or ())
-        if self._zones is not None and self.zone_totals is not None:
-            if self._zone_feed is None:
-                self._zone_feed = ZoneFeed(self._zones, self.zone_rules, self._frame_size)
-            self.zone_totals.add(self._zone_feed.events(frame))
+        if (feed := self._feed()) is not None:
+            feed.events(frame)
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:
         black_segments = self.pictures.finish()  # and the last shot's keyframe written
@@ -186,11 +195,10 @@ class SummarySink(ExportSink):
         self._summary.write(b',"texts":' + _dumps(self.texts.texts()))
         persons = persons_summary(self._face_tracks, self._person_of)
         self._summary.write(b',"persons":' + _dumps(persons))
-        if self.zone_totals is not None:
-            if self._zone_feed is not None:
-                self.zone_totals.add(self._zone_feed.finish())
-            self._summary.write(b',"lines":' + _dumps(self.zone_totals.summary_lines()))
-            self._summary.write(b',"zones":' + _dumps(self.zone_totals.summary_zones()))
+        if (feed := self._feed()) is not None:
+            feed.finish()
+            self._summary.write(b',"lines":' + _dumps(feed.totals.summary_lines()))
+            self._summary.write(b',"zones":' + _dumps(feed.totals.summary_zones()))
         self._summary.write(b"}")
         self._vtt.commit()
         self._summary.commit()
