@@ -98,6 +98,7 @@ class _Track:
     confidence: float = 1.0  # of the last detection that measured it
     seen_ms: int = -1  # the last frame a detection (fresh or carried) matched it
     look: look.Appearance = field(default_factory=look.Appearance)
+    text: str | None = None  # the last decoded text (a QR code's): another is another object
 
     def predicted(self, at_ms: int, max_ahead_ms: int) -> np.ndarray:
         """The last box moved by the centre's velocity (its size is not extrapolated:
@@ -344,6 +345,7 @@ class Tracker:
             if self._image is not None and kind != "appearance":
                 scores = look.weigh(scores, similar[np.ix_(rows, columns)], minimum)
                 minimum = 1e-9
+            scores = np.where(_texts_differ(found, rows, tracks, columns), 0.0, scores)
             for row, col in self._match(scores, minimum):
                 free_tracks.discard(columns[col])
                 unmatched.discard(rows[row])
@@ -415,8 +417,26 @@ class Tracker:
             return True
         self._confirm(track, detection)  # a second sighting confirms a tentative track
         track.confidence, track.seen_ms = detection.confidence, now
+        if detection.text is not None:
+            track.text = detection.text
         track.update(box, now)
         return True
+
+
+def _texts_differ(
+    found: list[Detection], rows: list[int], tracks: list[_Track], columns: list[int]
+) -> np.ndarray:
+    """Pairs whose decoded texts are both known and differ: two QR codes of one look
+    (colour histograms cannot tell them apart) are two objects whatever their boxes say."""
+    differ = np.zeros((len(rows), len(columns)), dtype=bool)
+    for i, row in enumerate(rows):
+        text = found[row].text
+        if text is None:
+            continue
+        for j, column in enumerate(columns):
+            known = tracks[column].text
+            differ[i, j] = known is not None and known != text
+    return differ
 
 
 class CameraMotion:

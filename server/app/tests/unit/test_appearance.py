@@ -125,3 +125,20 @@ def test_the_composition_root_passes_the_setting_on(tmp_path):
 
     runner = build_runner(Settings(data_dir=tmp_path, tracker_appearance=True))
     assert runner.stages.keywords["appearance"] is True
+
+
+@pytest.mark.parametrize("appearance", [True, False])
+def test_a_code_with_other_text_never_continues_a_track(appearance):
+    """Code A leaves; code B, which looks the same to a colour histogram, appears where
+    A was within the tracker's gap: B is another object, with another id."""
+    tracker = Tracker(appearance=appearance, hold_missed=False)
+    image = np.full((SIZE[1], SIZE[0], 3), 255, np.uint8)
+    image[60:100, 100:140] = 0  # a black and white patch, as every QR code is
+    ids: dict[str, set[int]] = {"A": set(), "B": set()}
+    for index in range(8):
+        text = "A" if index < 4 else "B"
+        found = [Detection("qr_code", [100 + index, 60, 40, 40], 0.9, text=text)]
+        tracker.update(found, index * FRAME_MS, SIZE, image)
+        ids[text].add(int(found[0].track_id or 0))
+    assert len(ids["A"]) == 1 and len(ids["B"]) == 1
+    assert ids["A"] != ids["B"]
