@@ -22,12 +22,13 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from app.testing.processes import Services
 from benchkit import clips
+from benchkit.machine import load_average
 from benchkit.report import Row, Section, table
 from benchkit.service import wait_completed
 
@@ -53,6 +54,7 @@ class SplitFigures:
     pipeline: str
     sample_fps: float
     runs: list[SplitRun]
+    load: tuple[str, str] = ("", "")  # the load average before and after the runs
 
     def run(self, workers: int, split: bool) -> SplitRun:
         return next(r for r in self.runs if r.workers == workers and r.split == split)
@@ -144,10 +146,12 @@ def measure_segments(
     pipeline: str = "people",
     sample_fps: float = 2.0,
 ) -> SplitFigures:
+    work.mkdir(parents=True, exist_ok=True)
     frames = clips.scene_frames(seconds * clips.H264_FPS, *size)
     clip = clips.make_h264_clip(work / "long.mp4", frames, size, gop=gop)
     figures = {"segment_s": segment_s, "pipeline": pipeline, "sample_fps": sample_fps}
     timeout = max(600.0, 6.0 * seconds)
+    before = load_average()
     runs = [
         run_once(work / name, clip, figures, workers, split, timeout)
         for name, workers, split in (
@@ -156,7 +160,8 @@ def measure_segments(
             ("split2", 2, True),
         )
     ]
-    return SplitFigures(seconds, size, gop, segment_s, pipeline, sample_fps, runs)
+    figures_ = SplitFigures(seconds, size, gop, segment_s, pipeline, sample_fps, runs)
+    return replace(figures_, load=(before, load_average()))
 
 
 def projected_wall(
@@ -200,6 +205,7 @@ def describe_segments(figures: SplitFigures) -> tuple[list[Row], Section]:
             f"{two.wall_s:.1f} s vs {one.wall_s:.1f} s ({speedup:.2f}x); merge {one.merge_s:.1f} s",
             "≥ 1.8x",
             speedup >= 1.8,
+            f"load average before {figures.load[0]}, after {figures.load[1]}",
         )
     ]
     cells = [

@@ -164,19 +164,28 @@ class Worker:
         log.info("job %s: claimed by %s (attempt %d)", job_id, self.name, job.attempts)
         if job.is_segment and parent_finished(self.jobs, job):
             return cancel_claimed_segment(self.jobs, job)
-        if self.keyframes is not None and split_claimed(
-            job,
-            jobs=self.jobs,
-            queue=self.queue,
-            storage=self.storage,
-            keyframes=self.keyframes,
-            policy=self.split,
-        ):
+        if self._split(job):
             return JobStatus.RUNNING
         status = self._run(job)
         if job.is_segment:
             segment_ended(self.jobs, self.queue, job, status)
         return status
+
+    def _split(self, job: Job) -> bool:
+        """Fan a long video out into segments (True), under the job's heartbeat: reading
+        the keyframe index opens the upload, which can hang like a decode (a stalled
+        read restarts the worker and the sweep recovers the job)."""
+        if self.keyframes is None:
+            return False
+        with Heartbeat(self.jobs, job, self.heartbeat_interval, self.stall_timeout, self.on_stall):
+            return split_claimed(
+                job,
+                jobs=self.jobs,
+                queue=self.queue,
+                storage=self.storage,
+                keyframes=self.keyframes,
+                policy=self.split,
+            )
 
     def _run(self, job: Job) -> JobStatus:
         """Run a claimed job (or segment: no search index, no webhooks) under its
