@@ -64,15 +64,7 @@ def recover_stale_jobs(
                 f"the worker stopped responding during attempt {job.attempts} of "
                 f"{max_attempts} (killed or crashed); giving up"
             )
-            if jobs.transition(
-                job.job_id,
-                JobStatus.RUNNING,
-                JobStatus.FAILED,
-                now=utcnow(),
-                heartbeat_before=cutoff,
-                error_message=message,
-            ):
-                log.warning("job %s failed: %s", job.job_id, message, extra=about(job.job_id))
+            if _fail_silent(jobs, job, cutoff, message):
                 failed += 1
                 if job.is_segment and (gone := jobs.get(job.job_id)) is not None:
                     fail_parent(jobs, gone)
@@ -92,6 +84,22 @@ def recover_stale_jobs(
     return requeued, failed
 
 
+def _fail_silent(jobs: JobRepository, job: Job, cutoff: datetime, message: str) -> bool:
+    """Fail a job whose worker stayed silent past the lease; False when it beat at the
+    last moment (or is no longer running)."""
+    failed = jobs.transition(
+        job.job_id,
+        JobStatus.RUNNING,
+        JobStatus.FAILED,
+        now=utcnow(),
+        heartbeat_before=cutoff,
+        error_message=message,
+    )
+    if failed:
+        log.warning("job %s failed: %s", job.job_id, message, extra=about(job.job_id))
+    return bool(failed)
+
+
 def _recover_merge(
     jobs: JobRepository, queue: QueueService, job: Job, cutoff: datetime, max_attempts: int
 ) -> bool | None:
@@ -102,17 +110,7 @@ def _recover_merge(
             f"the worker merging the segments stopped responding during attempt "
             f"{job.attempts} of {max_attempts} (killed or crashed); giving up"
         )
-        if jobs.transition(
-            job.job_id,
-            JobStatus.RUNNING,
-            JobStatus.FAILED,
-            now=utcnow(),
-            heartbeat_before=cutoff,
-            error_message=message,
-        ):
-            log.warning("job %s failed: %s", job.job_id, message, extra=about(job.job_id))
-            return False
-        return None
+        return False if _fail_silent(jobs, job, cutoff, message) else None
     if jobs.release_merge(job.job_id, utcnow(), heartbeat_before=cutoff) is None:
         return None
     log.warning("job %s: merge worker silent; merge enqueued again", job.job_id)
