@@ -38,7 +38,8 @@ MATCH_MS = 1000
 PLACE_PX = 80  # how far a visit's first anchor may be from where the person came in
 
 
-def _frames(path: Path) -> Iterator:
+def video_frames(path: Path) -> Iterator:
+    """Every frame of a file as the frame loop's `Frame`, timed by the container."""
     from app.domain.frames import Frame
 
     capture = cv2.VideoCapture(str(path))
@@ -152,7 +153,7 @@ def _run(name: str, clip: dict) -> tuple[dict[str, list], list, dict, float]:
     finishing = FinishingWriter(ResultsWriter(InMemoryStorage(), job), facts, [Service()])
     steps = PipelineCatalog.load().get(pipeline).build_steps()
     stages = tracking_stages(pipeline, AnalysisOptions())
-    analyse(_frames(path), steps, stages, [finishing, EveryBox()])
+    analyse(video_frames(path), steps, stages, [finishing, EveryBox()])
     finishing.close({"fps": fps}, [])
     take(feed.finish(), None)
     return found, zone_events, entered_at, fps

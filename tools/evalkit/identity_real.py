@@ -26,14 +26,14 @@ import copy
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import motmetrics as mm
 import numpy as np
 
+from evalkit.counting import video_frames
 from evalkit.metrics import iou
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,32 +88,16 @@ def variants() -> dict[str, Callable[[], tuple[object, bool]]]:
     }
 
 
-def _images(path: Path) -> Iterator[tuple[int, int, np.ndarray]]:
-    capture = cv2.VideoCapture(str(path))
-    index = 0
-    try:
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                return
-            yield index, round(capture.get(cv2.CAP_PROP_POS_MSEC)), image
-            index += 1
-    finally:
-        capture.release()
-
-
 def capture(path: Path, last: int) -> list[list]:
     """The pipeline's detections on every frame up to `last` (steps only; images are
     not kept)."""
     from app.adapters.pipeline.catalog import PipelineCatalog
-    from app.domain.frames import Frame
 
     steps = PipelineCatalog.load(None).get(PIPELINE).build_steps()
     out = []
-    for index, timestamp_ms, image in _images(path):
-        if index > last:
+    for frame in video_frames(path):
+        if frame.index > last:
             break
-        frame = Frame(index, timestamp_ms, image)
         for step in steps:
             step.process(frame)
         out.append(copy.deepcopy(frame.detections or []))
@@ -136,7 +120,6 @@ def replay(truth: Truth, found: list[list], make: Callable[[], tuple[object, boo
     from app.adapters.pipeline.filters import DetectionFilter
     from app.adapters.pipeline.shots import ShotStage
     from app.adapters.pipeline.tracking import TrackingStage
-    from app.domain.frames import Frame
     from app.domain.options import AnalysisOptions
     from app.domain.track_facts import TrackFacts
     from evalkit.materials import source_path
@@ -148,19 +131,18 @@ def replay(truth: Truth, found: list[list], make: Callable[[], tuple[object, boo
     facts = TrackFacts()
     kept: dict[int, list] = {}
     spent = 0.0
-    for index, timestamp_ms, image in _images(source_path(truth.source)):
-        if index >= len(found):
+    for frame in video_frames(source_path(truth.source)):
+        if frame.index >= len(found):
             break
-        frame = Frame(index, timestamp_ms, image)
-        frame.detections = copy.deepcopy(found[index])
+        frame.detections = copy.deepcopy(found[frame.index])
         stages[0].process(frame)
         started = time.perf_counter()
         tracking.process(frame)
         spent += time.perf_counter() - started
         stages[1].process(frame)
         facts.observe(frame)
-        if index in truth.frames:
-            kept[index] = list(frame.detections or [])
+        if frame.index in truth.frames:
+            kept[frame.index] = list(frame.detections or [])
     facts.settle()
     accumulator = mm.MOTAccumulator(auto_id=True)
     numbers = {pid: n for n, pid in enumerate(sorted(truth.people), start=1)}
