@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from app.domain.detections import Detection
 
 if TYPE_CHECKING:
+    from app.domain.segment_pictures import SegmentPictures
     from app.domain.track_facts import TrackFacts
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,10 @@ class FrameSink(ABC):
 
     def tracks_settled(self, facts: TrackFacts) -> None:  # noqa: B027 - optional hook
         """An `after_tracks` sink is told the settled track table before its frames."""
+
+    def pictures_given(self, pictures: SegmentPictures) -> None:  # noqa: B027 - optional hook
+        """A split job's merge (which decodes no pictures) hands over the shots' keyframes
+        and black runs its segments took, before the sinks close."""
 
     def close(self, video: dict[str, Any], warnings: Sequence[str] = ()) -> None:  # noqa: B027
         """Job done: `video` is the results' video object, `warnings` the job's."""

@@ -25,12 +25,12 @@ segments' persons (union-find); two segments' persons never seen in one track st
 Re-running the merge on the same segments writes byte-identical results, summary and
 CSV/VTT files: every choice above depends only on the stored segment files.
 
-Pictures: the merge does not decode the video, so the sinks that need a frame's image
-get none (`image` is None): a split job's summary has no shot keyframes nor black runs,
-and its annotated video and contact sheet are not rebuilt here. Joining the segments'
-H.264 parts is not possible without re-encoding (each starts with its own keyframe, at
-a frame inside the earlier part's overlap); the annotated video would have to be redrawn
-from the source with the merged tracks, a decode pass this module does not make yet.
+Pictures: the merge decodes no video (frames come with `image` None). The shots'
+keyframes and the black runs are the segments' own, which each took while it decoded
+(segment_pictures.py), handed to the sinks before they close (`pictures_given`): the
+pictures sink copies the keyframe files under the parent's id, and the contact sheet
+is built from those. The annotated video is redrawn from the upload by its own
+end-of-job pass, as for an unsplit job.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from app.domain.options import AnalysisOptions
 from app.domain.ports import StorageService, VideoAnalysis
 from app.domain.results_writer import ResultsWriter
 from app.domain.segment_files import SegmentFiles
+from app.domain.segment_pictures import SegmentPictures
 from app.domain.segment_seams import Seam, find_seam
 from app.domain.segment_shots import SegmentShots
 from app.domain.track_facts import ConfirmationRule, TrackFacts
@@ -95,6 +96,8 @@ def merge_segments(
             for sink in sinks:
                 sink.add(frame)
         video, warnings = stream.video(), _warnings(parent, files)
+        for sink in sinks + finishing.after:
+            sink.pictures_given(stream.pictures)
         person_ids = stream.persons.person_ids()
         for track_id, person_id in person_ids.items():
             facts.set_person_id(track_id, person_id)
@@ -128,6 +131,7 @@ class MergedStream:
         self.files, self.seams = list(files), list(seams)
         self.frames_out = 0
         self.persons = PersonGroups()
+        self.pictures = SegmentPictures()
         self._next_id = 1
 
     def frames(self) -> Iterator[Frame]:
@@ -135,13 +139,16 @@ class MergedStream:
         shots: SegmentShots | None = None
         for number, segment in enumerate(self.files):
             seam = self.seams[number - 1] if number else None
-            segment_shots, _black = segment.summary_lists()
+            segment_shots, black = segment.summary_lists()
             if shots is None or seam is None:
                 shots = SegmentShots(segment_shots)
                 start = 0
             else:
                 shots = shots.followed_by(segment_shots, seam.last_kept)
                 start = segment.position_of(seam.last_kept + 1)
+            after = seam.last_kept if seam is not None else None
+            up_to = self.seams[number].last_kept if number < len(self.seams) else None
+            self.pictures.add_segment(segment.job_id, segment_shots, black, shots, (after, up_to))
             continues = seam.continues if seam is not None else {}
             ids = {b: previous[a] for b, a in continues.items() if a in previous}
             for item in segment.items(start):

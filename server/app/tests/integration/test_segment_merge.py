@@ -140,7 +140,7 @@ def test_the_merged_summary_counts_what_the_unsplit_one_counts(split):
     ours, whole = split.summary(merged), split.summary(split.whole)
     assert ours["labels"] == whole["labels"]
     assert [s["start_frame"] for s in ours["shots"]] == [0, *CUTS]
-    drop = {"keyframe"}  # pictures are not redrawn by the merge (segment_merge.py)
+    drop = {"keyframe"}  # a shot across a seam shows the earlier segment's pick
     assert [{k: v for k, v in s.items() if k not in drop} for s in ours["shots"]] == [
         {k: v for k, v in s.items() if k not in drop} for s in whole["shots"]
     ]
@@ -157,6 +157,19 @@ def test_the_merged_summary_counts_what_the_unsplit_one_counts(split):
     assert sum(1 for _ in rows) == sum(1 for _ in whole_rows)
 
 
+def test_every_merged_shot_has_a_keyframe_file_of_its_own_frames(split):
+    merged = split.merge()
+    ours, whole = split.summary(merged), split.summary(split.whole)
+    assert all("keyframe" in s for s in whole["shots"])
+    for shot in ours["shots"]:
+        frame = shot["keyframe"]["frame_index"]
+        assert shot["start_frame"] <= frame <= shot["end_frame"]
+        jpeg = split.bench.file_bytes(merged.job_id, f"shot{shot['index']}.jpg")
+        assert jpeg[:2] == b"\xff\xd8"  # a JPEG, copied under the parent's id
+    assert ours["black_segments"] == whole["black_segments"]
+    assert split.bench.file_bytes(merged.job_id, "contact_sheet.jpg")[:2] == b"\xff\xd8"
+
+
 def csv_rows(split: Split, job: Job) -> int:
     text = split.bench.file_bytes(job.job_id, "detections.csv").decode()
     return sum(1 for _ in csv.DictReader(io.StringIO(text)))
@@ -164,9 +177,11 @@ def csv_rows(split: Split, job: Job) -> int:
 
 def test_merging_again_writes_byte_identical_files(split):
     parent = split.merge()
-    first = {name: split.bench.file_bytes(parent.job_id, name) for name in MERGED_FILES}
+    shots = json.loads(split.bench.file_bytes(parent.job_id, "summary.json"))["shots"]
+    names = [*MERGED_FILES, *(f"shot{shot['index']}.jpg" for shot in shots)]
+    first = {name: split.bench.file_bytes(parent.job_id, name) for name in names}
     split.merge(parent)
-    again = {name: split.bench.file_bytes(parent.job_id, name) for name in MERGED_FILES}
+    again = {name: split.bench.file_bytes(parent.job_id, name) for name in names}
     assert again == first
 
 
