@@ -69,18 +69,21 @@ def huge_still(tmp_path_factory) -> Path:
     return path
 
 
+# 200,000 frames take about 160 s on an idle 2-core machine and more than the suite's
+# 300 s hang guard on a busy one: this test measures memory, never speed.
+@pytest.mark.timeout(1500)
 def test_worker_memory_stays_flat_over_200000_frames(services_factory, many_tiny_frames):
     services = services_factory()
     services.start_api()
     worker = services.start_worker()
     job_id = services.submit(many_tiny_frames, "motion")
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600
     while services.status(job_id)["frames_done"] < 20_000:  # past start-up and warm-up
         assert time.monotonic() < deadline, services.status(job_id)
         time.sleep(0.05)
     baseline = memory_kb(worker.pid, "VmRSS")
     reset_peak(worker.pid)
-    status = services.wait_for(job_id, timeout=300)
+    status = services.wait_for(job_id, timeout=900)
     assert status["status"] == "completed", status
     growth = growth_mb(worker.pid, baseline)
     assert growth < 64, f"worker RSS grew {growth:.1f} MB over 180,000 frames"
