@@ -12,7 +12,8 @@ seam (the last frame the merge took from the earlier segment) and in the second 
 Each of its boxes there is paired with the merged box of the same frame at IoU >= 0.5;
 it keeps one id when the merged id most of its boxes carry is the same before and after.
 Also reported: the share of frames whose detections (boxes and labels, ids aside) are
-the same as unsplit (the later segment detects on its own every-3rd-frame phase, so
+the same as unsplit (detection every 3rd frame is counted from frame 0, so the later
+segment detects on the unsplit run's frames; its tracker, starting cold, still makes
 some frames after a seam differ).
 
 Run alone: `cd tools && PYTHONPATH=../server ../.venv/bin/python -m evalkit.seams`

@@ -183,8 +183,27 @@ def test_every_counts_video_frames_so_sampled_frames_are_each_detected(mocker):
     spy = mocker.spy(step._detector, "detect")
     frame = photo("chelsea")
     runs = [found(step, frame, index) for index in (0, 5, 10, 11, 12, 13)]
-    assert spy.call_count == 4  # 0, 5, 10, 13: sample_fps already skipped frames
-    assert [any(d.get("carried") for d in r) for r in runs] == [False] * 3 + [True, True, False]
+    assert spy.call_count == 4  # 0, 5, 10 (sample_fps already skipped frames), 12
+    assert [any(d.get("carried") for d in r) for r in runs] == [False] * 3 + [True, False, True]
+
+
+def test_a_job_starting_mid_video_detects_on_the_whole_runs_frames(mocker):
+    """A segment of a split job starts at frame 100: after its first frame it detects on
+    102, 105, ... as the run from frame 0 does, not on 103, 106, ..."""
+    whole, segment = ObjectsStep(every=3), ObjectsStep(every=3)
+    spies = mocker.spy(whole._detector, "detect"), mocker.spy(segment._detector, "detect")
+    frame = photo("chelsea")
+    detected = {}
+    for name, step, spy in (("whole", whole, spies[0]), ("segment", segment, spies[1])):
+        start = 0 if name == "whole" else 100
+        detected[name] = []
+        for index in range(start, 112):
+            calls = spy.call_count
+            found(step, frame, index)
+            if spy.call_count > calls:
+                detected[name].append(index)
+    assert detected["segment"] == [100, 102, 105, 108, 111]
+    assert [i for i in detected["whole"] if i >= 101] == detected["segment"][1:]
 
 
 @pytest.mark.parametrize(

@@ -60,9 +60,16 @@ class Detector(Protocol):
 
 def carry(detected_at: int | None, index: int, every: int) -> bool:
     """Repeat the last boxes on frame `index`? Counted in the video's frame numbers, not
-    in calls: when sampling (sample_fps) already skips frames, each analysed frame that
-    is `every` or more frames after the last detection is detected again."""
-    return detected_at is not None and 0 <= index - detected_at < every
+    in calls: the video is cut into blocks of `every` frames from frame 0, and the first
+    analysed frame of each block is detected (when sampling, sample_fps, already skips
+    `every` frames or more, each analysed frame is). Blocks from frame 0 rather than
+    from the job's first frame, so that a job starting mid-video (a segment of a split
+    job) detects on the same frames as the whole video's run from its second frame on."""
+    return (
+        detected_at is not None
+        and 0 <= index - detected_at < every
+        and index // every == detected_at // every
+    )
 
 
 class EveryNthStep(FrameStep):
