@@ -66,9 +66,7 @@ def carry(detected_at: int | None, index: int, every: int) -> bool:
     from the job's first frame, so that a job starting mid-video (a segment of a split
     job) detects on the same frames as the whole video's run from its second frame on."""
     return (
-        detected_at is not None
-        and 0 <= index - detected_at < every
-        and index // every == detected_at // every
+        detected_at is not None and detected_at <= index and index // every == detected_at // every
     )
 
 
